@@ -1,0 +1,76 @@
+// keeper.proto: Keeper's native client protocol, one message per binary WebSocket frame.
+// It lives in a TypeScript string so the browser build of the client needs no file access;
+// docs/protocol.md describes it. Field numbers are part of the protocol: never reuse one.
+export const keeperProto = `
+syntax = "proto3";
+package keeper;
+
+message Stat {
+  uint64 czxid = 1; uint64 mzxid = 2; int64 ctime = 3; int64 mtime = 4;
+  int32 version = 5; int32 cversion = 6; int32 aversion = 7; uint64 ephemeralOwner = 8;
+  int32 dataLength = 9; int32 numChildren = 10; uint64 pzxid = 11;
+}
+message Acl { int32 perms = 1; string scheme = 2; string id = 3; }
+message Empty {}
+
+// Client -> server, first frame. sessionId 0 asks for a new session.
+message ConnectRequest {
+  uint32 protocolVersion = 1; uint64 sessionId = 2; bytes password = 3;
+  uint32 timeoutMs = 4; uint64 lastZxidSeen = 5; bool canBeReadOnly = 6;
+}
+// Server -> client answer to ConnectRequest.
+message ConnectResponse {
+  uint32 protocolVersion = 1; uint64 sessionId = 2; bytes password = 3;
+  uint32 timeoutMs = 4; bool readOnly = 5; uint64 lastZxid = 6; uint32 serverId = 7;
+}
+// Server -> client before it closes the connection: a ZooKeeper code and a reason.
+message CloseNotice { int32 code = 1; string reason = 2; }
+
+message CreateRequest { string path = 1; bytes data = 2; repeated Acl acl = 3; int32 mode = 4; int64 ttlMs = 5; }
+message DeleteRequest { string path = 1; int32 version = 2; }
+message PathWatchRequest { string path = 1; bool watch = 2; }
+message SetDataRequest { string path = 1; bytes data = 2; int32 version = 3; }
+message CheckRequest { string path = 1; int32 version = 2; }
+message PathRequest { string path = 1; }
+message SetAclRequest { string path = 1; repeated Acl acl = 2; int32 version = 3; }
+message MultiRequest { repeated Request ops = 1; }
+message SetWatchesRequest {
+  uint64 relativeZxid = 1; repeated string dataWatches = 2;
+  repeated string existWatches = 3; repeated string childWatches = 4;
+}
+
+message Request {
+  int32 xid = 1;
+  oneof op {
+    CreateRequest create = 10; DeleteRequest delete = 11; PathWatchRequest exists = 12;
+    PathWatchRequest getData = 13; SetDataRequest setData = 14; PathWatchRequest getChildren = 15;
+    CheckRequest check = 16; MultiRequest multi = 17; PathRequest sync = 18; PathRequest getAcl = 19;
+    SetAclRequest setAcl = 20; SetWatchesRequest setWatches = 21; Empty ping = 22; Empty closeSession = 23;
+  }
+}
+
+message CreateResult { string path = 1; Stat stat = 2; }
+message StatResult { Stat stat = 1; }
+message DataResult { bytes data = 1; Stat stat = 2; }
+message ChildrenResult { repeated string children = 1; Stat stat = 2; }
+message AclResult { repeated Acl acl = 1; Stat stat = 2; }
+message PathResult { string path = 1; }
+message MultiResult { repeated Response results = 1; }
+
+// err is a ZooKeeper error code; result is set only when err is 0 (or for a failed multi,
+// whose per-op errors are in multi.results).
+message Response {
+  int32 xid = 1; uint64 zxid = 2; int32 err = 3;
+  oneof result {
+    CreateResult create = 10; Empty delete = 11; StatResult exists = 12; DataResult getData = 13;
+    StatResult setData = 14; ChildrenResult getChildren = 15; Empty check = 16; MultiResult multi = 17;
+    PathResult sync = 18; AclResult getAcl = 19; StatResult setAcl = 20; Empty setWatches = 21;
+    Empty ping = 22; Empty closeSession = 23;
+  }
+}
+
+message WatchEvent { int32 type = 1; int32 state = 2; string path = 3; uint64 zxid = 4; }
+
+message ClientFrame { oneof frame { ConnectRequest connect = 1; Request request = 2; } }
+message ServerFrame { oneof frame { ConnectResponse connected = 1; Response response = 2; WatchEvent event = 3; CloseNotice close = 4; } }
+`;

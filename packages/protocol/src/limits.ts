@@ -1,0 +1,26 @@
+// Every buffer, queue and map that grows with input has its maximum here, checked before it grows.
+
+export const limits = {
+  /** Largest znode data accepted, ZooKeeper's jute.maxbuffer default (configurable per server). */
+  dataBytesMax: 1024 * 1024,
+  /** Largest client frame: the data limit plus room for path, ACLs and framing. */
+  frameBytesMax: 1024 * 1024 + 64 * 1024,
+  /** Longest path accepted. */
+  pathLengthMax: 4096,
+  /** Ops in one multi. */
+  multiOpsMax: 1000,
+  /** ACL entries on one znode. */
+  aclEntriesMax: 64,
+  /** Watches one session may hold (each path/kind pair counts once). */
+  watchesPerSessionMax: 100_000,
+  /** Requests a session may have in flight before the server stops reading from it. */
+  pendingRequestsPerSessionMax: 10_000,
+  /** Paths in one setWatches request. */
+  setWatchesPathsMax: 100_000,
+  /** Sessions one server tracks. */
+  sessionsMax: 60_000,
+  /** Bytes of queued outbound frames per client before the connection is dropped as too slow. */
+  outboundBytesMax: 64 * 1024 * 1024,
+} as const;
+
+export const PROTOCOL_VERSION = 1;
