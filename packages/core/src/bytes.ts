@@ -1,0 +1,112 @@
+// A growable byte writer and a bounds-checked reader, for the log and snapshot formats.
+// Plain Uint8Array + DataView so the core stays free of node:* imports.
+const encoder = new TextEncoder();
+const decoder = new TextDecoder("utf-8", { fatal: true });
+
+export class ByteWriter {
+  private buf = new Uint8Array(256);
+  private view = new DataView(this.buf.buffer);
+  private pos = 0;
+
+  private room(n: number): void {
+    if (this.pos + n <= this.buf.length) return;
+    let size = this.buf.length * 2;
+    while (size < this.pos + n) size *= 2;
+    const next = new Uint8Array(size);
+    next.set(this.buf.subarray(0, this.pos));
+    this.buf = next;
+    this.view = new DataView(next.buffer);
+  }
+  u8(v: number): this {
+    this.room(1);
+    this.view.setUint8(this.pos, v);
+    this.pos += 1;
+    return this;
+  }
+  i32(v: number): this {
+    this.room(4);
+    this.view.setInt32(this.pos, v);
+    this.pos += 4;
+    return this;
+  }
+  u32(v: number): this {
+    this.room(4);
+    this.view.setUint32(this.pos, v);
+    this.pos += 4;
+    return this;
+  }
+  /** Integers up to 2^53 (zxids, session ids, times) as float64: exact and simple. */
+  num(v: number): this {
+    this.room(8);
+    this.view.setFloat64(this.pos, v);
+    this.pos += 8;
+    return this;
+  }
+  bytes(v: Uint8Array): this {
+    this.u32(v.length);
+    this.room(v.length);
+    this.buf.set(v, this.pos);
+    this.pos += v.length;
+    return this;
+  }
+  str(v: string): this {
+    return this.bytes(encoder.encode(v));
+  }
+  finish(): Uint8Array {
+    return this.buf.slice(0, this.pos);
+  }
+  get length(): number {
+    return this.pos;
+  }
+}
+
+export class DecodeError extends Error {
+  override name = "DecodeError";
+}
+
+export class ByteReader {
+  private readonly view: DataView;
+  private pos = 0;
+  constructor(private readonly buf: Uint8Array) {
+    this.view = new DataView(buf.buffer, buf.byteOffset, buf.byteLength);
+  }
+  private need(n: number): void {
+    if (this.pos + n > this.buf.length) throw new DecodeError(`truncated: need ${n} bytes at ${this.pos} of ${this.buf.length}`);
+  }
+  u8(): number {
+    this.need(1);
+    return this.view.getUint8(this.pos++);
+  }
+  i32(): number {
+    this.need(4);
+    const v = this.view.getInt32(this.pos);
+    this.pos += 4;
+    return v;
+  }
+  u32(): number {
+    this.need(4);
+    const v = this.view.getUint32(this.pos);
+    this.pos += 4;
+    return v;
+  }
+  num(): number {
+    this.need(8);
+    const v = this.view.getFloat64(this.pos);
+    this.pos += 8;
+    if (!Number.isSafeInteger(v)) throw new DecodeError(`not an integer: ${v}`);
+    return v;
+  }
+  bytes(): Uint8Array {
+    const n = this.u32();
+    this.need(n);
+    const v = this.buf.slice(this.pos, this.pos + n);
+    this.pos += n;
+    return v;
+  }
+  str(): string {
+    return decoder.decode(this.bytes());
+  }
+  get done(): boolean {
+    return this.pos === this.buf.length;
+  }
+}

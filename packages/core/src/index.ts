@@ -1,0 +1,13 @@
+export { assert, assertNever, AssertionError } from "./assert.ts";
+export type { Txn, TxnBody, TxnHeader, TreeTxn } from "./txn.ts";
+export { DataTree, SYSTEM_PATHS, emptyStat, type Znode, type WatchTrigger, type TreeOutcome } from "./tree/data-tree.ts";
+export { SessionTable, passwordMatches, type SessionInfo } from "./sessions/session-table.ts";
+export { SessionExpiry } from "./sessions/expiry.ts";
+export { WatchManager, type WatchKind, type FiredWatch } from "./watches/watch-manager.ts";
+export { PendingView, type NodeRecord } from "./requests/pending-view.ts";
+export { prepRequest, prepCloseSession, prepCreateSession, type PrepContext, type PrepOutcome, type WriteRequest } from "./requests/prep.ts";
+export { aclProblem } from "./requests/acl.ts";
+export { ReplicatedState } from "./state.ts";
+export { encodeTxn, decodeTxn } from "./txn-codec.ts";
+export { writeSnapshot, readSnapshot, readSnapshotHeader, type SnapshotMeta } from "./snapshot.ts";
+export { ByteReader, ByteWriter, DecodeError } from "./bytes.ts";

@@ -1,0 +1,180 @@
+// Prep: (view, request, zxid, time) -> transaction. Runs only on the leader. A request that
+// fails a check against the state becomes an error transaction, so its reply is ordered after
+// every earlier write and is only given once those commit; a request that is invalid whatever
+// the state (bad path, oversized data) is answered at once.
+import { Code, isEphemeral, isSequential, parentOf, pathProblem, sequenceSuffix, CreateMode, asSessionId, type Acl, type MultiOp, type Request, type SessionId, type Stat, type Zxid } from "@keeper/protocol";
+import { assertNever } from "../assert.ts";
+import { SYSTEM_PATHS } from "../tree/data-tree.ts";
+import type { TreeTxn, Txn, TxnBody } from "../txn.ts";
+import { aclProblem } from "./acl.ts";
+import type { NodeRecord, PendingView } from "./pending-view.ts";
+
+export interface PrepContext {
+  view: PendingView;
+  zxid: Zxid;
+  time: number;
+  sessionId: SessionId;
+  cxid: number;
+  dataBytesMax: number;
+}
+
+export type PrepOutcome = { kind: "txn"; txn: Txn } | { kind: "error"; err: Code; reason: string };
+
+/** A failed check inside prep; turned into an outcome before prep returns. */
+class Rejection {
+  constructor(readonly err: Code, readonly reason: string, readonly stateless: boolean) {}
+}
+const reject = (err: Code, reason: string, stateless = false): never => {
+  throw new Rejection(err, reason, stateless);
+};
+
+export type WriteRequest = Extract<Request, { type: "create" | "delete" | "setData" | "setACL" | "check" | "multi" | "sync" }>;
+
+export function prepRequest(ctx: PrepContext, request: WriteRequest): PrepOutcome {
+  const txn = (body: TxnBody): PrepOutcome => ({ kind: "txn", txn: { hdr: { zxid: ctx.zxid, time: ctx.time, sessionId: ctx.sessionId, cxid: ctx.cxid }, body } });
+  if (request.type === "multi") return txn(prepMulti(ctx, request.ops));
+  if (request.type === "sync") {
+    const problem = pathProblem(request.path);
+    return problem ? { kind: "error", err: Code.BADARGUMENTS, reason: problem } : txn({ type: "sync", path: request.path });
+  }
+  try {
+    return txn(prepOp(ctx, request));
+  } catch (e) {
+    if (!(e instanceof Rejection)) throw e;
+    return e.stateless ? { kind: "error", err: e.err, reason: e.reason } : txn({ type: "error", err: e.err });
+  }
+}
+
+/** All or nothing: the first failing op rolls back the view and the multi becomes an error. */
+function prepMulti(ctx: PrepContext, ops: MultiOp[]): TxnBody {
+  ctx.view.begin();
+  const txns: TreeTxn[] = [];
+  for (let i = 0; i < ops.length; i++) {
+    try {
+      txns.push(prepOp(ctx, ops[i]!));
+    } catch (e) {
+      if (!(e instanceof Rejection)) throw e;
+      ctx.view.rollback();
+      const multiErrs = ops.map((_, j) => (j < i ? Code.OK : j === i ? e.err : Code.RUNTIMEINCONSISTENCY));
+      return { type: "error", err: e.err, multiErrs };
+    }
+  }
+  ctx.view.commit();
+  return { type: "multi", ops: txns };
+}
+
+function prepOp(ctx: PrepContext, op: MultiOp | Extract<Request, { type: "setACL" }>): TreeTxn {
+  switch (op.type) {
+    case "create":
+      return prepCreate(ctx, op);
+    case "delete":
+      return prepDelete(ctx, op.path, op.version);
+    case "setData": {
+      checkPath(op.path);
+      checkData(ctx, op.data);
+      const rec = mustExist(ctx, op.path);
+      checkVersion(op.path, rec.stat.version, op.version);
+      const version = rec.stat.version + 1;
+      ctx.view.put(op.path, { acl: rec.acl, stat: { ...rec.stat, version, mzxid: ctx.zxid, mtime: ctx.time, dataLength: op.data.length } }, ctx.zxid);
+      return { type: "setData", path: op.path, data: op.data, version };
+    }
+    case "setACL": {
+      checkPath(op.path);
+      checkAcl(op.acl);
+      const rec = mustExist(ctx, op.path);
+      checkVersion(op.path, rec.stat.aversion, op.version);
+      const aversion = rec.stat.aversion + 1;
+      ctx.view.put(op.path, { acl: op.acl, stat: { ...rec.stat, aversion } }, ctx.zxid);
+      return { type: "setACL", path: op.path, acl: op.acl, aversion };
+    }
+    case "check": {
+      checkPath(op.path);
+      const rec = mustExist(ctx, op.path);
+      checkVersion(op.path, rec.stat.version, op.version);
+      return { type: "check", path: op.path };
+    }
+    default:
+      return assertNever(op, "write op");
+  }
+}
+
+function prepCreate(ctx: PrepContext, op: Extract<Request, { type: "create" }>): TreeTxn {
+  const sequential = isSequential(op.mode);
+  if (op.mode !== CreateMode.PERSISTENT && !isEphemeral(op.mode) && op.mode !== CreateMode.PERSISTENT_SEQUENTIAL) {
+    reject(Code.UNIMPLEMENTED, `create mode ${op.mode} (container / TTL) is not supported yet`, true);
+  }
+  const problem = pathProblem(op.path, sequential);
+  if (problem) reject(Code.BADARGUMENTS, `invalid path ${JSON.stringify(op.path)}: ${problem}`, true);
+  if (op.path === "/") reject(Code.NODEEXISTS, "the root always exists");
+  checkData(ctx, op.data);
+  checkAcl(op.acl);
+  const parentPath = parentOf(op.path);
+  const parent = ctx.view.get(parentPath) ?? reject(Code.NONODE, `parent ${parentPath} does not exist`);
+  const path = sequential ? op.path + sequenceSuffix(parent.stat.cversion) : op.path;
+  if (ctx.view.get(path)) reject(Code.NODEEXISTS, `${path} exists`);
+  if (parent.stat.ephemeralOwner !== 0) reject(Code.NOCHILDRENFOREPHEMERALS, `${parentPath} is ephemeral`);
+  const owner = isEphemeral(op.mode) ? ctx.sessionId : asSessionId(0);
+  const stat: Stat = {
+    czxid: ctx.zxid, mzxid: ctx.zxid, pzxid: ctx.zxid, ctime: ctx.time, mtime: ctx.time,
+    version: 0, cversion: 0, aversion: 0, ephemeralOwner: owner, dataLength: op.data.length, numChildren: 0,
+  };
+  ctx.view.put(path, { stat, acl: op.acl }, ctx.zxid);
+  ctx.view.put(parentPath, { acl: parent.acl, stat: { ...parent.stat, cversion: parent.stat.cversion + 1, numChildren: parent.stat.numChildren + 1, pzxid: ctx.zxid } }, ctx.zxid);
+  return { type: "create", path, data: op.data, acl: op.acl, ephemeralOwner: owner };
+}
+
+function prepDelete(ctx: PrepContext, path: string, version: number): TreeTxn {
+  checkPath(path);
+  if (SYSTEM_PATHS.includes(path)) reject(Code.BADARGUMENTS, `${path} is a system node and cannot be deleted`, true);
+  const parentPath = parentOf(path);
+  const parent = ctx.view.get(parentPath) ?? reject(Code.NONODE, `${parentPath} does not exist`);
+  const rec = mustExist(ctx, path);
+  checkVersion(path, rec.stat.version, version);
+  if (rec.stat.numChildren > 0) reject(Code.NOTEMPTY, `${path} has ${rec.stat.numChildren} children`);
+  deleteInView(ctx.view, parentPath, parent, path, ctx.zxid);
+  return { type: "delete", path };
+}
+
+function deleteInView(view: PendingView, parentPath: string, parent: NodeRecord, path: string, zxid: Zxid): void {
+  view.put(path, null, zxid);
+  view.put(parentPath, { acl: parent.acl, stat: { ...parent.stat, numChildren: parent.stat.numChildren - 1, pzxid: zxid } }, zxid);
+}
+
+/** closeSession: the leader lists the session's ephemerals as the view has them. */
+export function prepCloseSession(view: PendingView, zxid: Zxid, time: number, sessionId: SessionId, cxid: number): Txn {
+  const ephemerals = view.ephemerals(sessionId);
+  for (const path of ephemerals) {
+    const parentPath = parentOf(path);
+    deleteInView(view, parentPath, view.get(parentPath)!, path, zxid);
+  }
+  return { hdr: { zxid, time, sessionId, cxid }, body: { type: "closeSession", ephemerals } };
+}
+
+export function prepCreateSession(zxid: Zxid, time: number, timeoutMs: number, password: Uint8Array): Txn {
+  // The session's id is the zxid of the transaction that creates it: unique across the
+  // ensemble and across restarts without any coordination.
+  return { hdr: { zxid, time, sessionId: asSessionId(zxid), cxid: 0 }, body: { type: "createSession", timeoutMs, password } };
+}
+
+function checkPath(path: string): void {
+  const problem = pathProblem(path);
+  if (problem) reject(Code.BADARGUMENTS, `invalid path ${JSON.stringify(path)}: ${problem}`, true);
+}
+
+function checkData(ctx: PrepContext, data: Uint8Array): void {
+  if (data.length > ctx.dataBytesMax) reject(Code.BADARGUMENTS, `data of ${data.length} bytes exceeds the limit of ${ctx.dataBytesMax}`, true);
+}
+
+function checkAcl(acl: Acl[]): void {
+  const problem = aclProblem(acl);
+  if (problem) reject(Code.INVALIDACL, problem, true);
+}
+
+function mustExist(ctx: PrepContext, path: string): NodeRecord {
+  return ctx.view.get(path) ?? reject(Code.NONODE, `${path} does not exist`);
+}
+
+function checkVersion(path: string, actual: number, expected: number): void {
+  if (expected !== -1 && expected !== actual) reject(Code.BADVERSION, `${path} is at version ${actual}, not ${expected}`);
+}
+

@@ -1,0 +1,287 @@
+// The znode tree: a map from path to node, changed only by applying committed transactions
+// in zxid order. Pure and deterministic: no I/O, no clock (times come in the transactions).
+import { Code, EventType, OPEN_ACL_UNSAFE, ZXID_ZERO, asSessionId, joinPath, nameOf, parentOf, type Acl, type MultiOpResult, type Result, type SessionId, type Stat, type Zxid } from "@keeper/protocol";
+import { assert, assertNever } from "../assert.ts";
+import type { TreeTxn, Txn, TxnHeader } from "../txn.ts";
+import { TreeDigest, hashBytes, hashString, nodeHash } from "./digest.ts";
+
+export interface Znode {
+  data: Uint8Array;
+  acl: Acl[];
+  stat: Stat;
+  children: Set<string>;
+  /** Cached hashes for the digest. */
+  pathHash: [number, number];
+  dataHash: [number, number];
+}
+
+/** A change that may fire watches: applied in order after each transaction. */
+export interface WatchTrigger {
+  type: EventType;
+  path: string;
+}
+
+export interface TreeOutcome {
+  err: Code;
+  result?: Result;
+  triggers: WatchTrigger[];
+}
+
+/** Paths ZooKeeper reserves: they exist from the start and can be neither created nor deleted. */
+export const SYSTEM_PATHS: readonly string[] = ["/", "/zookeeper", "/zookeeper/config", "/zookeeper/quota"];
+
+export function emptyStat(): Stat {
+  return {
+    czxid: ZXID_ZERO,
+    mzxid: ZXID_ZERO,
+    ctime: 0,
+    mtime: 0,
+    version: 0,
+    cversion: 0,
+    aversion: 0,
+    ephemeralOwner: asSessionId(0),
+    dataLength: 0,
+    numChildren: 0,
+    pzxid: ZXID_ZERO,
+  };
+}
+
+const EMPTY = new Uint8Array(0);
+
+export class DataTree {
+  private readonly nodes = new Map<string, Znode>();
+  private readonly ephemeralsBySession = new Map<SessionId, Set<string>>();
+  private readonly digestSum = new TreeDigest();
+  /** The zxid of the last transaction applied. */
+  lastZxid: Zxid = ZXID_ZERO;
+
+  constructor() {
+    for (const path of SYSTEM_PATHS) {
+      if (path !== "/") this.nodes.get(parentOf(path))!.children.add(nameOf(path));
+      this.nodes.set(path, this.makeNode(path, EMPTY, [...OPEN_ACL_UNSAFE], emptyStat()));
+    }
+    for (const path of SYSTEM_PATHS) {
+      const n = this.nodes.get(path)!;
+      n.stat.numChildren = n.children.size;
+      this.digestSum.add(nodeHash(n.pathHash, n.dataHash, n.stat));
+    }
+  }
+
+  get size(): number {
+    return this.nodes.size;
+  }
+
+  node(path: string): Readonly<Znode> | undefined {
+    return this.nodes.get(path);
+  }
+
+  stat(path: string): Stat | undefined {
+    const n = this.nodes.get(path);
+    return n && { ...n.stat };
+  }
+
+  /** Children names, sorted so every replica and client sees one order. */
+  children(path: string): string[] | undefined {
+    const n = this.nodes.get(path);
+    return n && [...n.children].sort();
+  }
+
+  ephemerals(session: SessionId): ReadonlySet<string> {
+    return this.ephemeralsBySession.get(session) ?? new Set();
+  }
+
+  sessionsWithEphemerals(): SessionId[] {
+    return [...this.ephemeralsBySession.keys()];
+  }
+
+  digest(): string {
+    return this.digestSum.toString();
+  }
+
+  paths(): IterableIterator<string> {
+    return this.nodes.keys();
+  }
+
+  /** Applies one committed transaction; the zxid must be the next one after lastZxid. */
+  apply(txn: Txn): TreeOutcome {
+    assert(txn.hdr.zxid > this.lastZxid, `apply out of order: ${txn.hdr.zxid} after ${this.lastZxid}`);
+    this.lastZxid = txn.hdr.zxid;
+    const triggers: WatchTrigger[] = [];
+    const body = txn.body;
+    switch (body.type) {
+      case "create":
+      case "delete":
+      case "setData":
+      case "setACL":
+      case "check":
+        return { err: Code.OK, result: this.applyTreeTxn(txn.hdr, body, triggers), triggers };
+      case "multi": {
+        const results = body.ops.map((op) => this.applyTreeTxn(txn.hdr, op, triggers) as MultiOpResult);
+        return { err: Code.OK, result: { type: "multi", results }, triggers };
+      }
+      case "error":
+        if (body.multiErrs) return { err: body.err, result: { type: "multi", results: body.multiErrs.map((err) => ({ type: "error", err })) }, triggers };
+        return { err: body.err, triggers };
+      case "closeSession":
+        for (const path of body.ephemerals) this.deleteNode(txn.hdr, path, triggers);
+        return { err: Code.OK, result: { type: "closeSession" }, triggers };
+      case "createSession":
+        return { err: Code.OK, triggers };
+      case "sync":
+        return { err: Code.OK, result: { type: "sync", path: body.path }, triggers };
+      default:
+        return assertNever(body, "transaction");
+    }
+  }
+
+  private applyTreeTxn(hdr: TxnHeader, t: TreeTxn, triggers: WatchTrigger[]): Result {
+    switch (t.type) {
+      case "create": {
+        const stat = this.createNode(hdr, t.path, t.data, t.acl, t.ephemeralOwner, triggers);
+        return { type: "create", path: t.path, stat };
+      }
+      case "delete":
+        this.deleteNode(hdr, t.path, triggers);
+        return { type: "delete" };
+      case "setData": {
+        const n = this.mustGet(t.path);
+        this.update(t.path, n, () => {
+          n.data = t.data;
+          n.dataHash = hashBytes(t.data);
+          n.stat.version = t.version;
+          n.stat.mzxid = hdr.zxid;
+          n.stat.mtime = hdr.time;
+          n.stat.dataLength = t.data.length;
+        });
+        triggers.push({ type: EventType.NodeDataChanged, path: t.path });
+        return { type: "setData", stat: { ...n.stat } };
+      }
+      case "setACL": {
+        const n = this.mustGet(t.path);
+        this.update(t.path, n, () => {
+          n.acl = t.acl;
+          n.stat.aversion = t.aversion;
+        });
+        return { type: "setACL", stat: { ...n.stat } };
+      }
+      case "check":
+        this.mustGet(t.path);
+        return { type: "check" };
+      default:
+        return assertNever(t, "tree transaction");
+    }
+  }
+
+  private createNode(hdr: TxnHeader, path: string, data: Uint8Array, acl: Acl[], owner: SessionId, triggers: WatchTrigger[]): Stat {
+    const parentPath = parentOf(path);
+    const parent = this.mustGet(parentPath);
+    assert(!this.nodes.has(path), `create of existing node ${path} at ${hdr.zxid}`);
+    assert(parent.stat.ephemeralOwner === 0, `create under ephemeral ${parentPath} at ${hdr.zxid}`);
+    const stat: Stat = {
+      ...emptyStat(),
+      czxid: hdr.zxid,
+      mzxid: hdr.zxid,
+      pzxid: hdr.zxid,
+      ctime: hdr.time,
+      mtime: hdr.time,
+      ephemeralOwner: owner,
+      dataLength: data.length,
+    };
+    const node = this.makeNode(path, data, acl, stat);
+    this.nodes.set(path, node);
+    this.digestSum.add(nodeHash(node.pathHash, node.dataHash, node.stat));
+    this.update(parentPath, parent, () => {
+      parent.children.add(nameOf(path));
+      parent.stat.cversion++;
+      parent.stat.numChildren = parent.children.size;
+      parent.stat.pzxid = hdr.zxid;
+    });
+    if (owner !== 0) {
+      let set = this.ephemeralsBySession.get(owner);
+      if (!set) this.ephemeralsBySession.set(owner, (set = new Set()));
+      set.add(path);
+    }
+    triggers.push({ type: EventType.NodeCreated, path }, { type: EventType.NodeChildrenChanged, path: parentPath });
+    return { ...stat };
+  }
+
+  private deleteNode(hdr: TxnHeader, path: string, triggers: WatchTrigger[]): void {
+    const node = this.mustGet(path);
+    assert(node.children.size === 0, `delete of non-empty ${path} at ${hdr.zxid}`);
+    const parentPath = parentOf(path);
+    const parent = this.mustGet(parentPath);
+    this.digestSum.remove(nodeHash(node.pathHash, node.dataHash, node.stat));
+    this.nodes.delete(path);
+    this.update(parentPath, parent, () => {
+      parent.children.delete(nameOf(path));
+      parent.stat.numChildren = parent.children.size;
+      // ZooKeeper moves pzxid on delete but leaves cversion alone.
+      parent.stat.pzxid = hdr.zxid;
+    });
+    const owner = node.stat.ephemeralOwner;
+    if (owner !== 0) {
+      const set = this.ephemeralsBySession.get(owner);
+      set?.delete(path);
+      if (set?.size === 0) this.ephemeralsBySession.delete(owner);
+    }
+    triggers.push({ type: EventType.NodeDeleted, path }, { type: EventType.NodeChildrenChanged, path: parentPath });
+  }
+
+  private mustGet(path: string): Znode {
+    const n = this.nodes.get(path);
+    assert(n !== undefined, `transaction names missing node ${path} (last applied ${this.lastZxid})`);
+    return n;
+  }
+
+  /** Runs a mutation of one node while keeping the digest in step. */
+  private update(_path: string, n: Znode, mutate: () => void): void {
+    this.digestSum.remove(nodeHash(n.pathHash, n.dataHash, n.stat));
+    mutate();
+    this.digestSum.add(nodeHash(n.pathHash, n.dataHash, n.stat));
+  }
+
+  private makeNode(path: string, data: Uint8Array, acl: Acl[], stat: Stat): Znode {
+    return { data, acl, stat, children: new Set(), pathHash: hashString(path), dataHash: hashBytes(data) };
+  }
+
+  /** Inserts a node read from a snapshot; nodes arrive parents first. */
+  restoreNode(path: string, data: Uint8Array, acl: Acl[], stat: Stat): void {
+    const existing = this.nodes.get(path);
+    if (existing) {
+      // System nodes exist already: take the snapshot's stat and data.
+      this.update(path, existing, () => {
+        existing.data = data;
+        existing.dataHash = hashBytes(data);
+        existing.acl = acl;
+        existing.stat = { ...stat, numChildren: existing.children.size };
+      });
+      return;
+    }
+    const parentPath = parentOf(path);
+    const parent = this.nodes.get(parentPath);
+    assert(parent !== undefined, `snapshot node ${path} arrives before its parent`);
+    const node = this.makeNode(path, data, acl, { ...stat, numChildren: 0 });
+    this.nodes.set(path, node);
+    this.digestSum.add(nodeHash(node.pathHash, node.dataHash, node.stat));
+    this.update(parentPath, parent, () => {
+      parent.children.add(nameOf(path));
+      parent.stat.numChildren = parent.children.size;
+    });
+    if (stat.ephemeralOwner !== 0) {
+      let set = this.ephemeralsBySession.get(stat.ephemeralOwner);
+      if (!set) this.ephemeralsBySession.set(stat.ephemeralOwner, (set = new Set()));
+      set.add(path);
+    }
+  }
+
+  /** Every path in parent-before-child order, for snapshots. */
+  *walk(path = "/"): Generator<[string, Readonly<Znode>]> {
+    const stack = [path];
+    while (stack.length > 0) {
+      const p = stack.pop()!;
+      const n = this.nodes.get(p)!;
+      yield [p, n];
+      for (const c of n.children) stack.push(joinPath(p, c));
+    }
+  }
+}

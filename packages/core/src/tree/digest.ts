@@ -1,0 +1,59 @@
+// An order-independent digest of the tree: the sum of per-node hashes, kept incrementally so
+// every apply updates it in O(changed nodes). Two replicas at the same zxid must agree on it.
+import type { Stat } from "@keeper/protocol";
+
+const encoder = new TextEncoder();
+
+/** Two independent 32-bit FNV-1a lanes over bytes. */
+export function hashBytes(bytes: Uint8Array, seedA = 0x811c9dc5, seedB = 0x01000193 ^ 0x5bd1e995): [number, number] {
+  let a = seedA;
+  let b = seedB;
+  for (let i = 0; i < bytes.length; i++) {
+    const x = bytes[i]!;
+    a = Math.imul(a ^ x, 0x01000193);
+    b = Math.imul(b ^ x, 0x01000193) ^ (b >>> 13);
+  }
+  return [a >>> 0, b >>> 0];
+}
+
+export function hashString(s: string): [number, number] {
+  return hashBytes(encoder.encode(s));
+}
+
+function mix(h: number, v: number): number {
+  // Fold a (possibly >32-bit) number in as its two 32-bit halves.
+  const lo = v % 0x1_0000_0000;
+  const hi = Math.floor(v / 0x1_0000_0000);
+  h = Math.imul(h ^ lo, 0x01000193);
+  h = Math.imul(h ^ hi, 0x01000193);
+  return h >>> 0;
+}
+
+/** The hash of one node from cached path and data hashes plus its stat. */
+export function nodeHash(pathHash: [number, number], dataHash: [number, number], stat: Stat): [number, number] {
+  const fields = [stat.czxid, stat.mzxid, stat.ctime, stat.mtime, stat.version, stat.cversion, stat.aversion, stat.ephemeralOwner, stat.dataLength, stat.numChildren, stat.pzxid];
+  let a = pathHash[0] ^ dataHash[0];
+  let b = pathHash[1] ^ Math.imul(dataHash[1], 31);
+  for (const f of fields) {
+    a = mix(a, f);
+    b = mix(b ^ 0x9e3779b9, f);
+  }
+  return [a, b];
+}
+
+/** A running sum of node hashes, modulo 2^32 per lane. */
+export class TreeDigest {
+  private a = 0;
+  private b = 0;
+  add(h: [number, number]): void {
+    this.a = (this.a + h[0]) >>> 0;
+    this.b = (this.b + h[1]) >>> 0;
+  }
+  remove(h: [number, number]): void {
+    this.a = (this.a - h[0]) >>> 0;
+    this.b = (this.b - h[1]) >>> 0;
+  }
+  toString(): string {
+    return this.a.toString(16).padStart(8, "0") + this.b.toString(16).padStart(8, "0");
+  }
+}

@@ -1,0 +1,129 @@
+// The log's record format for one transaction. Version-tagged so it can evolve.
+import { asSessionId, asZxid, type Acl, type Code } from "@keeper/protocol";
+import { assertNever } from "./assert.ts";
+import { ByteReader, ByteWriter, DecodeError } from "./bytes.ts";
+import type { TreeTxn, Txn, TxnBody } from "./txn.ts";
+
+const FORMAT = 1;
+const TAGS = ["create", "delete", "setData", "setACL", "check", "multi", "error", "createSession", "closeSession", "sync"] as const;
+type Tag = (typeof TAGS)[number];
+
+function writeAcl(w: ByteWriter, acl: Acl[]): void {
+  w.u32(acl.length);
+  for (const a of acl) w.i32(a.perms).str(a.scheme).str(a.id);
+}
+function readAcl(r: ByteReader): Acl[] {
+  const n = r.u32();
+  const out: Acl[] = [];
+  for (let i = 0; i < n; i++) out.push({ perms: r.i32(), scheme: r.str(), id: r.str() });
+  return out;
+}
+
+function writeBody(w: ByteWriter, b: TxnBody): void {
+  w.u8(TAGS.indexOf(b.type));
+  switch (b.type) {
+    case "create":
+      w.str(b.path).bytes(b.data).num(b.ephemeralOwner);
+      writeAcl(w, b.acl);
+      return;
+    case "delete":
+    case "check":
+      w.str(b.path);
+      return;
+    case "setData":
+      w.str(b.path).bytes(b.data).i32(b.version);
+      return;
+    case "setACL":
+      w.str(b.path).i32(b.aversion);
+      writeAcl(w, b.acl);
+      return;
+    case "multi":
+      w.u32(b.ops.length);
+      for (const op of b.ops) writeBody(w, op);
+      return;
+    case "error":
+      w.i32(b.err).u8(b.multiErrs ? 1 : 0);
+      if (b.multiErrs) {
+        w.u32(b.multiErrs.length);
+        for (const e of b.multiErrs) w.i32(e);
+      }
+      return;
+    case "createSession":
+      w.u32(b.timeoutMs).bytes(b.password);
+      return;
+    case "closeSession":
+      w.u32(b.ephemerals.length);
+      for (const p of b.ephemerals) w.str(p);
+      return;
+    case "sync":
+      w.str(b.path);
+      return;
+    default:
+      assertNever(b, "transaction body");
+  }
+}
+
+function readBody(r: ByteReader): TxnBody {
+  const tag: Tag | undefined = TAGS[r.u8()];
+  switch (tag) {
+    case "create": {
+      const path = r.str();
+      const data = r.bytes();
+      const ephemeralOwner = asSessionId(r.num());
+      return { type: "create", path, data, ephemeralOwner, acl: readAcl(r) };
+    }
+    case "delete":
+    case "check":
+      return { type: tag, path: r.str() };
+    case "setData":
+      return { type: "setData", path: r.str(), data: r.bytes(), version: r.i32() };
+    case "setACL": {
+      const path = r.str();
+      const aversion = r.i32();
+      return { type: "setACL", path, aversion, acl: readAcl(r) };
+    }
+    case "multi": {
+      const n = r.u32();
+      const ops: TreeTxn[] = [];
+      for (let i = 0; i < n; i++) ops.push(readBody(r) as TreeTxn);
+      return { type: "multi", ops };
+    }
+    case "error": {
+      const err = r.i32() as Code;
+      if (r.u8() === 0) return { type: "error", err };
+      const n = r.u32();
+      const multiErrs: Code[] = [];
+      for (let i = 0; i < n; i++) multiErrs.push(r.i32() as Code);
+      return { type: "error", err, multiErrs };
+    }
+    case "createSession":
+      return { type: "createSession", timeoutMs: r.u32(), password: r.bytes() };
+    case "closeSession": {
+      const n = r.u32();
+      const ephemerals: string[] = [];
+      for (let i = 0; i < n; i++) ephemerals.push(r.str());
+      return { type: "closeSession", ephemerals };
+    }
+    case "sync":
+      return { type: "sync", path: r.str() };
+    default:
+      throw new DecodeError(`unknown transaction tag`);
+  }
+}
+
+export function encodeTxn(txn: Txn): Uint8Array {
+  const w = new ByteWriter();
+  w.u8(FORMAT).num(txn.hdr.zxid).num(txn.hdr.time).num(txn.hdr.sessionId).i32(txn.hdr.cxid);
+  writeBody(w, txn.body);
+  return w.finish();
+}
+
+export function decodeTxn(bytes: Uint8Array): Txn {
+  const r = new ByteReader(bytes);
+  const format = r.u8();
+  if (format !== FORMAT) throw new DecodeError(`unknown transaction format ${format}`);
+  const hdr = { zxid: asZxid(r.num()), time: r.num(), sessionId: asSessionId(r.num()), cxid: r.i32() };
+  const body = readBody(r);
+  if (!r.done) throw new DecodeError("trailing bytes after transaction");
+  return { hdr, body };
+}
