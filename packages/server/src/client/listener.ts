@@ -1,0 +1,74 @@
+// The native client port: WebSocket upgrades go to the protocol, plain HTTP to the admin routes.
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
+import { WebSocketServer, type WebSocket } from "ws";
+import { Code, FrameError, decodeClientMessage, limits } from "@keeper/protocol";
+import type { Logger } from "../logger.ts";
+import type { KeeperNode } from "../keeper-node.ts";
+import { Connection } from "./connection.ts";
+
+/** A client must send its connect frame this soon after the socket opens. */
+const HANDSHAKE_MS = 10_000;
+
+export interface Listener {
+  readonly port: number;
+  readonly connections: Set<Connection>;
+  close(): Promise<void>;
+}
+
+export async function listen(node: KeeperNode, host: string, port: number, admin: (req: IncomingMessage, res: ServerResponse) => void, log: Logger): Promise<Listener> {
+  const connections = new Set<Connection>();
+  const http: Server = createServer(admin);
+  const wss = new WebSocketServer({ server: http, maxPayload: limits.frameBytesMax, perMessageDeflate: false });
+  wss.on("connection", (socket: WebSocket, req: IncomingMessage) => {
+    const remote = `${req.socket.remoteAddress}:${req.socket.remotePort}`;
+    if (connections.size >= node.config.clientsMax) {
+      socket.close(1013, "too many connections");
+      return;
+    }
+    const conn = new Connection(socket, remote, log);
+    connections.add(conn);
+    const handshake = setTimeout(() => conn.sessionId === undefined && conn.close(Code.CONNECTIONLOSS, "no connect request in time"), HANDSHAKE_MS);
+    socket.on("message", (data: Buffer, isBinary: boolean) => {
+      if (conn.closed) return;
+      if (!isBinary) {
+        node.counters.badFrames++;
+        return conn.close(Code.MARSHALLINGERROR, "text frames are not part of the protocol; send binary frames");
+      }
+      let msg;
+      try {
+        msg = decodeClientMessage(data);
+      } catch (e) {
+        if (!(e instanceof FrameError)) throw e;
+        node.counters.badFrames++;
+        conn.log.warn({ err: e.message }, "malformed frame");
+        return conn.close(Code.MARSHALLINGERROR, e.message);
+      }
+      node.handleMessage(conn, msg);
+    });
+    socket.on("close", () => {
+      clearTimeout(handshake);
+      connections.delete(conn);
+      node.disconnected(conn);
+    });
+    socket.on("error", (err) => conn.log.debug({ err: err.message }, "socket error"));
+  });
+  await new Promise<void>((resolve, reject) => {
+    http.once("error", reject);
+    http.listen(port, host, () => {
+      http.off("error", reject);
+      resolve();
+    });
+  });
+  const address = http.address();
+  const boundPort = typeof address === "object" && address ? address.port : port;
+  return {
+    port: boundPort,
+    connections,
+    close: async () => {
+      for (const ws of wss.clients) ws.terminate();
+      await new Promise<void>((r) => wss.close(() => r()));
+      http.closeAllConnections();
+      await new Promise<void>((r) => http.close(() => r()));
+    },
+  };
+}

@@ -1,0 +1,117 @@
+// The node's durable state in LevelDB: the transaction log (one key per zxid), the latest
+// snapshot (header + chunks) and the ZAB epochs. Log appends are batched and synced: a batch
+// is on disk before any transaction in it is acknowledged.
+import { Level } from "level";
+import { decodeTxn, encodeTxn, readSnapshot, readSnapshotHeader, writeSnapshot, type DataTree, type SessionTable, type SnapshotMeta, type Txn } from "@keeper/core";
+import type { Zxid } from "@keeper/protocol";
+
+const TXN_PREFIX = "t/";
+const SNAP_HEADER = "s/header";
+const SNAP_CHUNK = "s/chunk/";
+const EPOCH_ACCEPTED = "e/accepted";
+const EPOCH_CURRENT = "e/current";
+
+/** Keys sort by zxid: 14 hex digits cover every zxid below 2^53. */
+export function txnKey(zxid: Zxid): string {
+  return TXN_PREFIX + zxid.toString(16).padStart(14, "0");
+}
+
+export class Store {
+  private constructor(private readonly db: Level<string, Uint8Array>) {}
+
+  static async open(dir: string): Promise<Store> {
+    const db = new Level<string, Uint8Array>(dir, { keyEncoding: "utf8", valueEncoding: "view" });
+    await db.open();
+    return new Store(db);
+  }
+
+  async close(): Promise<void> {
+    await this.db.close();
+  }
+
+  /** Appends transactions durably, in one synced batch. */
+  async append(txns: readonly Txn[]): Promise<void> {
+    await this.db.batch(
+      txns.map((t) => ({ type: "put" as const, key: txnKey(t.hdr.zxid), value: encodeTxn(t) })),
+      { sync: true } as never,
+    );
+  }
+
+  /** Every logged transaction with zxid > `after`, in zxid order. */
+  async *txnsAfter(after: Zxid): AsyncGenerator<Txn> {
+    for await (const [, value] of this.db.iterator({ gt: txnKey(after), lt: TXN_PREFIX + "~" })) {
+      yield decodeTxn(value);
+    }
+  }
+
+  async lastLoggedZxid(): Promise<Zxid | undefined> {
+    for await (const [, value] of this.db.iterator({ gte: TXN_PREFIX, lt: TXN_PREFIX + "~", reverse: true, limit: 1 })) {
+      return decodeTxn(value).hdr.zxid;
+    }
+    return undefined;
+  }
+
+  /**
+   * Saves a snapshot of `tree` + `sessions`, then drops log entries older than the newest
+   * `retainTxns` at or before the snapshot, which recovery no longer needs.
+   */
+  async saveSnapshot(tree: DataTree, sessions: SessionTable, retainTxns: number): Promise<SnapshotMeta> {
+    const { meta, chunks } = writeSnapshot(tree, sessions);
+    const old = await this.snapshotMeta();
+    const ops: Array<{ type: "put"; key: string; value: Uint8Array } | { type: "del"; key: string }> = [];
+    chunks.slice(1).forEach((c, i) => ops.push({ type: "put", key: `${SNAP_CHUNK}${String(i).padStart(8, "0")}`, value: c }));
+    for (let i = chunks.length - 1; old && i < old.chunks; i++) ops.push({ type: "del", key: `${SNAP_CHUNK}${String(i).padStart(8, "0")}` });
+    ops.push({ type: "put", key: SNAP_HEADER, value: chunks[0]! });
+    await this.db.batch(ops, { sync: true } as never);
+    await this.purgeBefore(meta.zxid, retainTxns);
+    return meta;
+  }
+
+  private async purgeBefore(snapZxid: Zxid, retainTxns: number): Promise<void> {
+    let kept = 0;
+    for await (const key of this.db.keys({ lte: txnKey(snapZxid), gte: TXN_PREFIX, reverse: true })) {
+      if (kept++ >= retainTxns) {
+        await this.db.clear({ gte: TXN_PREFIX, lte: key });
+        return;
+      }
+    }
+  }
+
+  async snapshotMeta(): Promise<SnapshotMeta | undefined> {
+    const header = await this.db.get(SNAP_HEADER);
+    return header === undefined ? undefined : readSnapshotHeader(header);
+  }
+
+  async loadSnapshot(): Promise<ReturnType<typeof readSnapshot> | undefined> {
+    const header = await this.db.get(SNAP_HEADER);
+    if (header === undefined) return undefined;
+    const meta = readSnapshotHeader(header);
+    const chunks: Uint8Array[] = [];
+    for (let i = 0; i < meta.chunks; i++) {
+      const c = await this.db.get(`${SNAP_CHUNK}${String(i).padStart(8, "0")}`);
+      if (c === undefined) throw new Error(`snapshot chunk ${i} of ${meta.chunks} is missing`);
+      chunks.push(c);
+    }
+    return readSnapshot(header, chunks);
+  }
+
+  async epochs(): Promise<{ accepted: number; current: number }> {
+    const read = async (k: string) => {
+      const v = await this.db.get(k);
+      return v === undefined ? 0 : new DataView(v.buffer, v.byteOffset, v.byteLength).getFloat64(0);
+    };
+    return { accepted: await read(EPOCH_ACCEPTED), current: await read(EPOCH_CURRENT) };
+  }
+
+  async setEpochs(e: { accepted?: number; current?: number }): Promise<void> {
+    const enc = (n: number) => {
+      const b = new Uint8Array(8);
+      new DataView(b.buffer).setFloat64(0, n);
+      return b;
+    };
+    const ops = [];
+    if (e.accepted !== undefined) ops.push({ type: "put" as const, key: EPOCH_ACCEPTED, value: enc(e.accepted) });
+    if (e.current !== undefined) ops.push({ type: "put" as const, key: EPOCH_CURRENT, value: enc(e.current) });
+    await this.db.batch(ops, { sync: true } as never);
+  }
+}
