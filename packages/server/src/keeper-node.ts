@@ -50,7 +50,8 @@ export class KeeperNode {
     conn.received++;
     if (conn.sessionId === undefined) {
       if (msg.kind !== "connect") return conn.close(Code.MARSHALLINGERROR, "the first frame must be a connect request");
-      if (this.creating.size > 0 && [...this.creating.values()].includes(conn)) return conn.close(Code.MARSHALLINGERROR, "connect sent twice");
+      if (conn.connecting) return conn.close(Code.MARSHALLINGERROR, "connect sent twice");
+      conn.connecting = true;
       return this.connect(conn, msg);
     }
     if (msg.kind === "connect") return conn.close(Code.MARSHALLINGERROR, "already connected");

@@ -15,6 +15,8 @@ let nextConnectionId = 1;
 export class Connection {
   readonly id = nextConnectionId++;
   sessionId: SessionId | undefined;
+  /** A connect request was received and is being answered. */
+  connecting = false;
   readOnly = false;
   private readonly queue: Slot[] = [];
   private readonly waiting = new Map<number, Slot>();

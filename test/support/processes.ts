@@ -1,0 +1,101 @@
+// Real node processes for end-to-end tests: free ports, private data directories, and only
+// the PIDs we started are ever signalled.
+import { spawn, type ChildProcess } from "node:child_process";
+import { mkdtempSync, rmSync } from "node:fs";
+import { createServer } from "node:net";
+import { tmpdir } from "node:os";
+import { join, resolve } from "node:path";
+
+export const REPO_ROOT = resolve(import.meta.dirname, "../..");
+const CLI_MAIN = join(REPO_ROOT, "packages/cli/src/main.ts");
+
+/** A port nothing listens on right now (the OS picks it). */
+export async function freePort(host = "127.0.0.1"): Promise<number> {
+  return new Promise((res, rej) => {
+    const s = createServer();
+    s.once("error", rej);
+    s.listen(0, host, () => {
+      const port = (s.address() as { port: number }).port;
+      s.close(() => res(port));
+    });
+  });
+}
+
+export function tempDir(prefix = "keeper-e2e-"): { path: string; cleanup: () => void } {
+  const path = mkdtempSync(join(tmpdir(), prefix));
+  return { path, cleanup: () => rmSync(path, { recursive: true, force: true }) };
+}
+
+export interface NodeProcess {
+  readonly child: ChildProcess;
+  readonly pid: number;
+  readonly port: number;
+  readonly host: string;
+  readonly output: () => string;
+  readonly exited: Promise<number | null>;
+  kill(signal?: NodeJS.Signals): void;
+  /** SIGTERM and wait for the process to end (SIGKILL after `graceMs`). */
+  stop(graceMs?: number): Promise<void>;
+}
+
+/** Runs the keeper CLI with `args` as a child process. */
+export function runCli(args: string[], env: Record<string, string> = {}): ChildProcess {
+  return spawn(process.execPath, ["--import", "tsx", CLI_MAIN, ...args], {
+    cwd: REPO_ROOT,
+    env: { ...process.env, ...env },
+    stdio: ["ignore", "pipe", "pipe"],
+  });
+}
+
+/** Starts `keeper server` and resolves once its /healthz answers. */
+export async function startNodeProcess(opts: { dataDir: string; port?: number; host?: string; serverId?: number; extraArgs?: string[]; env?: Record<string, string> }): Promise<NodeProcess> {
+  const host = opts.host ?? "127.0.0.1";
+  const port = opts.port ?? (await freePort(host));
+  const args = ["server", "--server-id", String(opts.serverId ?? 1), "--data-dir", opts.dataDir, "--host", host, "--client-port", String(port), "--log-level", "warn", ...(opts.extraArgs ?? [])];
+  const child = runCli(args, opts.env);
+  let out = "";
+  child.stdout!.on("data", (d) => (out += d));
+  child.stderr!.on("data", (d) => (out += d));
+  const exited = new Promise<number | null>((r) => child.once("exit", (code) => r(code)));
+  const proc: NodeProcess = {
+    child,
+    pid: child.pid!,
+    port,
+    host,
+    output: () => out,
+    exited,
+    kill: (signal = "SIGKILL") => {
+      if (child.exitCode === null && child.signalCode === null) child.kill(signal);
+    },
+    stop: async (graceMs = 5000) => {
+      proc.kill("SIGTERM");
+      const t = setTimeout(() => proc.kill("SIGKILL"), graceMs);
+      await exited;
+      clearTimeout(t);
+    },
+  };
+  await waitForHealthy(host, port, exited, () => out);
+  return proc;
+}
+
+async function waitForHealthy(host: string, port: number, exited: Promise<number | null>, output: () => string, ms = 20_000): Promise<void> {
+  let gone = false;
+  void exited.then(() => (gone = true));
+  const deadline = Date.now() + ms;
+  while (Date.now() < deadline) {
+    if (gone) throw new Error(`server exited before it was healthy:\n${output()}`);
+    try {
+      const res = await fetch(`http://${host}:${port}/healthz`);
+      if (res.ok) return;
+    } catch {
+      // not listening yet
+    }
+    await new Promise((r) => setTimeout(r, 50));
+  }
+  throw new Error(`server on ${host}:${port} not healthy after ${ms} ms:\n${output()}`);
+}
+
+export async function fetchStatus(host: string, port: number): Promise<Record<string, any>> {
+  const res = await fetch(`http://${host}:${port}/status`);
+  return (await res.json()) as Record<string, any>;
+}
