@@ -1,0 +1,115 @@
+// `keeper ARGS`: picks the command and returns its exit code. main.ts supplies the process.
+import { COMMANDS, findCommand } from "./commands.ts";
+import { CONNECT_HELP, CONNECT_OPTIONS, closeQuietly, connectSettings, openClient } from "./connection.ts";
+import type { CommandContext } from "./context.ts";
+import { parseArgv } from "./args.ts";
+import { ExitCode, reportError } from "./errors.ts";
+import type { Io } from "./io.ts";
+import { oneShotHelp, runOneShot } from "./oneshot.ts";
+import type { Connect } from "./ports.ts";
+import { runServer, type ServerDeps } from "./server.ts";
+import { serverHelp, type Env } from "./server-options.ts";
+import { runShell } from "./shell.ts";
+
+export interface CliDeps {
+  env: Env;
+  /** The context for one-shot commands (real clock and signals in production). */
+  context: CommandContext;
+  loadConnect(): Promise<Connect>;
+  server: ServerDeps;
+  stdin: NodeJS.ReadableStream & { isTTY?: boolean };
+  stdout: NodeJS.WritableStream;
+}
+
+export async function runCli(argv: readonly string[], deps: CliDeps): Promise<number> {
+  const io: Io = deps.context;
+  const [command, ...rest] = argv;
+  if (command === undefined) {
+    io.err(usage());
+    return ExitCode.USAGE;
+  }
+  if (command === "--help" || command === "-h" || command === "help") return help(io, rest[0]);
+  if (command === "server") return runServer(rest, deps.env, deps.server, io);
+  if (command === "shell") return shell(rest, deps);
+  const spec = findCommand(command);
+  if (spec !== undefined) return runOneShot(spec, rest, deps.env, deps, deps.context);
+  io.err(`keeper: unknown command "${command}"\n\n${usage()}`);
+  return ExitCode.USAGE;
+}
+
+/** `keeper help [COMMAND]`, `keeper --help`: the overview, or one command's page. */
+function help(io: Io, topic: string | undefined): number {
+  if (topic === undefined) {
+    io.out(usage());
+    return ExitCode.OK;
+  }
+  const spec = findCommand(topic);
+  const page = topic === "server" ? serverHelp() : topic === "shell" ? SHELL_HELP : spec && oneShotHelp(spec);
+  if (page === undefined) {
+    io.err(`keeper: unknown command "${topic}"\n\n${usage()}`);
+    return ExitCode.USAGE;
+  }
+  io.out(page);
+  return ExitCode.OK;
+}
+
+export function usage(): string {
+  const rows: Array<readonly [string, string]> = [
+    ["server [options]", "run one Keeper node (keeper server --help for its settings)"],
+    ["shell [--connect HOSTS]", "interactive shell with the commands below, on one session"],
+    ...COMMANDS.map((c) => [`${c.name} ${c.synopsis}`, c.summary] as const),
+  ];
+  const width = Math.max(...rows.map(([s]) => s.length));
+  return [
+    "usage: keeper <command> [options]",
+    "",
+    "Commands:",
+    ...rows.map(([s, summary]) => `  ${s.padEnd(width)}  ${summary}`),
+    "",
+    "Every command but server takes:",
+    ...CONNECT_HELP.map((l) => "  " + l),
+    "",
+    "keeper <command> --help shows a command's options.",
+    "Exit codes: 0 success, 1 the service returned an error (e.g. NONODE) or a watch timed out,",
+    "2 usage or configuration error, 3 no connection within the timeout or session lost.",
+  ].join("\n");
+}
+
+const SHELL_HELP = [
+  "usage: keeper shell [--connect HOSTS] [--timeout-ms N] [-r]",
+  "",
+  "Reads commands (ls, get, set, create, delete, deleteall, stat, watch, sync, getAcl,",
+  "setAcl, help, quit) one per line and runs them on one session. Errors are printed and the",
+  "shell goes on. Watch events print when they fire. Ctrl-D, quit or exit leaves.",
+  "Input may be piped: `printf 'create /a x\\nget /a\\n' | keeper shell` runs the lines in order.",
+  "",
+  ...CONNECT_HELP.map((l) => "  " + l),
+].join("\n");
+
+async function shell(argv: readonly string[], deps: CliDeps): Promise<number> {
+  const io: Io = deps.context;
+  let settings;
+  try {
+    const args = parseArgv(argv, { help: { type: "boolean", short: "h" }, ...CONNECT_OPTIONS }, false);
+    if (args.values.help === true) {
+      io.out(SHELL_HELP);
+      return ExitCode.OK;
+    }
+    settings = connectSettings(args, deps.env);
+  } catch (err) {
+    return reportError(io, err);
+  }
+  let client;
+  try {
+    client = await openClient(await deps.loadConnect(), settings);
+  } catch (err) {
+    return reportError(io, err);
+  }
+  const terminal = deps.stdin.isTTY === true;
+  if (terminal) io.err(`Connected to ${settings.hosts}. Type help for the commands, Ctrl-D to leave.`);
+  try {
+    return await runShell(client, { input: deps.stdin, output: deps.stdout, terminal, prompt: `keeper ${settings.hosts}> `, io, sleep: deps.context.sleep });
+  } finally {
+    await closeQuietly(client);
+  }
+}

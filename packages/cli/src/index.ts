@@ -1,0 +1,8 @@
+// The CLI as a library, for tests and for tools that want to run keeper commands in-process.
+export { runCli, usage, type CliDeps } from "./cli.ts";
+export { COMMANDS, findCommand, parseCommandArgs, createModeOf, type CommandSpec } from "./commands.ts";
+export { runServer, type ServerDeps, type SignalSource } from "./server.ts";
+export { parseServerInvocation, nodeDataDir } from "./server-options.ts";
+export { runShell, executeLine } from "./shell.ts";
+export { ExitCode } from "./errors.ts";
+export type { KeeperClient, Connect, ServerModule } from "./ports.ts";

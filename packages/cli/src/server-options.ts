@@ -1,0 +1,137 @@
+// `keeper server` settings from three sources, lowest precedence first: a JSON config file,
+// KEEPER_* environment variables, command-line flags. Flag and variable names are derived
+// from the ServerConfig field names, so a new field needs one line in SERVER_FIELDS.
+import { envName, kebabCase, parseArgv, parseInteger, stringOption, type OptionSpecs, type ParsedArgv } from "./args.ts";
+import { UsageError } from "./errors.ts";
+import type { ServerConfig } from "./ports.ts";
+
+type FieldKind = "integer" | "string";
+interface FieldDoc {
+  kind: FieldKind;
+  help: string;
+}
+
+export const SERVER_FIELDS: Readonly<Record<keyof ServerConfig, FieldDoc>> = {
+  serverId: { kind: "integer", help: "this node's id in the ensemble, 1..255 (default 1)" },
+  dataDir: { kind: "string", help: "parent directory of the node's store: node<id> is appended (default ./data)" },
+  host: { kind: "string", help: "address the client listeners bind to (default 0.0.0.0)" },
+  clientPort: { kind: "integer", help: "native client WebSocket + admin HTTP port (default 8180+id); alias --port" },
+  tickMs: { kind: "integer", help: "length of one tick in ms (default 200)" },
+  minSessionTimeoutMs: { kind: "integer", help: "smallest session timeout granted, at least 2 ticks (default 400)" },
+  maxSessionTimeoutMs: { kind: "integer", help: "largest session timeout granted (default 40000)" },
+  snapshotEveryTxns: { kind: "integer", help: "snapshot after this many logged transactions (default 100000)" },
+  logRetainTxns: { kind: "integer", help: "log entries kept behind the latest snapshot (default 50000)" },
+  dataBytesMax: { kind: "integer", help: "largest znode data accepted, in bytes (default 1048576)" },
+  clientsMax: { kind: "integer", help: "most client connections served at once (default 10000)" },
+  logLevel: { kind: "string", help: "fatal, error, warn, info, debug, trace or silent (default info)" },
+};
+
+const FIELD_NAMES = Object.keys(SERVER_FIELDS) as Array<keyof ServerConfig>;
+
+export type ServerInvocation = { help: true } | { help: false; partial: Partial<ServerConfig> };
+
+export type Env = Readonly<Record<string, string | undefined>>;
+
+/** Merges file, environment and flags into the partial config handed to resolveServerConfig. */
+export function parseServerInvocation(argv: readonly string[], env: Env, readFile: (path: string) => string): ServerInvocation {
+  const args = parseArgv(argv, serverOptionSpecs(), false);
+  if (args.values.help === true) return { help: true };
+  const configPath = stringOption(args, "config");
+  const fromFile = configPath === undefined ? {} : configFromFile(configPath, readFile);
+  const partial: Partial<ServerConfig> = { ...fromFile, ...configFromEnv(env), ...configFromFlags(args) };
+  if (partial.dataDir !== undefined) partial.dataDir = nodeDataDir(partial.dataDir, partial.serverId ?? 1);
+  return { help: false, partial };
+}
+
+/** A node's store lives in <parent>/node<id>, so one parent serves a whole local ensemble. */
+export function nodeDataDir(parent: string, serverId: number): string {
+  const trimmed = parent.length > 1 ? parent.replace(/\/+$/, "") : parent;
+  return trimmed === "/" ? `/node${serverId}` : `${trimmed}/node${serverId}`;
+}
+
+function serverOptionSpecs(): OptionSpecs {
+  const specs: OptionSpecs = { help: { type: "boolean", short: "h" }, config: { type: "string" }, port: { type: "string" } };
+  for (const field of FIELD_NAMES) specs[kebabCase(field)] = { type: "string" };
+  return specs;
+}
+
+export function configFromFlags(args: ParsedArgv): Partial<ServerConfig> {
+  const port = stringOption(args, "port");
+  if (port !== undefined && stringOption(args, "client-port") !== undefined) throw new UsageError("--port and --client-port are the same setting; give one");
+  const partial: Record<string, unknown> = {};
+  for (const field of FIELD_NAMES) {
+    const flag = kebabCase(field);
+    const raw = field === "clientPort" ? (stringOption(args, flag) ?? port) : stringOption(args, flag);
+    if (raw === undefined) continue;
+    const source = field === "clientPort" && port !== undefined ? "--port" : `--${flag}`;
+    partial[field] = SERVER_FIELDS[field].kind === "integer" ? parseInteger(raw, source) : raw;
+  }
+  return partial as Partial<ServerConfig>;
+}
+
+/** KEEPER_<FIELD> variables; an empty value counts as unset, as compose files often leave them. */
+export function configFromEnv(env: Env): Partial<ServerConfig> {
+  const partial: Record<string, unknown> = {};
+  for (const field of FIELD_NAMES) {
+    const name = envName(field);
+    const raw = env[name];
+    if (raw === undefined || raw === "") continue;
+    partial[field] = SERVER_FIELDS[field].kind === "integer" ? parseInteger(raw, name) : raw;
+  }
+  return partial as Partial<ServerConfig>;
+}
+
+/** A JSON object whose keys are ServerConfig field names; any other key is an error. */
+export function configFromFile(path: string, readFile: (path: string) => string): Partial<ServerConfig> {
+  let text: string;
+  try {
+    text = readFile(path);
+  } catch (err) {
+    throw new UsageError(`cannot read config file ${path}: ${err instanceof Error ? err.message : String(err)}`);
+  }
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(text);
+  } catch (err) {
+    throw new UsageError(`config file ${path} is not valid JSON: ${err instanceof Error ? err.message : String(err)}`);
+  }
+  if (typeof parsed !== "object" || parsed === null || Array.isArray(parsed)) throw new UsageError(`config file ${path} must hold a JSON object`);
+  const partial: Record<string, unknown> = {};
+  for (const [key, value] of Object.entries(parsed)) {
+    if (!Object.hasOwn(SERVER_FIELDS, key)) throw new UsageError(`config file ${path}: unknown key "${key}" (known keys: ${FIELD_NAMES.join(", ")})`);
+    const kind = SERVER_FIELDS[key as keyof ServerConfig].kind;
+    const ok = kind === "integer" ? typeof value === "number" && Number.isInteger(value) : typeof value === "string";
+    if (!ok) throw new UsageError(`config file ${path}: "${key}" must be ${kind === "integer" ? "an integer" : "a string"}, got ${JSON.stringify(value)}`);
+    partial[key] = value;
+  }
+  return partial as Partial<ServerConfig>;
+}
+
+export function serverHelp(): string {
+  const rows = FIELD_NAMES.map((field) => {
+    const value = SERVER_FIELDS[field].kind === "integer" ? "N" : field === "dataDir" ? "DIR" : field === "logLevel" ? "LEVEL" : "ADDR";
+    return [`--${kebabCase(field)} ${value}`, envName(field), SERVER_FIELDS[field].help] as const;
+  });
+  const w0 = Math.max(...rows.map((r) => r[0].length));
+  const w1 = Math.max(...rows.map((r) => r[1].length));
+  return [
+    "usage: keeper server [--config FILE] [options]",
+    "",
+    "Starts one Keeper node and serves until SIGINT or SIGTERM.",
+    "",
+    "Settings, lowest precedence first: the JSON config file (--config FILE, keys are the",
+    "camelCase field names, e.g. {\"serverId\": 2, \"tickMs\": 100}), environment variables,",
+    "then flags.",
+    "",
+    ...rows.map(([flag, env, help]) => `  ${flag.padEnd(w0)}  ${env.padEnd(w1)}  ${help}`),
+    `  ${"--config FILE".padEnd(w0)}  ${"".padEnd(w1)}  JSON config file`,
+    "",
+    "The data directory names a parent: the node's store goes in <dir>/node<id>, so",
+    "`keeper server --data-dir ./data` (what `npm start` runs) stores node 1 in ./data/node1",
+    "and `--server-id 2 --data-dir ./data` stores node 2 in ./data/node2. The same holds for",
+    "KEEPER_DATA_DIR and the file's dataDir. Without any, the store is ./data/node<id>.",
+    "",
+    "Exit codes: 0 after a clean stop, 1 if the server fails to start or stop, 2 for a bad",
+    "flag, variable or config file.",
+  ].join("\n");
+}
