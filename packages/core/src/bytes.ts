@@ -93,7 +93,7 @@ export class ByteReader {
     this.need(8);
     const v = this.view.getFloat64(this.pos);
     this.pos += 8;
-    if (!Number.isSafeInteger(v)) throw new DecodeError(`not an integer: ${v}`);
+    if (!Number.isSafeInteger(v) || v < 0) throw new DecodeError(`not a non-negative integer: ${v}`);
     return v;
   }
   bytes(): Uint8Array {
@@ -104,7 +104,12 @@ export class ByteReader {
     return v;
   }
   str(): string {
-    return decoder.decode(this.bytes());
+    try {
+      return decoder.decode(this.bytes());
+    } catch (e) {
+      if (e instanceof DecodeError) throw e;
+      throw new DecodeError("string is not valid UTF-8");
+    }
   }
   get done(): boolean {
     return this.pos === this.buf.length;

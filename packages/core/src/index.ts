@@ -11,3 +11,8 @@ export { ReplicatedState } from "./state.ts";
 export { encodeTxn, decodeTxn } from "./txn-codec.ts";
 export { writeSnapshot, readSnapshot, readSnapshotHeader, type SnapshotMeta } from "./snapshot.ts";
 export { ByteReader, ByteWriter, DecodeError } from "./bytes.ts";
+export { ZabReplica, type ReplicaHooks, type ReplicaStatus, type ReplicaBoot } from "./zab/replica.ts";
+export { LogWindow } from "./zab/log-window.ts";
+export { Election, betterVote } from "./zab/election.ts";
+export { quorumSize, isQuorum, quorumValue } from "./zab/quorum.ts";
+export { asServerId, type ServerId, type PeerMessage, type PeerRole, type Vote, type ForwardedRequest, type Outgoing, type PersistBatch, type ZabConfig } from "./zab/types.ts";

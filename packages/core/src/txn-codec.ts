@@ -7,6 +7,7 @@ import type { TreeTxn, Txn, TxnBody } from "./txn.ts";
 const FORMAT = 1;
 const TAGS = ["create", "delete", "setData", "setACL", "check", "multi", "error", "createSession", "closeSession", "sync"] as const;
 type Tag = (typeof TAGS)[number];
+const TREE_TYPES: ReadonlySet<string> = new Set(["create", "delete", "setData", "setACL", "check"]);
 
 function writeAcl(w: ByteWriter, acl: Acl[]): void {
   w.u32(acl.length);
@@ -85,7 +86,11 @@ function readBody(r: ByteReader): TxnBody {
     case "multi": {
       const n = r.u32();
       const ops: TreeTxn[] = [];
-      for (let i = 0; i < n; i++) ops.push(readBody(r) as TreeTxn);
+      for (let i = 0; i < n; i++) {
+        const op = readBody(r);
+        if (!TREE_TYPES.has(op.type)) throw new DecodeError(`a multi cannot hold a ${op.type} transaction`);
+        ops.push(op as TreeTxn);
+      }
       return { type: "multi", ops };
     }
     case "error": {

@@ -247,7 +247,15 @@ export function encodeClientMessage(msg: Exclude<ClientMessage, { kind: "invalid
 }
 
 export function decodeClientMessage(data: Uint8Array): ClientMessage {
-  const f = decodeFrame(ClientFrame, data);
+  try {
+    return decodeClientFrame(decodeFrame(ClientFrame, data));
+  } catch (e) {
+    if (e instanceof FrameError) throw e;
+    throw new FrameError(`bad frame: ${(e as Error).message}`);
+  }
+}
+
+function decodeClientFrame(f: Obj): ClientMessage {
   if (f.frame === "connect") {
     const c: Obj = f.connect ?? {};
     return {
@@ -293,7 +301,15 @@ export function encodeServerMessage(msg: ServerMessage): Uint8Array {
 }
 
 export function decodeServerMessage(data: Uint8Array): ServerMessage {
-  const f = decodeFrame(ServerFrame, data);
+  try {
+    return decodeServerFrame(decodeFrame(ServerFrame, data));
+  } catch (e) {
+    if (e instanceof FrameError) throw e;
+    throw new FrameError(`bad frame: ${(e as Error).message}`);
+  }
+}
+
+function decodeServerFrame(f: Obj): ServerMessage {
   switch (f.frame) {
     case "connected": {
       const c: Obj = f.connected ?? {};

@@ -1,4 +1,5 @@
 import { Code, KeeperError } from "./codes.ts";
+import { limits } from "./limits.ts";
 
 /**
  * Checks a znode path against ZooKeeper's rules (PathUtils.validatePath) and returns a
@@ -7,14 +8,15 @@ import { Code, KeeperError } from "./codes.ts";
  */
 export function pathProblem(path: string, sequential = false): string | undefined {
   if (typeof path !== "string") return "path must be a string";
+  // As ZooKeeper does: a sequential path is checked with a counter digit appended.
+  if (sequential) return pathProblem(path + "1");
   if (path.length === 0) return "path must not be empty";
+  if (path.length > limits.pathLengthMax) return `path is ${path.length} characters, max ${limits.pathLengthMax}`;
   if (path[0] !== "/") return "path must start with /";
-  if (path.length === 1) return sequential ? "a sequential node needs a name below /" : undefined;
-  if (path.endsWith("/") && !sequential) return "path must not end with /";
-  const body = sequential ? path.slice(0, path.endsWith("/") ? -1 : undefined) : path;
-  const parts = body.split("/").slice(1);
-  for (const part of parts) {
-    if (part.length === 0 && !(sequential && body === "")) return "empty node name";
+  if (path.length === 1) return undefined;
+  if (path.endsWith("/")) return "path must not end with /";
+  for (const part of path.split("/").slice(1)) {
+    if (part.length === 0) return "empty node name";
     if (part === "." || part === "..") return `relative name "${part}" is not allowed`;
   }
   for (let i = 0; i < path.length; i++) {

@@ -105,10 +105,11 @@ function prepCreate(ctx: PrepContext, op: Extract<Request, { type: "create" }>):
   }
   const problem = pathProblem(op.path, sequential);
   if (problem) reject(Code.BADARGUMENTS, `invalid path ${JSON.stringify(op.path)}: ${problem}`, true);
-  if (op.path === "/") reject(Code.NODEEXISTS, "the root always exists");
+  if (op.path === "/" && !sequential) reject(Code.NODEEXISTS, "the root always exists");
   checkData(ctx, op.data);
   checkAcl(op.acl);
-  const parentPath = parentOf(op.path);
+  // A sequential name's parent is found with the counter in place: "/a/" -> "/a".
+  const parentPath = parentOf(sequential ? op.path + "0" : op.path);
   const parent = ctx.view.get(parentPath) ?? reject(Code.NONODE, `parent ${parentPath} does not exist`);
   const path = sequential ? op.path + sequenceSuffix(parent.stat.cversion) : op.path;
   if (ctx.view.get(path)) reject(Code.NODEEXISTS, `${path} exists`);

@@ -1,0 +1,130 @@
+// The follower's side: report to the chosen leader, accept its epoch, take its sync (SNAP,
+// TRUNC, DIFF), ack NEWLEADER once durable, then log proposals, ack them once durable and
+// apply commits. Silence from the leader for syncLimit ticks sends it back to LOOKING.
+import type { SessionId, Zxid } from "@keeper/protocol";
+import { assert } from "../assert.ts";
+import { readSnapshot } from "../snapshot.ts";
+import { ReplicatedState } from "../state.ts";
+import type { ZabReplica } from "./replica.ts";
+import type { ForwardedRequest, PeerMessage, ServerId } from "./types.ts";
+
+export class FollowerRole {
+  private phase: "discovery" | "sync" | "synced" | "broadcast" = "discovery";
+  private epoch: number | undefined;
+  private lastHeardTick: number;
+  private readonly startedTick: number;
+  private ackedZxid: Zxid = 0 as Zxid;
+  private readonly touched = new Set<SessionId>();
+
+  constructor(private readonly r: ZabReplica, readonly leaderId: ServerId) {
+    this.startedTick = r.ticks;
+    this.lastHeardTick = r.ticks;
+  }
+
+  start(): void {
+    if (this.r.connected.has(this.leaderId)) this.sendInfo();
+  }
+
+  private lastInfoTick = -1;
+
+  private sendInfo(): void {
+    this.lastInfoTick = this.r.ticks;
+    this.r.send(this.leaderId, { type: "followerInfo", acceptedEpoch: this.r.acceptedEpoch, lastZxid: this.r.log.lastZxid });
+  }
+
+  peerUp(id: ServerId): void {
+    if (id === this.leaderId && this.phase === "discovery") this.sendInfo();
+  }
+
+  peerDown(id: ServerId): void {
+    // The leader's process is gone (its socket closed): look at once, no need to wait out syncLimit.
+    if (id === this.leaderId) this.r.lookAgain(`lost the connection to leader ${id}`);
+  }
+
+  receive(from: ServerId, msg: PeerMessage): void {
+    if (from !== this.leaderId) return;
+    this.lastHeardTick = this.r.ticks;
+    switch (msg.type) {
+      case "leaderInfo":
+        return this.onLeaderInfo(msg.epoch);
+      case "snap": {
+        if (this.phase !== "sync") return;
+        const restored = readSnapshot(msg.chunks[0]!, msg.chunks.slice(1));
+        this.r.installSnapshot(new ReplicatedState(restored.tree, restored.sessions), msg.chunks);
+        return;
+      }
+      case "trunc":
+        if (this.phase === "sync") this.r.truncateAfter(msg.zxid);
+        return;
+      case "diff":
+        if (this.phase === "sync") for (const txn of msg.txns) this.r.append(txn);
+        return;
+      case "newLeader":
+        if (this.phase !== "sync" || msg.epoch !== this.epoch) return;
+        assert(this.r.log.lastZxid === msg.zxid, `after sync the log ends at ${this.r.log.lastZxid}, the leader's at ${msg.zxid}`);
+        this.r.setCurrentEpoch(msg.epoch);
+        this.phase = "synced";
+        this.ackedZxid = msg.zxid;
+        this.r.sendAfterPersist(this.leaderId, { type: "ack", epoch: msg.epoch, zxid: msg.zxid });
+        return;
+      case "upToDate":
+        if (this.phase !== "synced" || msg.epoch !== this.epoch) return;
+        this.phase = "broadcast";
+        this.r.commitUpTo(msg.commitZxid);
+        this.r.setServing(true);
+        return;
+      case "proposal":
+        if ((this.phase !== "synced" && this.phase !== "broadcast") || msg.epoch !== this.epoch) return;
+        this.r.append(msg.txn);
+        return;
+      case "commit":
+        if (this.phase === "broadcast" && msg.epoch === this.epoch) this.r.commitUpTo(msg.zxid);
+        return;
+      case "ping":
+        if (msg.epoch !== this.epoch) return;
+        if (this.phase === "broadcast") this.r.commitUpTo(msg.commitZxid);
+        this.r.send(this.leaderId, { type: "ping", epoch: msg.epoch, commitZxid: this.r.state.lastZxid, sessions: [...this.touched] });
+        this.touched.clear();
+        return;
+      default:
+        return;
+    }
+  }
+
+  private onLeaderInfo(epoch: number): void {
+    if (this.phase !== "discovery") return;
+    if (epoch < this.r.acceptedEpoch) return this.r.lookAgain(`leader ${this.leaderId} offers epoch ${epoch} below accepted ${this.r.acceptedEpoch}`);
+    if (epoch > this.r.acceptedEpoch) this.r.setAcceptedEpoch(epoch);
+    this.epoch = epoch;
+    this.phase = "sync";
+    this.r.sendAfterPersist(this.leaderId, { type: "ackEpoch", epoch, currentEpoch: this.r.currentEpoch, lastZxid: this.r.log.lastZxid });
+  }
+
+  /** Local appends became durable: acknowledge them (acks are cumulative). */
+  durable(): void {
+    if (this.phase !== "synced" && this.phase !== "broadcast") return;
+    const zxid = Math.min(this.r.durableZxid, this.r.log.lastZxid) as Zxid;
+    if (zxid > this.ackedZxid) {
+      this.ackedZxid = zxid;
+      this.r.send(this.leaderId, { type: "ack", epoch: this.epoch!, zxid });
+    }
+  }
+
+  forward(req: ForwardedRequest): boolean {
+    if (this.phase !== "broadcast") return false;
+    this.r.send(this.leaderId, { type: "forward", epoch: this.epoch!, req });
+    return true;
+  }
+
+  touch(ids: Iterable<SessionId>): void {
+    for (const id of ids) this.touched.add(id);
+  }
+
+  tick(): void {
+    // The leader may not have decided yet when our first info arrived: say it again.
+    if (this.phase === "discovery" && this.r.connected.has(this.leaderId) && this.r.ticks - this.lastInfoTick >= this.r.cfg.heartbeatTicks) this.sendInfo();
+    const limit = this.phase === "broadcast" ? this.r.cfg.syncLimitTicks : this.r.cfg.initLimitTicks;
+    if (this.r.ticks - this.lastHeardTick > limit) return this.r.lookAgain(`no word from leader ${this.leaderId} in ${limit} ticks`);
+    if (this.phase !== "broadcast" && this.r.ticks - this.startedTick > this.r.cfg.initLimitTicks * 2) this.r.lookAgain("sync with the leader did not finish in time");
+  }
+}

@@ -1,0 +1,308 @@
+// The leader's side of discovery, synchronisation and broadcast. Discovery: collect a quorum
+// of follower infos and propose an epoch above every accepted one. Sync: once a quorum has
+// acked the epoch, bring each follower level (DIFF / TRUNC / SNAP) and send NEWLEADER; when a
+// quorum acks it, the leader's whole log is committed and broadcast begins. Commit points come
+// from cumulative acks: the zxid a quorum (leader included) has made durable.
+import { Code, epochOf, makeZxid, type SessionId, type Zxid } from "@keeper/protocol";
+import { assert } from "../assert.ts";
+import { PendingView } from "../requests/pending-view.ts";
+import { prepCloseSession, prepCreateSession, prepRequest } from "../requests/prep.ts";
+import { SessionExpiry } from "../sessions/expiry.ts";
+import { writeSnapshot } from "../snapshot.ts";
+import type { Txn } from "../txn.ts";
+import { isQuorum, quorumValue } from "./quorum.ts";
+import type { ZabReplica } from "./replica.ts";
+import type { ForwardedRequest, PeerMessage, ServerId } from "./types.ts";
+
+type LearnerPhase = "info" | "epochAcked" | "synced" | "active";
+
+interface Learner {
+  phase: LearnerPhase;
+  acceptedEpoch: number;
+  lastZxid: Zxid;
+  currentEpoch: number;
+  ackedZxid: Zxid;
+  lastHeardTick: number;
+}
+
+/** Transactions per DIFF message, so one message never grows without bound. */
+const DIFF_BATCH_TXNS = 500;
+
+export class LeaderRole {
+  private phase: "discovery" | "sync" | "broadcast" = "discovery";
+  private newEpoch: number | undefined;
+  private readonly learners = new Map<ServerId, Learner>();
+  private startedTick: number;
+  /** The leader's last zxid when its epoch was established: the history it brings. */
+  private historyZxid: Zxid = 0 as Zxid;
+  private counter = 0;
+  private view: PendingView | undefined;
+  private expiry: SessionExpiry | undefined;
+  private lastHeartbeat = 0;
+  private committed: Zxid;
+  /** Sessions with a closeSession proposed: their later writes are refused. */
+  private readonly closing = new Set<SessionId>();
+
+  constructor(private readonly r: ZabReplica) {
+    this.startedTick = r.ticks;
+    this.committed = r.state.lastZxid;
+  }
+
+  private get self(): ServerId {
+    return this.r.cfg.self;
+  }
+
+  start(): void {
+    this.checkDiscovery();
+  }
+
+  // ---- discovery ----------------------------------------------------------------------
+
+  private infos(): ServerId[] {
+    return [this.self, ...this.learners.keys()];
+  }
+
+  private checkDiscovery(): void {
+    if (this.newEpoch !== undefined || !isQuorum(this.infos(), this.r.cfg.voters)) return;
+    let maxAccepted = this.r.acceptedEpoch;
+    for (const l of this.learners.values()) maxAccepted = Math.max(maxAccepted, l.acceptedEpoch);
+    this.newEpoch = maxAccepted + 1;
+    this.r.setAcceptedEpoch(this.newEpoch);
+    for (const [id, l] of this.learners) if (l.phase === "info") this.r.sendAfterPersist(id, { type: "leaderInfo", epoch: this.newEpoch });
+    this.checkEpochAcks();
+  }
+
+  private checkEpochAcks(): void {
+    if (this.phase !== "discovery" || this.newEpoch === undefined) return;
+    const acked = [...this.learners].filter(([, l]) => l.phase !== "info").map(([id]) => id);
+    if (!isQuorum([this.self, ...acked], this.r.cfg.voters)) return;
+    this.phase = "sync";
+    this.historyZxid = this.r.log.lastZxid;
+    for (const id of acked) this.syncLearner(id);
+    this.checkEstablished();
+  }
+
+  // ---- sync ---------------------------------------------------------------------------
+
+  /** Brings one follower level with the leader's history and sends NEWLEADER. */
+  private syncLearner(id: ServerId): void {
+    const l = this.learners.get(id)!;
+    const log = this.r.log;
+    const epoch = this.newEpoch!;
+    const peerZxid = l.lastZxid;
+    let from: Zxid;
+    if (peerZxid === log.lastZxid) {
+      from = peerZxid;
+    } else if (peerZxid > log.lastZxid) {
+      // It logged proposals this leader never saw: none were committed, drop them.
+      this.r.send(id, { type: "trunc", zxid: log.lastZxid });
+      from = log.lastZxid;
+    } else if (log.has(peerZxid)) {
+      from = peerZxid;
+    } else if (peerZxid >= log.baseZxid) {
+      // It diverges after the newest zxid both hold: truncate to it, then send the rest.
+      from = log.floor(peerZxid)!;
+      this.r.send(id, { type: "trunc", zxid: from });
+    } else {
+      const { chunks } = writeSnapshot(this.r.state.tree, this.r.state.sessions);
+      this.r.send(id, { type: "snap", zxid: this.r.state.lastZxid, chunks });
+      from = this.r.state.lastZxid;
+    }
+    const missing = log.after(from)!;
+    for (let i = 0; i < missing.length; i += DIFF_BATCH_TXNS) this.r.send(id, { type: "diff", txns: missing.slice(i, i + DIFF_BATCH_TXNS) });
+    this.r.send(id, { type: "newLeader", epoch, zxid: log.lastZxid });
+    l.phase = "synced";
+  }
+
+  private checkEstablished(): void {
+    if (this.phase !== "sync") return;
+    const active = [...this.learners].filter(([, l]) => l.phase === "active").map(([id]) => id);
+    // The leader's own history is durable already: it was read from its log.
+    if (!isQuorum([this.self, ...active], this.r.cfg.voters)) return;
+    this.r.setCurrentEpoch(this.newEpoch!);
+    this.phase = "broadcast";
+    this.view = new PendingView(this.r.state.tree);
+    this.commit(this.historyZxid);
+    // Session expiry counts leader ticks, so it needs no clock.
+    this.expiry = new SessionExpiry(1, this.r.ticks);
+    for (const s of this.r.state.sessions.all()) this.expiry.touch(s.id, this.timeoutTicks(s.timeoutMs), this.r.ticks);
+    for (const id of active) this.r.send(id, { type: "upToDate", epoch: this.newEpoch!, commitZxid: this.committed });
+    this.r.setServing(true);
+  }
+
+  // ---- broadcast ----------------------------------------------------------------------
+
+  private commit(upTo: Zxid): void {
+    if (upTo <= this.committed) return;
+    this.r.commitUpTo(upTo, (txn) => {
+      this.view?.applied(txn.hdr.zxid);
+      if (txn.body.type === "closeSession") this.closing.delete(txn.hdr.sessionId);
+    });
+    this.committed = upTo;
+  }
+
+  /** Recomputes the commit point from durable acks, and tells the followers. */
+  private advanceCommit(): void {
+    if (this.phase !== "broadcast") return;
+    const acks = [this.r.durableZxid as number];
+    for (const l of this.learners.values()) if (l.phase === "active") acks.push(l.ackedZxid);
+    const point = quorumValue(acks, this.r.cfg.voters.length) as Zxid;
+    if (point <= this.committed) return;
+    // Everything after the established history was proposed in this epoch.
+    assert(point <= this.historyZxid || epochOf(point) === this.newEpoch, `commit point ${point} from another epoch`);
+    this.commit(point);
+    for (const [id, l] of this.learners) if (l.phase === "active") this.r.send(id, { type: "commit", epoch: this.newEpoch!, zxid: point });
+  }
+
+  private nextZxid(): Zxid {
+    return makeZxid(this.newEpoch!, ++this.counter);
+  }
+
+  private propose(txn: Txn): void {
+    this.r.append(txn);
+    for (const [id, l] of this.learners) if (l.phase === "synced" || l.phase === "active") this.r.send(id, { type: "proposal", epoch: this.newEpoch!, txn });
+  }
+
+  /** Turns a client request (local or forwarded) into a proposal. */
+  prepare(req: ForwardedRequest): boolean {
+    if (this.phase !== "broadcast") return false;
+    const view = this.view!;
+    const time = this.r.now;
+    switch (req.type) {
+      case "createSession": {
+        const txn = prepCreateSession(this.nextZxid(), time, req.timeoutMs, req.password);
+        txn.hdr.cxid = req.token;
+        this.propose(txn);
+        this.expiry!.touch(txn.hdr.sessionId, this.timeoutTicks(req.timeoutMs), this.r.ticks);
+        return true;
+      }
+      case "closeSession": {
+        const zxid = this.nextZxid();
+        if (!this.r.state.sessions.has(req.sessionId) || this.closing.has(req.sessionId)) {
+          this.propose({ hdr: { zxid, time, sessionId: req.sessionId, cxid: req.cxid }, body: { type: "error", err: Code.SESSIONEXPIRED } });
+          return true;
+        }
+        this.closing.add(req.sessionId);
+        this.propose(prepCloseSession(view, zxid, time, req.sessionId, req.cxid));
+        this.expiry!.remove(req.sessionId);
+        return true;
+      }
+      case "write": {
+        const zxid = this.nextZxid();
+        if (!this.r.state.sessions.has(req.sessionId) || this.closing.has(req.sessionId)) {
+          // Never let a session that is ending create anything: its ephemerals would outlive it.
+          this.propose({ hdr: { zxid, time, sessionId: req.sessionId, cxid: req.cxid }, body: { type: "error", err: Code.SESSIONEXPIRED } });
+          return true;
+        }
+        const out = prepRequest({ view, zxid, time, sessionId: req.sessionId, cxid: req.cxid, dataBytesMax: Number.MAX_SAFE_INTEGER }, req.request);
+        // The origin validated the request; a stateless error here still gets a transaction
+        // so the origin's client is answered in order.
+        const txn: Txn = out.kind === "txn" ? out.txn : { hdr: { zxid, time, sessionId: req.sessionId, cxid: req.cxid }, body: { type: "error", err: out.err } };
+        this.propose(txn);
+        return true;
+      }
+    }
+  }
+
+  touch(ids: Iterable<SessionId>): void {
+    if (!this.expiry) return;
+    for (const id of ids) {
+      const s = this.r.state.sessions.get(id);
+      if (s) this.expiry.touch(id, this.timeoutTicks(s.timeoutMs), this.r.ticks);
+    }
+  }
+
+  private timeoutTicks(timeoutMs: number): number {
+    return Math.max(1, Math.ceil(timeoutMs / this.r.cfg.tickMs));
+  }
+
+  // ---- messages -----------------------------------------------------------------------
+
+  receive(from: ServerId, msg: PeerMessage): void {
+    const l = this.learners.get(from);
+    if (l) l.lastHeardTick = this.r.ticks;
+    switch (msg.type) {
+      case "followerInfo": {
+        this.learners.set(from, { phase: "info", acceptedEpoch: msg.acceptedEpoch, lastZxid: msg.lastZxid, currentEpoch: 0, ackedZxid: 0 as Zxid, lastHeardTick: this.r.ticks });
+        if (this.newEpoch !== undefined) this.r.sendAfterPersist(from, { type: "leaderInfo", epoch: this.newEpoch });
+        else this.checkDiscovery();
+        return;
+      }
+      case "ackEpoch": {
+        if (!l || l.phase !== "info" || msg.epoch !== this.newEpoch) return;
+        if (msg.currentEpoch > this.r.currentEpoch || (msg.currentEpoch === this.r.currentEpoch && msg.lastZxid > this.r.log.lastZxid)) {
+          // A follower holds a newer history than this leader: it must not lead.
+          return this.r.lookAgain(`follower ${from} is ahead of the leader`);
+        }
+        l.phase = "epochAcked";
+        l.currentEpoch = msg.currentEpoch;
+        l.lastZxid = msg.lastZxid;
+        if (this.phase === "discovery") this.checkEpochAcks();
+        else this.syncLearner(from);
+        return;
+      }
+      case "ack": {
+        if (!l || msg.epoch !== this.newEpoch) return;
+        if (l.phase === "synced") {
+          l.phase = "active";
+          l.ackedZxid = msg.zxid;
+          if (this.phase === "sync") this.checkEstablished();
+          else this.r.send(from, { type: "upToDate", epoch: this.newEpoch!, commitZxid: this.committed });
+        } else if (l.phase === "active" && msg.zxid > l.ackedZxid) {
+          l.ackedZxid = msg.zxid;
+        }
+        this.advanceCommit();
+        return;
+      }
+      case "ping":
+        if (l && msg.epoch === this.newEpoch) this.touch(msg.sessions);
+        return;
+      case "forward":
+        if (l?.phase === "active" && msg.epoch === this.newEpoch) this.prepare(msg.req);
+        return;
+      default:
+        return;
+    }
+  }
+
+  durable(): void {
+    this.advanceCommit();
+  }
+
+  peerDown(id: ServerId): void {
+    if (!this.learners.delete(id)) return;
+    this.checkQuorum();
+  }
+
+  /** Steps down when fewer than a quorum (self included) still follow. True if still leading. */
+  private checkQuorum(): boolean {
+    if (this.phase !== "broadcast") return true;
+    const live = [...this.learners].filter(([, l]) => l.phase === "active" || l.phase === "synced").map(([id]) => id);
+    if (isQuorum([this.self, ...live], this.r.cfg.voters)) return true;
+    this.r.lookAgain("lost the quorum of followers");
+    return false;
+  }
+
+  tick(): void {
+    const cfg = this.r.cfg;
+    if (this.phase !== "broadcast") {
+      if (this.r.ticks - this.startedTick > cfg.initLimitTicks) this.r.lookAgain("discovery/sync took longer than initLimit");
+      return;
+    }
+    for (const [id, l] of this.learners) {
+      if (this.r.ticks - l.lastHeardTick > cfg.syncLimitTicks) this.learners.delete(id);
+    }
+    if (!this.checkQuorum()) return;
+    if (this.r.ticks - this.lastHeartbeat >= cfg.heartbeatTicks) {
+      this.lastHeartbeat = this.r.ticks;
+      for (const [id, l] of this.learners) if (l.phase === "synced" || l.phase === "active") this.r.send(id, { type: "ping", epoch: this.newEpoch!, commitZxid: this.committed, sessions: [] });
+    }
+    for (const id of this.expiry!.expire(this.r.ticks)) {
+      if (this.r.state.sessions.has(id)) this.prepare({ type: "closeSession", sessionId: id, cxid: 0 });
+    }
+  }
+
+  get epoch(): number | undefined {
+    return this.newEpoch;
+  }
+}

@@ -1,0 +1,89 @@
+// The tail of the transaction log held in memory: every transaction not yet committed, plus a
+// window of committed ones so a lagging follower can be sent a DIFF instead of a snapshot.
+import { ZXID_ZERO, type Zxid } from "@keeper/protocol";
+import { assert } from "../assert.ts";
+import type { Txn } from "../txn.ts";
+
+export class LogWindow {
+  private txns: Txn[] = [];
+  /** The zxid just before the first entry held: history up to it is only in the snapshot/state. */
+  private base: Zxid;
+
+  constructor(base: Zxid = ZXID_ZERO, txns: Txn[] = []) {
+    this.base = base;
+    for (const t of txns) this.append(t);
+  }
+
+  get lastZxid(): Zxid {
+    return this.txns.length > 0 ? this.txns[this.txns.length - 1]!.hdr.zxid : this.base;
+  }
+
+  get baseZxid(): Zxid {
+    return this.base;
+  }
+
+  get length(): number {
+    return this.txns.length;
+  }
+
+  append(txn: Txn): void {
+    assert(txn.hdr.zxid > this.lastZxid, `log append ${txn.hdr.zxid} not after ${this.lastZxid}`);
+    this.txns.push(txn);
+  }
+
+  private indexAfter(zxid: Zxid): number {
+    let lo = 0;
+    let hi = this.txns.length;
+    while (lo < hi) {
+      const mid = (lo + hi) >>> 1;
+      if (this.txns[mid]!.hdr.zxid <= zxid) lo = mid + 1;
+      else hi = mid;
+    }
+    return lo;
+  }
+
+  /** True if `zxid` is the base or an entry held. */
+  has(zxid: Zxid): boolean {
+    if (zxid === this.base) return true;
+    const i = this.indexAfter(zxid) - 1;
+    return i >= 0 && this.txns[i]!.hdr.zxid === zxid;
+  }
+
+  /** Entries after `zxid`, or undefined when `zxid` predates the window. */
+  after(zxid: Zxid): Txn[] | undefined {
+    if (zxid < this.base) return undefined;
+    return this.txns.slice(this.indexAfter(zxid));
+  }
+
+  /** Entries in (from, to]. */
+  range(from: Zxid, to: Zxid): Txn[] {
+    return this.txns.slice(this.indexAfter(from), this.indexAfter(to));
+  }
+
+  /** The largest zxid held (or the base) that is <= `zxid`; undefined if below the base. */
+  floor(zxid: Zxid): Zxid | undefined {
+    if (zxid < this.base) return undefined;
+    const i = this.indexAfter(zxid) - 1;
+    return i >= 0 ? this.txns[i]!.hdr.zxid : this.base;
+  }
+
+  truncateAfter(zxid: Zxid): void {
+    assert(zxid >= this.base, `truncate to ${zxid} below the window base ${this.base}`);
+    this.txns.length = this.indexAfter(zxid);
+  }
+
+  /** Forgets committed entries beyond the newest `keep` at or before `committed`. */
+  compact(committed: Zxid, keep: number): void {
+    const end = this.indexAfter(committed);
+    const drop = end - keep;
+    if (drop <= 0) return;
+    this.base = this.txns[drop - 1]!.hdr.zxid;
+    this.txns.splice(0, drop);
+  }
+
+  /** Starts over from a snapshot at `zxid`. */
+  reset(zxid: Zxid): void {
+    this.txns = [];
+    this.base = zxid;
+  }
+}

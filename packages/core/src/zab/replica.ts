@@ -1,0 +1,282 @@
+// One ZAB replica as a deterministic state machine. Inputs: tick(), receive(), peerUp/Down(),
+// submit(), persisted(). Outputs: a PersistBatch to make durable, messages to send, and
+// synchronous callbacks for applied transactions and role changes. No I/O, no clock: the shell
+// sets `now` before each input and carries out the outputs in order.
+import type { SessionId, Zxid } from "@keeper/protocol";
+import { assert } from "../assert.ts";
+import { ReplicatedState } from "../state.ts";
+import type { TreeOutcome } from "../tree/data-tree.ts";
+import type { Txn } from "../txn.ts";
+import { Election, selfVote } from "./election.ts";
+import { FollowerRole } from "./follower.ts";
+import { LeaderRole } from "./leader.ts";
+import { LogWindow } from "./log-window.ts";
+import type { ForwardedRequest, Outgoing, PeerMessage, PersistBatch, PeerRole, ServerId, ZabConfig } from "./types.ts";
+
+export interface ReplicaHooks {
+  /** A committed transaction was applied (in zxid order): answer clients, fire watches. */
+  applied(txn: Txn, outcome: TreeOutcome): void;
+  /** The node started or stopped serving clients, or changed role. */
+  roleChanged(status: ReplicaStatus): void;
+}
+
+export interface ReplicaStatus {
+  role: PeerRole;
+  leader: ServerId | undefined;
+  /** Following or leading, synced with a quorum: clients may be served. */
+  serving: boolean;
+  acceptedEpoch: number;
+  currentEpoch: number;
+  lastLoggedZxid: Zxid;
+  committedZxid: Zxid;
+  round: number;
+}
+
+export interface ReplicaBoot {
+  state: ReplicatedState;
+  /** Logged transactions after the state's zxid (committed or not: sync decides). */
+  log: Txn[];
+  acceptedEpoch: number;
+  currentEpoch: number;
+}
+
+type Role = { kind: "looking"; election: Election } | { kind: "leading"; leader: LeaderRole } | { kind: "following"; follower: FollowerRole };
+
+export class ZabReplica {
+  state: ReplicatedState;
+  readonly log: LogWindow;
+  acceptedEpoch: number;
+  currentEpoch: number;
+  /** Wall-clock time set by the shell before each input; stamped into transactions by the leader. */
+  now = 0;
+  ticks = 0;
+  private role: Role;
+  private lastRound = 0;
+  readonly connected = new Set<ServerId>();
+  private outbox: Outgoing[] = [];
+  private gated: Array<{ seq: number; out: Outgoing }> = [];
+  private pending: Omit<PersistBatch, "seq"> = { append: [] };
+  private seq = 0;
+  private persistedSeq = 0;
+  /** The highest zxid known durable in the local log. */
+  durableZxid: Zxid;
+  private serving = false;
+
+  constructor(readonly cfg: ZabConfig, boot: ReplicaBoot, private readonly hooks: ReplicaHooks) {
+    assert(cfg.voters.includes(cfg.self), `server ${cfg.self} is not among the voters ${cfg.voters.join(",")}`);
+    assert(cfg.heartbeatTicks < cfg.syncLimitTicks, "heartbeatTicks must be below syncLimitTicks");
+    this.state = boot.state;
+    this.log = new LogWindow(boot.state.lastZxid, boot.log);
+    this.acceptedEpoch = boot.acceptedEpoch;
+    this.currentEpoch = boot.currentEpoch;
+    this.durableZxid = this.log.lastZxid;
+    this.role = { kind: "looking", election: this.newElection() };
+  }
+
+  // ---- inputs -------------------------------------------------------------------------
+
+  start(): void {
+    this.lookAgain("start");
+  }
+
+  tick(): void {
+    this.ticks++;
+    switch (this.role.kind) {
+      case "looking": {
+        const step = this.role.election.tick();
+        this.outbox.push(...step.send);
+        if (step.decided !== undefined) this.decide(step.decided);
+        return;
+      }
+      case "leading":
+        return this.role.leader.tick();
+      case "following":
+        return this.role.follower.tick();
+    }
+  }
+
+  receive(from: ServerId, msg: PeerMessage): void {
+    if (!this.cfg.voters.includes(from) || from === this.cfg.self) return;
+    if (msg.type === "notification") return this.onNotification(from, msg);
+    if (this.role.kind === "leading") this.role.leader.receive(from, msg);
+    else if (this.role.kind === "following") this.role.follower.receive(from, msg);
+  }
+
+  peerUp(id: ServerId): void {
+    this.connected.add(id);
+    if (this.role.kind === "looking") this.outbox.push(...this.role.election.greet(id));
+    else if (this.role.kind === "following") this.role.follower.peerUp(id);
+  }
+
+  peerDown(id: ServerId): void {
+    this.connected.delete(id);
+    if (this.role.kind === "leading") this.role.leader.peerDown(id);
+    else if (this.role.kind === "following") this.role.follower.peerDown(id);
+  }
+
+  /** A local client's write. False when this node cannot take writes now. */
+  submit(req: ForwardedRequest): boolean {
+    if (!this.serving) return false;
+    if (this.role.kind === "leading") return this.role.leader.prepare(req);
+    if (this.role.kind === "following") return this.role.follower.forward(req);
+    return false;
+  }
+
+  /** Sessions touched by local clients, so the leader keeps them alive. */
+  touchSessions(ids: Iterable<SessionId>): void {
+    if (this.role.kind === "leading") this.role.leader.touch(ids);
+    else if (this.role.kind === "following") this.role.follower.touch(ids);
+  }
+
+  /** The shell made batch `seq` durable. */
+  persisted(seq: number, lastAppended: Zxid | undefined): void {
+    if (lastAppended !== undefined && lastAppended > this.durableZxid) this.durableZxid = lastAppended;
+    this.persistedSeq = Math.max(this.persistedSeq, seq);
+    for (const g of this.gated) if (g.seq <= seq) this.outbox.push(g.out);
+    this.gated = this.gated.filter((g) => g.seq > seq);
+    if (this.role.kind === "leading") this.role.leader.durable();
+    else if (this.role.kind === "following") this.role.follower.durable();
+  }
+
+  // ---- outputs ------------------------------------------------------------------------
+
+  /** What to make durable next, or undefined. The shell persists one batch at a time. */
+  takePersist(): PersistBatch | undefined {
+    const p = this.pending;
+    if (p.append.length === 0 && !p.epochs && !p.snapshot && p.truncateAfter === undefined) return undefined;
+    this.pending = { append: [] };
+    return { seq: ++this.seq, ...p };
+  }
+
+  takeMessages(): Outgoing[] {
+    const out = this.outbox;
+    this.outbox = [];
+    return out;
+  }
+
+  status(): ReplicaStatus {
+    return {
+      role: this.role.kind,
+      leader: this.role.kind === "leading" ? this.cfg.self : this.role.kind === "following" ? this.role.follower.leaderId : undefined,
+      serving: this.serving,
+      acceptedEpoch: this.acceptedEpoch,
+      currentEpoch: this.currentEpoch,
+      lastLoggedZxid: this.log.lastZxid,
+      committedZxid: this.state.lastZxid,
+      round: this.lastRound,
+    };
+  }
+
+  // ---- services for the roles -----------------------------------------------------------
+
+  send(to: ServerId, msg: PeerMessage): void {
+    this.outbox.push({ to, msg });
+  }
+
+  /** Sends `msg` only once everything queued for persistence so far is durable. */
+  sendAfterPersist(to: ServerId, msg: PeerMessage): void {
+    const p = this.pending;
+    const nothingPending = p.append.length === 0 && !p.epochs && !p.snapshot && p.truncateAfter === undefined;
+    const needSeq = nothingPending ? this.seq : this.seq + 1;
+    if (needSeq <= this.persistedSeq) this.outbox.push({ to, msg });
+    else this.gated.push({ seq: needSeq, out: { to, msg } });
+  }
+
+  setAcceptedEpoch(e: number): void {
+    assert(e >= this.acceptedEpoch, `acceptedEpoch going back from ${this.acceptedEpoch} to ${e}`);
+    this.acceptedEpoch = e;
+    this.pending.epochs = { ...this.pending.epochs, accepted: e };
+  }
+
+  setCurrentEpoch(e: number): void {
+    assert(e >= this.currentEpoch && e <= this.acceptedEpoch, `currentEpoch ${e} out of order (current ${this.currentEpoch}, accepted ${this.acceptedEpoch})`);
+    this.currentEpoch = e;
+    this.pending.epochs = { ...this.pending.epochs, current: e };
+  }
+
+  append(txn: Txn): void {
+    this.log.append(txn);
+    this.pending.append.push(txn);
+  }
+
+  truncateAfter(zxid: Zxid): void {
+    assert(zxid >= this.state.lastZxid, `truncate to ${zxid} would drop committed transactions (committed ${this.state.lastZxid})`);
+    this.log.truncateAfter(zxid);
+    // Anything queued but not yet durable past the point goes too.
+    this.pending.append = this.pending.append.filter((t) => t.hdr.zxid <= zxid);
+    this.pending.truncateAfter = Math.min(this.pending.truncateAfter ?? zxid, zxid) as Zxid;
+    if (this.durableZxid > zxid) this.durableZxid = zxid;
+  }
+
+  installSnapshot(state: ReplicatedState, chunks: Uint8Array[]): void {
+    this.state = state;
+    this.log.reset(state.lastZxid);
+    this.pending = { append: [], snapshot: { zxid: state.lastZxid, chunks }, ...(this.pending.epochs ? { epochs: this.pending.epochs } : {}) };
+    this.durableZxid = state.lastZxid;
+  }
+
+  /** Applies every logged transaction up to `zxid`, in order. */
+  commitUpTo(zxid: Zxid, onApply?: (txn: Txn) => void): void {
+    if (zxid <= this.state.lastZxid) return;
+    assert(zxid <= this.log.lastZxid, `commit ${zxid} beyond the log ${this.log.lastZxid}`);
+    for (const txn of this.log.range(this.state.lastZxid, zxid)) {
+      const outcome = this.state.apply(txn);
+      onApply?.(txn);
+      this.hooks.applied(txn, outcome);
+    }
+    assert(this.state.lastZxid === zxid, `commit stopped at ${this.state.lastZxid}, wanted ${zxid}`);
+    this.log.compact(this.state.lastZxid, this.cfg.logWindowTxns);
+  }
+
+  setServing(serving: boolean): void {
+    if (this.serving === serving) return;
+    this.serving = serving;
+    this.hooks.roleChanged(this.status());
+  }
+
+  /** Back to LOOKING: something failed or the quorum is gone. */
+  lookAgain(reason: string): void {
+    void reason;
+    this.serving = false;
+    this.role = { kind: "looking", election: this.newElection() };
+    const step = this.role.election.start();
+    this.outbox.push(...step.send);
+    this.hooks.roleChanged(this.status());
+    if (step.decided !== undefined) this.decide(step.decided);
+  }
+
+  // ---- election -------------------------------------------------------------------------
+
+  private newElection(): Election {
+    const e = new Election(this.cfg, selfVote(this.cfg.self, this.log.lastZxid, this.currentEpoch), this.lastRound);
+    this.lastRound = e.round;
+    return e;
+  }
+
+  private onNotification(from: ServerId, msg: Extract<PeerMessage, { type: "notification" }>): void {
+    if (this.role.kind === "looking") {
+      const step = this.role.election.receive(from, msg.vote, msg.round, msg.state);
+      this.lastRound = this.role.election.round;
+      this.outbox.push(...step.send);
+      if (step.decided !== undefined) this.decide(step.decided);
+      return;
+    }
+    // Settled: tell a looking peer whom we follow, so it can join.
+    if (msg.state === "looking") {
+      const leader = this.role.kind === "leading" ? this.cfg.self : this.role.follower.leaderId;
+      this.send(from, { type: "notification", vote: { leader, zxid: this.log.lastZxid, epoch: this.currentEpoch }, round: this.lastRound, state: this.role.kind });
+    }
+  }
+
+  private decide(leader: ServerId): void {
+    if (leader === this.cfg.self) {
+      this.role = { kind: "leading", leader: new LeaderRole(this) };
+      this.hooks.roleChanged(this.status());
+      this.role.leader.start();
+    } else {
+      this.role = { kind: "following", follower: new FollowerRole(this, leader) };
+      this.hooks.roleChanged(this.status());
+      this.role.follower.start();
+    }
+  }
+}

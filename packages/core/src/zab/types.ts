@@ -1,0 +1,90 @@
+// Messages and identities of the replication protocol (ZAB-style). Everything here is data:
+// the transport encodes it, the core decides on it.
+import type { SessionId, Zxid } from "@keeper/protocol";
+import type { WriteRequest } from "../requests/prep.ts";
+import type { Txn } from "../txn.ts";
+
+declare const serverIdBrand: unique symbol;
+export type ServerId = number & { readonly [serverIdBrand]: true };
+export const asServerId = (n: number): ServerId => n as ServerId;
+
+export type PeerRole = "looking" | "following" | "leading";
+
+/** A vote names a leader and the history it would bring: compared by (epoch, zxid, leader). */
+export interface Vote {
+  leader: ServerId;
+  zxid: Zxid;
+  epoch: number;
+}
+
+/** What a node hands its leader to be turned into a transaction. */
+export type ForwardedRequest =
+  | { type: "write"; sessionId: SessionId; cxid: number; request: WriteRequest }
+  /** `token` comes back as the createSession transaction's cxid, so the origin finds its client. */
+  | { type: "createSession"; token: number; timeoutMs: number; password: Uint8Array }
+  | { type: "closeSession"; sessionId: SessionId; cxid: number };
+
+export type PeerMessage =
+  /** Election: a looking node's vote, or a settled node telling a looking one whom it follows. */
+  | { type: "notification"; vote: Vote; round: number; state: PeerRole }
+  /** Discovery: follower -> leader. */
+  | { type: "followerInfo"; acceptedEpoch: number; lastZxid: Zxid }
+  /** Discovery: leader -> follower, the epoch it proposes. */
+  | { type: "leaderInfo"; epoch: number }
+  /** Discovery: follower -> leader, once it has accepted the epoch. */
+  | { type: "ackEpoch"; epoch: number; currentEpoch: number; lastZxid: Zxid }
+  /** Sync: replace state with the leader's snapshot at `zxid`. */
+  | { type: "snap"; zxid: Zxid; chunks: Uint8Array[] }
+  /** Sync: drop logged transactions after `zxid` (they were never committed). */
+  | { type: "trunc"; zxid: Zxid }
+  /** Sync: transactions the follower is missing, in order. */
+  | { type: "diff"; txns: Txn[] }
+  /** Sync done: the follower now holds the leader's history up to `zxid`. */
+  | { type: "newLeader"; epoch: number; zxid: Zxid }
+  /** Follower -> leader: everything up to `zxid` is durable here (cumulative). */
+  | { type: "ack"; epoch: number; zxid: Zxid }
+  /** Leader -> follower: start serving; everything up to `commitZxid` is committed. */
+  | { type: "upToDate"; epoch: number; commitZxid: Zxid }
+  | { type: "proposal"; epoch: number; txn: Txn }
+  /** Everything up to `zxid` is committed (cumulative). */
+  | { type: "commit"; epoch: number; zxid: Zxid }
+  /** Heartbeat. Leader -> follower carries the commit point; follower -> leader the sessions its clients touched. */
+  | { type: "ping"; epoch: number; commitZxid: Zxid; sessions: SessionId[] }
+  /** Follower -> leader: a client request to prepare. */
+  | { type: "forward"; epoch: number; req: ForwardedRequest };
+
+export interface Outgoing {
+  to: ServerId;
+  msg: PeerMessage;
+}
+
+/** What the shell must make durable, in this order, before calling persisted(seq). */
+export interface PersistBatch {
+  seq: number;
+  epochs?: { accepted?: number; current?: number };
+  /** Replace everything stored with this snapshot (state at `zxid`). */
+  snapshot?: { zxid: Zxid; chunks: Uint8Array[] };
+  /** Drop logged transactions with a zxid above this. */
+  truncateAfter?: Zxid;
+  append: Txn[];
+}
+
+export interface ZabConfig {
+  self: ServerId;
+  /** Every voting member, self included. */
+  voters: ServerId[];
+  /** Milliseconds per tick: converts session timeouts into ticks. */
+  tickMs: number;
+  /** Leader heartbeat period. */
+  heartbeatTicks: number;
+  /** Silence after which a follower abandons its leader, and a leader a follower. */
+  syncLimitTicks: number;
+  /** How long discovery + sync may take before the node looks again. */
+  initLimitTicks: number;
+  /** After a quorum agrees, wait this long for a better vote before deciding. */
+  finalizeTicks: number;
+  /** A looking node re-sends its vote this often. */
+  electionResendTicks: number;
+  /** Committed transactions kept in memory behind the commit point, for DIFF syncs. */
+  logWindowTxns: number;
+}
