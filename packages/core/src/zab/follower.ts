@@ -15,10 +15,13 @@ export class FollowerRole {
   private readonly startedTick: number;
   private ackedZxid: Zxid = 0 as Zxid;
   private readonly touched = new Set<SessionId>();
+  /** This attempt to join; messages of earlier attempts carry another id and are ignored. */
+  private readonly syncId: number;
 
   constructor(private readonly r: ZabReplica, readonly leaderId: ServerId) {
     this.startedTick = r.ticks;
     this.lastHeardTick = r.ticks;
+    this.syncId = r.nextSyncId();
   }
 
   start(): void {
@@ -29,7 +32,7 @@ export class FollowerRole {
 
   private sendInfo(): void {
     this.lastInfoTick = this.r.ticks;
-    this.r.send(this.leaderId, { type: "followerInfo", acceptedEpoch: this.r.acceptedEpoch, lastZxid: this.r.log.lastZxid });
+    this.r.send(this.leaderId, { type: "followerInfo", syncId: this.syncId, acceptedEpoch: this.r.acceptedEpoch, lastZxid: this.r.log.lastZxid });
   }
 
   peerUp(id: ServerId): void {
@@ -44,6 +47,7 @@ export class FollowerRole {
   receive(from: ServerId, msg: PeerMessage): void {
     if (from !== this.leaderId) return;
     this.lastHeardTick = this.r.ticks;
+    if ("syncId" in msg && msg.syncId !== this.syncId) return;
     switch (msg.type) {
       case "leaderInfo":
         return this.onLeaderInfo(msg.epoch);
@@ -65,7 +69,7 @@ export class FollowerRole {
         this.r.setCurrentEpoch(msg.epoch);
         this.phase = "synced";
         this.ackedZxid = msg.zxid;
-        this.r.sendAfterPersist(this.leaderId, { type: "ack", epoch: msg.epoch, zxid: msg.zxid });
+        this.r.sendAfterPersist(this.leaderId, { type: "ack", syncId: this.syncId, epoch: msg.epoch, zxid: msg.zxid });
         return;
       case "upToDate":
         if (this.phase !== "synced" || msg.epoch !== this.epoch) return;
@@ -97,7 +101,7 @@ export class FollowerRole {
     if (epoch > this.r.acceptedEpoch) this.r.setAcceptedEpoch(epoch);
     this.epoch = epoch;
     this.phase = "sync";
-    this.r.sendAfterPersist(this.leaderId, { type: "ackEpoch", epoch, currentEpoch: this.r.currentEpoch, lastZxid: this.r.log.lastZxid });
+    this.r.sendAfterPersist(this.leaderId, { type: "ackEpoch", syncId: this.syncId, epoch, currentEpoch: this.r.currentEpoch, lastZxid: this.r.log.lastZxid });
   }
 
   /** Local appends became durable: acknowledge them (acks are cumulative). */
@@ -106,7 +110,7 @@ export class FollowerRole {
     const zxid = Math.min(this.r.durableZxid, this.r.log.lastZxid) as Zxid;
     if (zxid > this.ackedZxid) {
       this.ackedZxid = zxid;
-      this.r.send(this.leaderId, { type: "ack", epoch: this.epoch!, zxid });
+      this.r.send(this.leaderId, { type: "ack", syncId: this.syncId, epoch: this.epoch!, zxid });
     }
   }
 

@@ -18,6 +18,7 @@ type LearnerPhase = "info" | "epochAcked" | "synced" | "active";
 
 interface Learner {
   phase: LearnerPhase;
+  syncId: number;
   acceptedEpoch: number;
   lastZxid: Zxid;
   currentEpoch: number;
@@ -68,7 +69,7 @@ export class LeaderRole {
     for (const l of this.learners.values()) maxAccepted = Math.max(maxAccepted, l.acceptedEpoch);
     this.newEpoch = maxAccepted + 1;
     this.r.setAcceptedEpoch(this.newEpoch);
-    for (const [id, l] of this.learners) if (l.phase === "info") this.r.sendAfterPersist(id, { type: "leaderInfo", epoch: this.newEpoch });
+    for (const [id, l] of this.learners) if (l.phase === "info") this.r.sendAfterPersist(id, { type: "leaderInfo", syncId: l.syncId, epoch: this.newEpoch });
     this.checkEpochAcks();
   }
 
@@ -90,27 +91,28 @@ export class LeaderRole {
     const log = this.r.log;
     const epoch = this.newEpoch!;
     const peerZxid = l.lastZxid;
+    const syncId = l.syncId;
     let from: Zxid;
     if (peerZxid === log.lastZxid) {
       from = peerZxid;
     } else if (peerZxid > log.lastZxid) {
       // It logged proposals this leader never saw: none were committed, drop them.
-      this.r.send(id, { type: "trunc", zxid: log.lastZxid });
+      this.r.send(id, { type: "trunc", syncId, zxid: log.lastZxid });
       from = log.lastZxid;
     } else if (log.has(peerZxid)) {
       from = peerZxid;
     } else if (peerZxid >= log.baseZxid) {
       // It diverges after the newest zxid both hold: truncate to it, then send the rest.
       from = log.floor(peerZxid)!;
-      this.r.send(id, { type: "trunc", zxid: from });
+      this.r.send(id, { type: "trunc", syncId, zxid: from });
     } else {
       const { chunks } = writeSnapshot(this.r.state.tree, this.r.state.sessions);
-      this.r.send(id, { type: "snap", zxid: this.r.state.lastZxid, chunks });
+      this.r.send(id, { type: "snap", syncId, zxid: this.r.state.lastZxid, chunks });
       from = this.r.state.lastZxid;
     }
     const missing = log.after(from)!;
-    for (let i = 0; i < missing.length; i += DIFF_BATCH_TXNS) this.r.send(id, { type: "diff", txns: missing.slice(i, i + DIFF_BATCH_TXNS) });
-    this.r.send(id, { type: "newLeader", epoch, zxid: log.lastZxid });
+    for (let i = 0; i < missing.length; i += DIFF_BATCH_TXNS) this.r.send(id, { type: "diff", syncId, txns: missing.slice(i, i + DIFF_BATCH_TXNS) });
+    this.r.send(id, { type: "newLeader", syncId, epoch, zxid: log.lastZxid });
     l.phase = "synced";
   }
 
@@ -126,7 +128,7 @@ export class LeaderRole {
     // Session expiry counts leader ticks, so it needs no clock.
     this.expiry = new SessionExpiry(1, this.r.ticks);
     for (const s of this.r.state.sessions.all()) this.expiry.touch(s.id, this.timeoutTicks(s.timeoutMs), this.r.ticks);
-    for (const id of active) this.r.send(id, { type: "upToDate", epoch: this.newEpoch!, commitZxid: this.committed });
+    for (const id of active) this.r.send(id, { type: "upToDate", syncId: this.learners.get(id)!.syncId, epoch: this.newEpoch!, commitZxid: this.committed });
     this.r.setServing(true);
   }
 
@@ -146,7 +148,7 @@ export class LeaderRole {
     if (this.phase !== "broadcast") return;
     const acks = [this.r.durableZxid as number];
     for (const l of this.learners.values()) if (l.phase === "active") acks.push(l.ackedZxid);
-    const point = quorumValue(acks, this.r.cfg.voters.length) as Zxid;
+    const point = (this.r.cfg.testFault === "commitWithoutQuorum" ? this.r.durableZxid : quorumValue(acks, this.r.cfg.voters.length)) as Zxid;
     if (point <= this.committed) return;
     // Everything after the established history was proposed in this epoch.
     assert(point <= this.historyZxid || epochOf(point) === this.newEpoch, `commit point ${point} from another epoch`);
@@ -223,13 +225,15 @@ export class LeaderRole {
     if (l) l.lastHeardTick = this.r.ticks;
     switch (msg.type) {
       case "followerInfo": {
-        this.learners.set(from, { phase: "info", acceptedEpoch: msg.acceptedEpoch, lastZxid: msg.lastZxid, currentEpoch: 0, ackedZxid: 0 as Zxid, lastHeardTick: this.r.ticks });
-        if (this.newEpoch !== undefined) this.r.sendAfterPersist(from, { type: "leaderInfo", epoch: this.newEpoch });
+        // A repeat of the attempt already under way changes nothing; a new attempt starts over.
+        if (l && l.syncId === msg.syncId && l.phase !== "info") return;
+        this.learners.set(from, { phase: "info", syncId: msg.syncId, acceptedEpoch: msg.acceptedEpoch, lastZxid: msg.lastZxid, currentEpoch: 0, ackedZxid: 0 as Zxid, lastHeardTick: this.r.ticks });
+        if (this.newEpoch !== undefined) this.r.sendAfterPersist(from, { type: "leaderInfo", syncId: msg.syncId, epoch: this.newEpoch });
         else this.checkDiscovery();
         return;
       }
       case "ackEpoch": {
-        if (!l || l.phase !== "info" || msg.epoch !== this.newEpoch) return;
+        if (!l || l.phase !== "info" || msg.epoch !== this.newEpoch || msg.syncId !== l.syncId) return;
         if (msg.currentEpoch > this.r.currentEpoch || (msg.currentEpoch === this.r.currentEpoch && msg.lastZxid > this.r.log.lastZxid)) {
           // A follower holds a newer history than this leader: it must not lead.
           return this.r.lookAgain(`follower ${from} is ahead of the leader`);
@@ -242,12 +246,12 @@ export class LeaderRole {
         return;
       }
       case "ack": {
-        if (!l || msg.epoch !== this.newEpoch) return;
+        if (!l || msg.epoch !== this.newEpoch || msg.syncId !== l.syncId) return;
         if (l.phase === "synced") {
           l.phase = "active";
           l.ackedZxid = msg.zxid;
           if (this.phase === "sync") this.checkEstablished();
-          else this.r.send(from, { type: "upToDate", epoch: this.newEpoch!, commitZxid: this.committed });
+          else this.r.send(from, { type: "upToDate", syncId: l.syncId, epoch: this.newEpoch!, commitZxid: this.committed });
         } else if (l.phase === "active" && msg.zxid > l.ackedZxid) {
           l.ackedZxid = msg.zxid;
         }

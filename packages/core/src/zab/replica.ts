@@ -16,6 +16,8 @@ import type { ForwardedRequest, Outgoing, PeerMessage, PersistBatch, PeerRole, S
 export interface ReplicaHooks {
   /** A committed transaction was applied (in zxid order): answer clients, fire watches. */
   applied(txn: Txn, outcome: TreeOutcome): void;
+  /** The state was replaced by a snapshot from the leader (no watches fire for it). */
+  stateReset(state: ReplicatedState): void;
   /** The node started or stopped serving clients, or changed role. */
   roleChanged(status: ReplicaStatus): void;
 }
@@ -61,6 +63,7 @@ export class ZabReplica {
   /** The highest zxid known durable in the local log. */
   durableZxid: Zxid;
   private serving = false;
+  private syncIds = 0;
 
   constructor(readonly cfg: ZabConfig, boot: ReplicaBoot, private readonly hooks: ReplicaHooks) {
     assert(cfg.voters.includes(cfg.self), `server ${cfg.self} is not among the voters ${cfg.voters.join(",")}`);
@@ -169,6 +172,10 @@ export class ZabReplica {
 
   // ---- services for the roles -----------------------------------------------------------
 
+  nextSyncId(): number {
+    return ++this.syncIds;
+  }
+
   send(to: ServerId, msg: PeerMessage): void {
     this.outbox.push({ to, msg });
   }
@@ -213,6 +220,7 @@ export class ZabReplica {
     this.log.reset(state.lastZxid);
     this.pending = { append: [], snapshot: { zxid: state.lastZxid, chunks }, ...(this.pending.epochs ? { epochs: this.pending.epochs } : {}) };
     this.durableZxid = state.lastZxid;
+    this.hooks.stateReset(state);
   }
 
   /** Applies every logged transaction up to `zxid`, in order. */

@@ -27,24 +27,27 @@ export type ForwardedRequest =
 export type PeerMessage =
   /** Election: a looking node's vote, or a settled node telling a looking one whom it follows. */
   | { type: "notification"; vote: Vote; round: number; state: PeerRole }
-  /** Discovery: follower -> leader. */
-  | { type: "followerInfo"; acceptedEpoch: number; lastZxid: Zxid }
+  /**
+   * Discovery: follower -> leader. `syncId` names this attempt to join: every discovery and
+   * sync message echoes it, so nothing left over from an earlier attempt is taken for this one.
+   */
+  | { type: "followerInfo"; syncId: number; acceptedEpoch: number; lastZxid: Zxid }
   /** Discovery: leader -> follower, the epoch it proposes. */
-  | { type: "leaderInfo"; epoch: number }
+  | { type: "leaderInfo"; syncId: number; epoch: number }
   /** Discovery: follower -> leader, once it has accepted the epoch. */
-  | { type: "ackEpoch"; epoch: number; currentEpoch: number; lastZxid: Zxid }
+  | { type: "ackEpoch"; syncId: number; epoch: number; currentEpoch: number; lastZxid: Zxid }
   /** Sync: replace state with the leader's snapshot at `zxid`. */
-  | { type: "snap"; zxid: Zxid; chunks: Uint8Array[] }
+  | { type: "snap"; syncId: number; zxid: Zxid; chunks: Uint8Array[] }
   /** Sync: drop logged transactions after `zxid` (they were never committed). */
-  | { type: "trunc"; zxid: Zxid }
+  | { type: "trunc"; syncId: number; zxid: Zxid }
   /** Sync: transactions the follower is missing, in order. */
-  | { type: "diff"; txns: Txn[] }
+  | { type: "diff"; syncId: number; txns: Txn[] }
   /** Sync done: the follower now holds the leader's history up to `zxid`. */
-  | { type: "newLeader"; epoch: number; zxid: Zxid }
+  | { type: "newLeader"; syncId: number; epoch: number; zxid: Zxid }
   /** Follower -> leader: everything up to `zxid` is durable here (cumulative). */
-  | { type: "ack"; epoch: number; zxid: Zxid }
+  | { type: "ack"; syncId: number; epoch: number; zxid: Zxid }
   /** Leader -> follower: start serving; everything up to `commitZxid` is committed. */
-  | { type: "upToDate"; epoch: number; commitZxid: Zxid }
+  | { type: "upToDate"; syncId: number; epoch: number; commitZxid: Zxid }
   | { type: "proposal"; epoch: number; txn: Txn }
   /** Everything up to `zxid` is committed (cumulative). */
   | { type: "commit"; epoch: number; zxid: Zxid }
@@ -87,4 +90,9 @@ export interface ZabConfig {
   electionResendTicks: number;
   /** Committed transactions kept in memory behind the commit point, for DIFF syncs. */
   logWindowTxns: number;
+  /**
+   * Test-only: a deliberate protocol bug, so tests can prove the simulator's checkers catch
+   * it. "commitWithoutQuorum": the leader commits as soon as its own log is durable.
+   */
+  testFault?: "commitWithoutQuorum";
 }

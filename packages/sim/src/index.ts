@@ -1,0 +1,3 @@
+export { SimCluster, defaultSimOptions, type SimOptions } from "./cluster.ts";
+export { HistoryChecker, InvariantViolation } from "./checker.ts";
+export { Random } from "./random.ts";
