@@ -5,7 +5,7 @@ export { SessionTable, passwordMatches, type SessionInfo } from "./sessions/sess
 export { SessionExpiry } from "./sessions/expiry.ts";
 export { WatchManager, type WatchKind, type FiredWatch } from "./watches/watch-manager.ts";
 export { PendingView, type NodeRecord } from "./requests/pending-view.ts";
-export { prepRequest, prepCloseSession, prepCreateSession, type PrepContext, type PrepOutcome, type WriteRequest } from "./requests/prep.ts";
+export { prepRequest, validateWrite, prepCloseSession, prepCreateSession, type PrepContext, type PrepOutcome, type WriteRequest } from "./requests/prep.ts";
 export { aclProblem } from "./requests/acl.ts";
 export { ReplicatedState } from "./state.ts";
 export { encodeTxn, decodeTxn } from "./txn-codec.ts";

@@ -11,6 +11,9 @@ protobuf.util.Long = undefined as never;
 protobuf.configure();
 
 const root = protobuf.parse(keeperProto, { keepCase: true }).root;
+
+/** The parsed schema, for other codecs on the same messages (the peer protocol). */
+export const protoRoot: protobuf.Root = root;
 const ClientFrame = root.lookupType("keeper.ClientFrame");
 const ServerFrame = root.lookupType("keeper.ServerFrame");
 
@@ -133,6 +136,20 @@ function requestFromWire(r: Obj, inMulti: boolean): Request {
       return { type: "closeSession" };
     default:
       throw new InvalidRequest(Code.UNIMPLEMENTED, "unknown operation");
+  }
+}
+
+/** A Request as the plain object protobufjs encodes (for messages that embed one). */
+export function requestToObject(req: Request): Record<string, unknown> {
+  return requestToWire(req);
+}
+
+/** The inverse of requestToObject; throws KeeperError-free Errors for invalid content. */
+export function requestFromObject(obj: Record<string, unknown>): Request {
+  try {
+    return requestFromWire(obj, false);
+  } catch (e) {
+    throw new FrameError(`bad embedded request: ${(e as Error).message}`);
   }
 }
 

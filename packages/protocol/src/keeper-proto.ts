@@ -71,6 +71,43 @@ message Response {
 
 message WatchEvent { int32 type = 1; int32 state = 2; string path = 3; uint64 zxid = 4; }
 
+// ---- Peer protocol (election + broadcast), one message per binary frame on the peer port.
+// Transactions travel as bytes in the log's own record format.
+
+message PeerHello { uint32 serverId = 1; string peers = 2; uint32 protocolVersion = 3; }
+message PeerRefusal { string reason = 1; }
+message PeerVote { uint32 leader = 1; uint64 zxid = 2; uint64 epoch = 3; }
+message PeerNotification { PeerVote vote = 1; uint64 round = 2; string state = 3; }
+message PeerFollowerInfo { uint64 syncId = 1; uint64 acceptedEpoch = 2; uint64 lastZxid = 3; }
+message PeerLeaderInfo { uint64 syncId = 1; uint64 epoch = 2; }
+message PeerAckEpoch { uint64 syncId = 1; uint64 epoch = 2; uint64 currentEpoch = 3; uint64 lastZxid = 4; }
+message PeerSnap { uint64 syncId = 1; uint64 zxid = 2; repeated bytes chunks = 3; }
+message PeerTrunc { uint64 syncId = 1; uint64 zxid = 2; }
+message PeerDiff { uint64 syncId = 1; repeated bytes txns = 2; }
+message PeerNewLeader { uint64 syncId = 1; uint64 epoch = 2; uint64 zxid = 3; }
+message PeerAck { uint64 syncId = 1; uint64 epoch = 2; uint64 zxid = 3; }
+message PeerUpToDate { uint64 syncId = 1; uint64 epoch = 2; uint64 commitZxid = 3; }
+message PeerProposal { uint64 epoch = 1; bytes txn = 2; }
+message PeerCommit { uint64 epoch = 1; uint64 zxid = 2; }
+message PeerPing { uint64 epoch = 1; uint64 commitZxid = 2; repeated uint64 sessions = 3; }
+message ForwardWrite { uint64 sessionId = 1; int32 cxid = 2; Request request = 3; }
+message ForwardCreateSession { int32 token = 1; uint32 timeoutMs = 2; bytes password = 3; }
+message ForwardCloseSession { uint64 sessionId = 1; int32 cxid = 2; }
+message PeerForward {
+  uint64 epoch = 1;
+  oneof req { ForwardWrite write = 2; ForwardCreateSession createSession = 3; ForwardCloseSession closeSession = 4; }
+}
+
+message PeerFrame {
+  oneof msg {
+    PeerHello hello = 1; PeerRefusal refusal = 2; PeerNotification notification = 3;
+    PeerFollowerInfo followerInfo = 4; PeerLeaderInfo leaderInfo = 5; PeerAckEpoch ackEpoch = 6;
+    PeerSnap snap = 7; PeerTrunc trunc = 8; PeerDiff diff = 9; PeerNewLeader newLeader = 10;
+    PeerAck ack = 11; PeerUpToDate upToDate = 12; PeerProposal proposal = 13; PeerCommit commit = 14;
+    PeerPing ping = 15; PeerForward forward = 16;
+  }
+}
+
 message ClientFrame { oneof frame { ConnectRequest connect = 1; Request request = 2; } }
 message ServerFrame { oneof frame { ConnectResponse connected = 1; Response response = 2; WatchEvent event = 3; CloseNotice close = 4; } }
 `;

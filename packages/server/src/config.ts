@@ -10,8 +10,21 @@ export interface ServerConfig {
   host: string;
   /** Native client WebSocket + admin HTTP port (8180 + serverId by default). */
   clientPort: number;
-  /** Length of one tick: the unit of session expiry checks and (later) peer heartbeats. */
+  /**
+   * The ensemble's voting members as "id=host:peerPort,..." (every node must be given the same
+   * list). Empty: a standalone node, an ensemble of one.
+   */
+  peers: string;
+  /** Address the peer listener binds to. */
+  peerHost: string;
+  /** Peer WebSocket port; 0 takes this node's port from `peers` (2887 + serverId by default). */
+  peerPort: number;
+  /** Length of one tick: leaders heartbeat every tick; session expiry is counted in ticks. */
   tickMs: number;
+  /** A follower that hears nothing from its leader for this many ticks looks for a new one. */
+  syncLimitTicks: number;
+  /** Discovery and synchronisation with a new leader may take this many ticks. */
+  initLimitTicks: number;
   /** Negotiated session timeouts are clamped into [min, max]; ZooKeeper's defaults are 2 and 20 ticks. */
   minSessionTimeoutMs: number;
   maxSessionTimeoutMs: number;
@@ -35,9 +48,14 @@ export function defaultServerConfig(serverId = 1): ServerConfig {
     dataDir: `./data/node${serverId}`,
     host: "0.0.0.0",
     clientPort: 8180 + serverId,
-    tickMs: 200,
-    minSessionTimeoutMs: 400,
-    maxSessionTimeoutMs: 40_000,
+    peers: "",
+    peerHost: "0.0.0.0",
+    peerPort: 0,
+    tickMs: 100,
+    syncLimitTicks: 5,
+    initLimitTicks: 20,
+    minSessionTimeoutMs: 1000,
+    maxSessionTimeoutMs: 60_000,
     snapshotEveryTxns: 100_000,
     logRetainTxns: 50_000,
     dataBytesMax: limits.dataBytesMax,
@@ -63,6 +81,9 @@ export function resolveServerConfig(partial: Partial<ServerConfig>): ServerConfi
   int("serverId", 1, 255);
   int("clientPort", 0, 65535);
   int("tickMs", 10, 60_000);
+  int("peerPort", 0, 65535);
+  int("syncLimitTicks", 2, 10_000);
+  int("initLimitTicks", 2, 10_000);
   int("minSessionTimeoutMs", 1, 3_600_000);
   int("maxSessionTimeoutMs", 1, 3_600_000);
   int("snapshotEveryTxns", 1, 1e9);
@@ -74,10 +95,47 @@ export function resolveServerConfig(partial: Partial<ServerConfig>): ServerConfi
   if (!(LOG_LEVELS as readonly string[]).includes(c.logLevel)) problems.push(`logLevel must be one of ${LOG_LEVELS.join(", ")}, got ${c.logLevel}`);
   if (c.minSessionTimeoutMs > c.maxSessionTimeoutMs) problems.push(`minSessionTimeoutMs (${c.minSessionTimeoutMs}) must not exceed maxSessionTimeoutMs (${c.maxSessionTimeoutMs})`);
   if (c.minSessionTimeoutMs < 2 * c.tickMs) problems.push(`minSessionTimeoutMs (${c.minSessionTimeoutMs}) must be at least two ticks (${2 * c.tickMs})`);
+  if (typeof c.peers !== "string") problems.push("peers must be a string like 1=host:2888,2=host:2889,3=host:2890");
+  else if (c.peers !== "") {
+    try {
+      const members = parsePeers(c.peers);
+      if (!members.some((m) => m.id === c.serverId)) problems.push(`serverId ${c.serverId} is not in the peer list ${c.peers}`);
+    } catch (e) {
+      problems.push((e as Error).message);
+    }
+  }
   if (problems.length > 0) throw new ConfigError(`invalid configuration:\n  - ${problems.join("\n  - ")}`);
   return c;
 }
 
 function stripUndefined<T extends object>(o: T): Partial<T> {
   return Object.fromEntries(Object.entries(o).filter(([, v]) => v !== undefined)) as Partial<T>;
+}
+
+export interface PeerAddress {
+  id: number;
+  host: string;
+  port: number;
+}
+
+/** Parses "1=host:2888,2=host:2889": ids 1..255, each once, each address once. */
+export function parsePeers(spec: string): PeerAddress[] {
+  const out: PeerAddress[] = [];
+  for (const part of spec.split(",").map((p) => p.trim()).filter((p) => p !== "")) {
+    const m = /^(\d+)=(\[[^\]]+\]|[^:=\s]+):(\d+)$/.exec(part);
+    if (!m) throw new ConfigError(`peers: "${part}" is not id=host:port`);
+    const id = Number(m[1]);
+    const port = Number(m[3]);
+    if (id < 1 || id > 255) throw new ConfigError(`peers: id ${id} must be in 1..255`);
+    if (port < 1 || port > 65535) throw new ConfigError(`peers: port ${port} of server ${id} is out of range`);
+    if (out.some((p) => p.id === id)) throw new ConfigError(`peers: server ${id} is listed twice`);
+    if (out.some((p) => p.host === m[2] && p.port === port)) throw new ConfigError(`peers: ${m[2]}:${port} is given to two servers`);
+    out.push({ id, host: m[2]!, port });
+  }
+  return out.sort((a, b) => a.id - b.id);
+}
+
+/** The canonical form every member must agree on (compared when peers connect). */
+export function canonicalPeers(peers: PeerAddress[]): string {
+  return peers.map((p) => `${p.id}=${p.host}:${p.port}`).join(",");
 }

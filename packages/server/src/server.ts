@@ -1,71 +1,115 @@
-// Wires one node: LevelDB store -> replica -> node logic -> client listener, plus ticks.
+// Wires one node: LevelDB store -> ZAB runner -> client-facing node, the peer network, and
+// the client port (native WebSocket protocol + admin HTTP).
 import { mkdirSync } from "node:fs";
+import { asServerId, type ZabConfig } from "@keeper/core";
 import { formatZxid } from "@keeper/protocol";
 import { adminHandler } from "./admin.ts";
 import { listen } from "./client/listener.ts";
-import { resolveServerConfig, type ServerConfig } from "./config.ts";
+import { canonicalPeers, parsePeers, resolveServerConfig, type ServerConfig } from "./config.ts";
 import { KeeperNode } from "./keeper-node.ts";
 import { createNodeLogger, type Logger } from "./logger.ts";
-import { SoloReplica } from "./replica/solo-replica.ts";
+import { PeerNetwork } from "./peers/peer-network.ts";
+import { ZabRunner } from "./replica/zab-runner.ts";
 import { Store } from "./storage/store.ts";
 
 export interface RunningServer {
   readonly port: number;
+  readonly peerPort: number | undefined;
   readonly config: ServerConfig;
   status(): Record<string, unknown>;
   close(): Promise<void>;
 }
 
+/** ZAB timing from the server's ticks. */
+export function zabConfig(config: ServerConfig, voters: number[]): ZabConfig {
+  return {
+    self: asServerId(config.serverId),
+    voters: voters.map(asServerId),
+    dataBytesMax: config.dataBytesMax,
+    tickMs: config.tickMs,
+    heartbeatTicks: 1,
+    syncLimitTicks: config.syncLimitTicks,
+    initLimitTicks: config.initLimitTicks,
+    finalizeTicks: 1,
+    electionResendTicks: 5,
+    logWindowTxns: Math.max(1000, config.logRetainTxns),
+  };
+}
+
 export async function startServer(input: ServerConfig | Partial<ServerConfig>, logger?: Logger): Promise<RunningServer> {
   const config = resolveServerConfig(input);
   const log = logger ?? createNodeLogger(config.serverId, config.logLevel);
+  const members = config.peers === "" ? [] : parsePeers(config.peers);
+  const voters = members.length > 0 ? members.map((m) => m.id) : [config.serverId];
+  if (voters.length > 1 && voters.length % 2 === 0) {
+    log.warn({ voters: voters.length }, `an ensemble of ${voters.length} tolerates no more failures than one of ${voters.length - 1}; use an odd size`);
+  }
   mkdirSync(config.dataDir, { recursive: true });
   const store = await Store.open(config.dataDir);
-  const replica = await SoloReplica.recover(
+  let node: KeeperNode | undefined;
+  const runner = await ZabRunner.open(
     store,
+    { zab: zabConfig(config, voters), snapshotEveryTxns: config.snapshotEveryTxns, logRetainTxns: config.logRetainTxns, onFatal: () => process.exit(70) },
+    log.child({ component: "zab" }),
     {
-      dataBytesMax: config.dataBytesMax,
-      snapshotEveryTxns: config.snapshotEveryTxns,
-      logRetainTxns: config.logRetainTxns,
-      onFatal: () => process.exit(70),
+      applied: (txn, outcome) => node!.applied(txn, outcome),
+      stateReset: (state) => node!.stateReset(state),
+      roleChanged: (s) => node?.roleChanged(s),
     },
-    log.child({ component: "replica" }),
   );
-  const node = new KeeperNode(replica, config, log);
+  node = new KeeperNode(runner, config, log);
+  const self = members.find((m) => m.id === config.serverId);
+  let network: PeerNetwork | undefined;
+  let peerPort: number | undefined;
+  if (members.length > 1) {
+    network = new PeerNetwork(asServerId(config.serverId), members, canonicalPeers(members), {
+      up: (id) => runner.peerUp(id),
+      down: (id) => runner.peerDown(id),
+      message: (from, msg) => runner.peerMessage(from, msg),
+    }, log.child({ component: "peers" }));
+    peerPort = await network.listen(config.peerHost, config.peerPort || self!.port);
+  }
   const startedAt = Date.now();
   const status = () => {
-    const tree = replica.state.tree;
+    const r = runner.replica;
+    const s = r.status();
     return {
       serverId: config.serverId,
-      state: "standalone",
-      epoch: replica.epoch,
-      lastZxid: tree.lastZxid,
-      lastZxidHex: formatZxid(tree.lastZxid),
-      digest: tree.digest(),
-      nodes: tree.size,
-      sessions: replica.state.sessions.size,
+      state: members.length > 1 ? s.role : "standalone",
+      serving: s.serving,
+      leader: s.leader ?? null,
+      epoch: s.currentEpoch,
+      acceptedEpoch: s.acceptedEpoch,
+      lastZxid: s.committedZxid,
+      lastZxidHex: formatZxid(s.committedZxid),
+      lastLoggedZxid: s.lastLoggedZxid,
+      digest: r.state.tree.digest(),
+      nodes: r.state.tree.size,
+      sessions: r.state.sessions.size,
       clients: listener.connections.size,
-      watches: node.watches.stats(),
-      peers: [],
+      watches: node!.watches.stats(),
+      peers: members.map((m) => ({ id: m.id, address: `${m.host}:${m.port}`, self: m.id === config.serverId, connected: m.id === config.serverId || (network?.connected.includes(asServerId(m.id)) ?? false), refused: network?.refusals.get(asServerId(m.id)) ?? null })),
       pid: process.pid,
       uptimeMs: Date.now() - startedAt,
-      counters: node.counters,
-      log: replica.stats,
+      counters: node!.counters,
+      log: runner.stats,
     };
   };
-  const listener = await listen(node, config.host, config.clientPort, adminHandler(status, () => true), log.child({ component: "client" }));
-  const ticker = setInterval(() => node.tick(), config.tickMs);
-  log.info({ host: config.host, port: listener.port, dataDir: config.dataDir, lastZxid: formatZxid(replica.state.tree.lastZxid) }, "serving clients");
+  const listener = await listen(node, config.host, config.clientPort, adminHandler(status, () => node!.serving), log.child({ component: "client" }));
+  runner.start(network, config.tickMs);
+  log.info({ host: config.host, port: listener.port, peerPort, voters, dataDir: config.dataDir }, "started");
   let closing: Promise<void> | undefined;
   return {
     port: listener.port,
+    peerPort,
     config,
     status,
     close: () =>
       (closing ??= (async () => {
-        clearInterval(ticker);
+        runner.stop();
         await listener.close();
-        await replica.drain();
+        await network?.close();
+        await runner.drain();
         await store.close();
         log.info("stopped");
       })()),

@@ -85,6 +85,7 @@ export class SimCluster {
       self: id,
       voters: [...this.nodes.keys()],
       tickMs: this.opts.tickMs,
+      dataBytesMax: 1024 * 1024,
       heartbeatTicks: 1,
       syncLimitTicks: 5,
       initLimitTicks: 10,

@@ -4,10 +4,10 @@
 // the state (bad path, oversized data) is answered at once.
 import { Code, isEphemeral, isSequential, parentOf, pathProblem, sequenceSuffix, CreateMode, asSessionId, type Acl, type MultiOp, type Request, type SessionId, type Stat, type Zxid } from "@keeper/protocol";
 import { assertNever } from "../assert.ts";
-import { SYSTEM_PATHS } from "../tree/data-tree.ts";
+import { DataTree, SYSTEM_PATHS } from "../tree/data-tree.ts";
 import type { TreeTxn, Txn, TxnBody } from "../txn.ts";
 import { aclProblem } from "./acl.ts";
-import type { NodeRecord, PendingView } from "./pending-view.ts";
+import { PendingView, type NodeRecord } from "./pending-view.ts";
 
 export interface PrepContext {
   view: PendingView;
@@ -29,6 +29,27 @@ const reject = (err: Code, reason: string, stateless = false): never => {
 };
 
 export type WriteRequest = Extract<Request, { type: "create" | "delete" | "setData" | "setACL" | "check" | "multi" | "sync" }>;
+
+/**
+ * The checks that need no state (path, data size, ACL, mode), so the node a client is
+ * connected to can refuse a bad request at once instead of sending it to the leader. A multi
+ * is left to prep, which reports its problems per op.
+ */
+export function validateWrite(request: WriteRequest, dataBytesMax: number): { err: Code; reason: string } | undefined {
+  if (request.type === "multi") return undefined;
+  if (request.type === "sync") {
+    const problem = pathProblem(request.path);
+    return problem ? { err: Code.BADARGUMENTS, reason: problem } : undefined;
+  }
+  const view = new PendingView(new DataTree());
+  try {
+    prepOp({ view, zxid: 1 as Zxid, time: 0, sessionId: asSessionId(0), cxid: 0, dataBytesMax }, request);
+  } catch (e) {
+    if (e instanceof Rejection && e.stateless) return { err: e.err, reason: e.reason };
+    if (!(e instanceof Rejection)) throw e;
+  }
+  return undefined;
+}
 
 export function prepRequest(ctx: PrepContext, request: WriteRequest): PrepOutcome {
   const txn = (body: TxnBody): PrepOutcome => ({ kind: "txn", txn: { hdr: { zxid: ctx.zxid, time: ctx.time, sessionId: ctx.sessionId, cxid: ctx.cxid }, body } });

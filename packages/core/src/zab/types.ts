@@ -76,6 +76,8 @@ export interface ZabConfig {
   self: ServerId;
   /** Every voting member, self included. */
   voters: ServerId[];
+  /** Largest znode data the leader's prep accepts. */
+  dataBytesMax: number;
   /** Milliseconds per tick: converts session timeouts into ticks. */
   tickMs: number;
   /** Leader heartbeat period. */

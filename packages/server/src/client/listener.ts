@@ -27,6 +27,7 @@ export async function listen(node: KeeperNode, host: string, port: number, admin
     }
     const conn = new Connection(socket, remote, log);
     connections.add(conn);
+    node.opened(conn);
     const handshake = setTimeout(() => conn.sessionId === undefined && conn.close(Code.CONNECTIONLOSS, "no connect request in time"), HANDSHAKE_MS);
     socket.on("message", (data: Buffer, isBinary: boolean) => {
       if (conn.closed) return;

@@ -1,0 +1,127 @@
+// Peer messages <-> protobuf frames. Transactions ride as bytes in the log's record format.
+import { decodeTxn, encodeTxn, asServerId, type ForwardedRequest, type PeerMessage, type PeerRole, type ServerId, type WriteRequest } from "@keeper/core";
+import { FrameError, asSessionId, asZxid, protoRoot, requestFromObject, requestToObject, type SessionId } from "@keeper/protocol";
+
+const PeerFrame = protoRoot.lookupType("keeper.PeerFrame");
+
+export type PeerFrameMessage =
+  | { kind: "hello"; serverId: ServerId; peers: string; protocolVersion: number }
+  | { kind: "refusal"; reason: string }
+  | { kind: "message"; msg: PeerMessage };
+
+type Obj = Record<string, any>;
+const n = (v: unknown): number => (typeof v === "number" ? v : 0);
+const z = (v: unknown) => asZxid(n(v));
+const ROLES: readonly PeerRole[] = ["looking", "following", "leading"];
+
+function forwardToWire(req: ForwardedRequest): Obj {
+  switch (req.type) {
+    case "write":
+      return { write: { sessionId: req.sessionId, cxid: req.cxid, request: requestToObject(req.request) } };
+    case "createSession":
+      return { createSession: { token: req.token, timeoutMs: req.timeoutMs, password: req.password } };
+    case "closeSession":
+      return { closeSession: { sessionId: req.sessionId, cxid: req.cxid } };
+  }
+}
+
+function forwardFromWire(f: Obj): ForwardedRequest {
+  if (f.req === "write") {
+    const w: Obj = f.write ?? {};
+    return { type: "write", sessionId: asSessionId(n(w.sessionId)), cxid: n(w.cxid), request: requestFromObject(w.request ?? {}) as WriteRequest };
+  }
+  if (f.req === "createSession") {
+    const c: Obj = f.createSession ?? {};
+    return { type: "createSession", token: n(c.token), timeoutMs: n(c.timeoutMs), password: c.password instanceof Uint8Array ? c.password : new Uint8Array() };
+  }
+  if (f.req === "closeSession") {
+    const c: Obj = f.closeSession ?? {};
+    return { type: "closeSession", sessionId: asSessionId(n(c.sessionId)), cxid: n(c.cxid) };
+  }
+  throw new FrameError("forward carries no request");
+}
+
+function messageToWire(m: PeerMessage): Obj {
+  switch (m.type) {
+    case "notification":
+      return { notification: { vote: { leader: m.vote.leader, zxid: m.vote.zxid, epoch: m.vote.epoch }, round: m.round, state: m.state } };
+    case "diff":
+      return { diff: { syncId: m.syncId, txns: m.txns.map(encodeTxn) } };
+    case "proposal":
+      return { proposal: { epoch: m.epoch, txn: encodeTxn(m.txn) } };
+    case "ping":
+      return { ping: { epoch: m.epoch, commitZxid: m.commitZxid, sessions: m.sessions } };
+    case "forward":
+      return { forward: { epoch: m.epoch, ...forwardToWire(m.req) } };
+    default: {
+      const { type, ...rest } = m;
+      return { [type]: rest };
+    }
+  }
+}
+
+function messageFromWire(which: string, b: Obj): PeerMessage {
+  switch (which) {
+    case "notification": {
+      const v: Obj = b.vote ?? {};
+      const state = ROLES.includes(b.state) ? (b.state as PeerRole) : "looking";
+      return { type: "notification", vote: { leader: asServerId(n(v.leader)), zxid: z(v.zxid), epoch: n(v.epoch) }, round: n(b.round), state };
+    }
+    case "followerInfo":
+      return { type: "followerInfo", syncId: n(b.syncId), acceptedEpoch: n(b.acceptedEpoch), lastZxid: z(b.lastZxid) };
+    case "leaderInfo":
+      return { type: "leaderInfo", syncId: n(b.syncId), epoch: n(b.epoch) };
+    case "ackEpoch":
+      return { type: "ackEpoch", syncId: n(b.syncId), epoch: n(b.epoch), currentEpoch: n(b.currentEpoch), lastZxid: z(b.lastZxid) };
+    case "snap":
+      return { type: "snap", syncId: n(b.syncId), zxid: z(b.zxid), chunks: Array.isArray(b.chunks) ? b.chunks : [] };
+    case "trunc":
+      return { type: "trunc", syncId: n(b.syncId), zxid: z(b.zxid) };
+    case "diff":
+      return { type: "diff", syncId: n(b.syncId), txns: (Array.isArray(b.txns) ? b.txns : []).map((t: Uint8Array) => decodeTxn(t)) };
+    case "newLeader":
+      return { type: "newLeader", syncId: n(b.syncId), epoch: n(b.epoch), zxid: z(b.zxid) };
+    case "ack":
+      return { type: "ack", syncId: n(b.syncId), epoch: n(b.epoch), zxid: z(b.zxid) };
+    case "upToDate":
+      return { type: "upToDate", syncId: n(b.syncId), epoch: n(b.epoch), commitZxid: z(b.commitZxid) };
+    case "proposal":
+      return { type: "proposal", epoch: n(b.epoch), txn: decodeTxn(b.txn instanceof Uint8Array ? b.txn : new Uint8Array()) };
+    case "commit":
+      return { type: "commit", epoch: n(b.epoch), zxid: z(b.zxid) };
+    case "ping":
+      return { type: "ping", epoch: n(b.epoch), commitZxid: z(b.commitZxid), sessions: (Array.isArray(b.sessions) ? b.sessions : []).map((s: number) => asSessionId(n(s)) as SessionId) };
+    case "forward":
+      return { type: "forward", epoch: n(b.epoch), req: forwardFromWire(b) };
+    default:
+      throw new FrameError(`unknown peer message ${which}`);
+  }
+}
+
+export function encodePeerFrame(f: PeerFrameMessage): Uint8Array {
+  const obj = f.kind === "hello" ? { hello: { serverId: f.serverId, peers: f.peers, protocolVersion: f.protocolVersion } } : f.kind === "refusal" ? { refusal: { reason: f.reason } } : messageToWire(f.msg);
+  return PeerFrame.encode(PeerFrame.fromObject(obj)).finish();
+}
+
+/** Decodes one peer frame; anything malformed is a FrameError (the link is then dropped). */
+export function decodePeerFrame(data: Uint8Array): PeerFrameMessage {
+  let f: Obj;
+  try {
+    f = PeerFrame.toObject(PeerFrame.decode(data), { oneofs: true, defaults: false, bytes: Uint8Array as never }) as Obj;
+  } catch (e) {
+    throw new FrameError(`undecodable peer frame: ${(e as Error).message}`);
+  }
+  const which: string | undefined = f.msg;
+  try {
+    if (which === "hello") {
+      const h: Obj = f.hello ?? {};
+      return { kind: "hello", serverId: asServerId(n(h.serverId)), peers: typeof h.peers === "string" ? h.peers : "", protocolVersion: n(h.protocolVersion) };
+    }
+    if (which === "refusal") return { kind: "refusal", reason: typeof f.refusal?.reason === "string" ? f.refusal.reason : "" };
+    if (which === undefined) throw new FrameError("empty peer frame");
+    return { kind: "message", msg: messageFromWire(which, f[which] ?? {}) };
+  } catch (e) {
+    if (e instanceof FrameError) throw e;
+    throw new FrameError(`bad peer frame: ${(e as Error).message}`);
+  }
+}

@@ -1,0 +1,205 @@
+// Links to the other voting members over WebSocket. One link per pair: the node with the
+// higher id dials, the lower one accepts, so two nodes never race two links into existence.
+// Each link starts with a hello naming the sender and the peer list it was given; a sender
+// outside the ensemble, or with a different list, is refused with a reason both sides log.
+import { createServer, type Server } from "node:http";
+import WebSocket, { WebSocketServer } from "ws";
+import { FrameError } from "@keeper/protocol";
+import { asServerId, type PeerMessage, type ServerId } from "@keeper/core";
+import type { Logger } from "../logger.ts";
+import type { PeerAddress } from "../config.ts";
+import { decodePeerFrame, encodePeerFrame } from "./peer-codec.ts";
+
+const PEER_PROTOCOL_VERSION = 1;
+/** Snapshots travel in one message: allow large frames between peers. */
+const PEER_FRAME_BYTES_MAX = 1024 * 1024 * 1024;
+const REDIAL_MS_MIN = 50;
+const REDIAL_MS_MAX = 1000;
+const HELLO_TIMEOUT_MS = 5000;
+
+export interface PeerEvents {
+  up(id: ServerId): void;
+  down(id: ServerId): void;
+  message(from: ServerId, msg: PeerMessage): void;
+}
+
+export class PeerNetwork {
+  private readonly links = new Map<ServerId, WebSocket>();
+  private readonly dialTimers = new Map<ServerId, NodeJS.Timeout>();
+  private readonly redialMs = new Map<ServerId, number>();
+  private http: Server | undefined;
+  private wss: WebSocketServer | undefined;
+  private closed = false;
+  /** Why the last connection attempt with a peer was refused, for /status. */
+  readonly refusals = new Map<ServerId | string, string>();
+
+  constructor(
+    private readonly self: ServerId,
+    private readonly members: PeerAddress[],
+    private readonly peersSpec: string,
+    private readonly events: PeerEvents,
+    private readonly log: Logger,
+  ) {}
+
+  get connected(): ServerId[] {
+    return [...this.links.keys()];
+  }
+
+  async listen(host: string, port: number): Promise<number> {
+    this.http = createServer((_req, res) => {
+      res.writeHead(426, { "content-type": "text/plain" });
+      res.end("this is a Keeper peer port; clients connect to the client port\n");
+    });
+    this.wss = new WebSocketServer({ server: this.http, maxPayload: PEER_FRAME_BYTES_MAX, perMessageDeflate: false });
+    this.wss.on("connection", (ws) => this.accept(ws));
+    await new Promise<void>((resolve, reject) => {
+      this.http!.once("error", reject);
+      this.http!.listen(port, host, () => resolve());
+    });
+    for (const m of this.members) if (m.id < this.self) this.dial(asServerId(m.id));
+    const a = this.http.address();
+    return typeof a === "object" && a ? a.port : port;
+  }
+
+  send(to: ServerId, msg: PeerMessage): void {
+    const ws = this.links.get(to);
+    if (!ws || ws.readyState !== WebSocket.OPEN) return; // a lost message is a lost link: ZAB copes
+    ws.send(encodePeerFrame({ kind: "message", msg }));
+  }
+
+  private hello(): Uint8Array {
+    return encodePeerFrame({ kind: "hello", serverId: this.self, peers: this.peersSpec, protocolVersion: PEER_PROTOCOL_VERSION });
+  }
+
+  /** Checks a hello; returns the refusal reason, or undefined when the peer is welcome. */
+  private judge(id: ServerId, peers: string, version: number, expected?: ServerId): string | undefined {
+    if (version !== PEER_PROTOCOL_VERSION) return `peer protocol ${version} is not ${PEER_PROTOCOL_VERSION}`;
+    if (id === this.self) return `server id ${id} is this node's own id: two nodes share an id`;
+    if (!this.members.some((m) => m.id === id)) return `server ${id} is not in the ensemble ${this.peersSpec}`;
+    if (expected !== undefined && id !== expected) return `expected server ${expected} at that address, found ${id}`;
+    if (peers !== this.peersSpec) return `peer lists differ: server ${id} has "${peers}", server ${this.self} has "${this.peersSpec}"`;
+    return undefined;
+  }
+
+  private accept(ws: WebSocket): void {
+    const timer = setTimeout(() => ws.terminate(), HELLO_TIMEOUT_MS);
+    ws.once("message", (data: Buffer) => {
+      clearTimeout(timer);
+      let f;
+      try {
+        f = decodePeerFrame(data);
+      } catch (e) {
+        this.log.warn({ err: (e as Error).message }, "peer sent a malformed hello");
+        return ws.terminate();
+      }
+      if (f.kind !== "hello") return ws.close(1008, "hello expected");
+      const reason = this.judge(f.serverId, f.peers, f.protocolVersion);
+      if (reason) {
+        this.refusals.set(f.serverId, reason);
+        this.log.error({ peer: f.serverId, reason }, "refused a peer connection");
+        ws.send(encodePeerFrame({ kind: "refusal", reason }));
+        return ws.close(1008, reason.slice(0, 120));
+      }
+      ws.send(this.hello());
+      this.established(f.serverId, ws);
+    });
+    ws.on("error", () => ws.terminate());
+  }
+
+  private dial(id: ServerId): void {
+    if (this.closed || this.links.has(id)) return;
+    const addr = this.members.find((m) => m.id === id)!;
+    const ws = new WebSocket(`ws://${addr.host}:${addr.port}/`, { maxPayload: PEER_FRAME_BYTES_MAX, perMessageDeflate: false, handshakeTimeout: HELLO_TIMEOUT_MS });
+    let settled = false;
+    const retry = () => {
+      if (settled) return;
+      settled = true;
+      ws.terminate();
+      this.scheduleDial(id);
+    };
+    ws.once("open", () => ws.send(this.hello()));
+    ws.once("message", (data: Buffer) => {
+      let f;
+      try {
+        f = decodePeerFrame(data);
+      } catch {
+        return retry();
+      }
+      if (f.kind === "refusal") {
+        this.refusals.set(id, f.reason);
+        this.log.error({ peer: id, reason: f.reason }, "peer refused this node");
+        return retry();
+      }
+      const reason = f.kind === "hello" ? this.judge(f.serverId, f.peers, f.protocolVersion, id) : "hello expected";
+      if (reason) {
+        this.refusals.set(id, reason);
+        this.log.error({ peer: id, reason }, "refusing peer");
+        return retry();
+      }
+      settled = true;
+      this.established(id, ws);
+    });
+    ws.once("error", retry);
+    ws.once("close", retry);
+  }
+
+  private scheduleDial(id: ServerId): void {
+    if (this.closed || this.dialTimers.has(id)) return;
+    const ms = this.redialMs.get(id) ?? REDIAL_MS_MIN;
+    this.redialMs.set(id, Math.min(REDIAL_MS_MAX, ms * 2));
+    this.dialTimers.set(id, setTimeout(() => {
+      this.dialTimers.delete(id);
+      this.dial(id);
+    }, ms));
+  }
+
+  private established(id: ServerId, ws: WebSocket): void {
+    const old = this.links.get(id);
+    if (old) {
+      // The peer restarted and came back before we noticed the old link die.
+      this.links.delete(id);
+      old.removeAllListeners("close");
+      old.terminate();
+      this.events.down(id);
+    }
+    this.refusals.delete(id);
+    this.redialMs.delete(id);
+    this.links.set(id, ws);
+    this.log.info({ peer: id }, "peer link up");
+    ws.on("message", (data: Buffer) => {
+      let f;
+      try {
+        f = decodePeerFrame(data);
+      } catch (e) {
+        if (!(e instanceof FrameError)) throw e;
+        this.log.error({ peer: id, err: e.message }, "malformed peer frame; dropping the link");
+        return ws.terminate();
+      }
+      if (f.kind === "message") this.events.message(id, f.msg);
+    });
+    ws.on("close", () => {
+      if (this.links.get(id) !== ws) return;
+      this.links.delete(id);
+      this.log.info({ peer: id }, "peer link down");
+      this.events.down(id);
+      if (id < this.self) this.scheduleDial(id);
+    });
+    ws.on("error", () => ws.terminate());
+    this.events.up(id);
+  }
+
+  async close(): Promise<void> {
+    this.closed = true;
+    for (const t of this.dialTimers.values()) clearTimeout(t);
+    for (const ws of this.links.values()) ws.terminate();
+    this.links.clear();
+    if (this.wss) {
+      for (const c of this.wss.clients) c.terminate();
+      await new Promise<void>((r) => this.wss!.close(() => r()));
+    }
+    if (this.http) {
+      this.http.closeAllConnections();
+      await new Promise<void>((r) => this.http!.close(() => r()));
+    }
+  }
+}
