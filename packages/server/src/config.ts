@@ -99,7 +99,10 @@ export function resolveServerConfig(partial: Partial<ServerConfig>): ServerConfi
   else if (c.peers !== "") {
     try {
       const members = parsePeers(c.peers);
-      if (!members.some((m) => m.id === c.serverId)) problems.push(`serverId ${c.serverId} is not in the peer list ${c.peers}`);
+      const self = members.find((m) => m.id === c.serverId);
+      if (!self) problems.push(`serverId ${c.serverId} is not in the peer list ${c.peers}`);
+      const peerPort = c.peerPort || self?.port;
+      if (peerPort !== undefined && peerPort === c.clientPort && c.clientPort !== 0) problems.push(`clientPort and peerPort are both ${c.clientPort}: each listener needs its own port`);
     } catch (e) {
       problems.push((e as Error).message);
     }

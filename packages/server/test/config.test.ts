@@ -1,0 +1,32 @@
+import { describe, expect, it } from "vitest";
+import { ConfigError, canonicalPeers, parsePeers, resolveServerConfig } from "../src/config.ts";
+
+describe("resolveServerConfig()", () => {
+  it.each([
+    [{ serverId: 4, peers: "1=a:2888,2=b:2888,3=c:2888" }, /serverId 4 is not in the peer list/],
+    [{ serverId: 1, peers: "1=a:8181,2=b:2888", clientPort: 8181 }, /clientPort and peerPort are both 8181/],
+    [{ serverId: 1, peers: "1=a:1,1=b:2" }, /server 1 is listed twice/],
+    [{ serverId: 1, peers: "1=a:1,2=a:1" }, /a:1 is given to two servers/],
+    [{ serverId: 1, peers: "1=a" }, /not id=host:port/],
+    [{ serverId: 1, peers: "300=a:1" }, /id 300 must be in 1..255/],
+    [{ minSessionTimeoutMs: 5000, maxSessionTimeoutMs: 1000 }, /must not exceed maxSessionTimeoutMs/],
+    [{ tickMs: 100, minSessionTimeoutMs: 150 }, /at least two ticks/],
+    [{ logLevel: "loud" }, /logLevel must be one of/],
+  ] as const)("rejects %j with a message naming the problem", (partial, message) => {
+    expect(() => resolveServerConfig(partial as never)).toThrow(ConfigError);
+    expect(() => resolveServerConfig(partial as never)).toThrow(message);
+  });
+
+  it("accepts a standalone node with defaults from the ports table", () => {
+    const c = resolveServerConfig({ serverId: 3 });
+    expect(c.clientPort).toBe(8183);
+    expect(c.peers).toBe("");
+  });
+
+  it("parsePeers() sorts by id and canonicalPeers() gives one spelling for equal lists", () => {
+    const a = canonicalPeers(parsePeers("3=h3:2890, 1=h1:2888,2=h2:2889"));
+    const b = canonicalPeers(parsePeers("1=h1:2888,2=h2:2889,3=h3:2890"));
+    expect(a).toBe(b);
+    expect(a).toBe("1=h1:2888,2=h2:2889,3=h3:2890");
+  });
+});
