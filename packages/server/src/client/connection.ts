@@ -3,9 +3,24 @@
 // read's slot is evaluated only when it reaches the head, so it sees every earlier write of
 // this session. Watch events bypass the queue: they are sent the moment the change applies,
 // which puts them before any reply that could show the change.
-import type { WebSocket } from "ws";
-import { Code, encodeServerMessage, limits, type ServerMessage, type SessionId } from "@keeper/protocol";
+import { Code, limits, type ServerMessage, type SessionId } from "@keeper/protocol";
 import type { Logger } from "../logger.ts";
+
+/**
+ * The wire under a connection: the native WebSocket protocol or ZooKeeper's own. It encodes
+ * each message in its format; the connection above it is the same for both.
+ */
+export interface ClientTransport {
+  /** The protocol's name, for logs and /status. */
+  readonly kind: "native" | "zookeeper";
+  send(msg: ServerMessage): void;
+  /** Tells the peer why (if the protocol can say), then closes. */
+  close(code: Code, reason: string): void;
+  pause(): void;
+  resume(): void;
+  /** Bytes queued for the peer but not yet written. */
+  readonly bufferedBytes: number;
+}
 
 type Reply = Extract<ServerMessage, { kind: "response" }>;
 type Slot = { xid: number; reply?: Reply; read?: () => Reply };
@@ -28,9 +43,16 @@ export class Connection {
   received = 0;
   sent = 0;
 
-  constructor(private readonly socket: WebSocket, remote: string, log: Logger) {
+  /** Connected with canBeReadOnly: may be served by a node without a quorum. */
+  canBeReadOnly = false;
+
+  constructor(private readonly transport: ClientTransport, remote: string, log: Logger) {
     this.remote = remote;
-    this.log = log.child({ conn: this.id, remote });
+    this.log = log.child({ conn: this.id, remote, wire: transport.kind });
+  }
+
+  get kind(): ClientTransport["kind"] {
+    return this.transport.kind;
   }
 
   get pending(): number {
@@ -70,7 +92,7 @@ export class Connection {
     if (!this.paused && this.queue.length >= limits.pendingRequestsPerSessionMax) {
       // Stop reading until the backlog drains, rather than buffering without bound.
       this.paused = true;
-      this.socket.pause();
+      this.transport.pause();
     }
   }
 
@@ -84,29 +106,26 @@ export class Connection {
     }
     if (this.paused && this.queue.length < limits.pendingRequestsPerSessionMax / 2) {
       this.paused = false;
-      this.socket.resume();
+      this.transport.resume();
     }
   }
 
   send(msg: ServerMessage): void {
     if (this.closed) return;
-    if (this.socket.bufferedAmount > limits.outboundBytesMax) {
+    if (this.transport.bufferedBytes > limits.outboundBytesMax) {
       this.close(Code.CONNECTIONLOSS, "client is not reading its replies");
       return;
     }
     this.sent++;
-    this.socket.send(encodeServerMessage(msg));
+    this.transport.send(msg);
   }
 
   /** Says why, then closes. The session (if any) lives on until it expires. */
   close(code: Code, reason: string): void {
     if (this.closed) return;
-    this.send({ kind: "close", code, reason });
     this.closed = true;
     this.log.debug({ code, reason }, "closing connection");
-    this.socket.close(code === Code.OK ? 1000 : 4000, reason.slice(0, 120));
-    // A peer that never answers the close handshake must not hold the socket open.
-    setTimeout(() => this.socket.terminate(), 2000).unref();
+    this.transport.close(code, reason);
   }
 
   /** Fails every write still waiting: used when the session ends under it. */

@@ -1,10 +1,29 @@
 // The native client port: WebSocket upgrades go to the protocol, plain HTTP to the admin routes.
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
 import { WebSocketServer, type WebSocket } from "ws";
-import { Code, FrameError, decodeClientMessage, limits } from "@keeper/protocol";
+import { Code, FrameError, decodeClientMessage, encodeServerMessage, limits, type ServerMessage } from "@keeper/protocol";
 import type { Logger } from "../logger.ts";
 import type { KeeperNode } from "../keeper-node.ts";
-import { Connection } from "./connection.ts";
+import { Connection, type ClientTransport } from "./connection.ts";
+
+/** The native protocol on a WebSocket: protobuf frames, and a close notice saying why. */
+function webSocketTransport(socket: WebSocket): ClientTransport {
+  return {
+    kind: "native",
+    send: (msg: ServerMessage) => socket.send(encodeServerMessage(msg)),
+    close: (code, reason) => {
+      socket.send(encodeServerMessage({ kind: "close", code, reason }));
+      socket.close(code === Code.OK ? 1000 : 4000, reason.slice(0, 120));
+      // A peer that never answers the close handshake must not hold the socket open.
+      setTimeout(() => socket.terminate(), 2000).unref();
+    },
+    pause: () => socket.pause(),
+    resume: () => socket.resume(),
+    get bufferedBytes() {
+      return socket.bufferedAmount;
+    },
+  };
+}
 
 /** A client must send its connect frame this soon after the socket opens. */
 const HANDSHAKE_MS = 10_000;
@@ -25,7 +44,7 @@ export async function listen(node: KeeperNode, host: string, port: number, admin
       socket.close(1013, "too many connections");
       return;
     }
-    const conn = new Connection(socket, remote, log);
+    const conn = new Connection(webSocketTransport(socket), remote, log);
     connections.add(conn);
     node.opened(conn);
     const handshake = setTimeout(() => conn.sessionId === undefined && conn.close(Code.CONNECTIONLOSS, "no connect request in time"), HANDSHAKE_MS);
