@@ -74,7 +74,13 @@ export async function startNodeProcess(opts: { dataDir: string; port?: number; h
       clearTimeout(t);
     },
   };
-  await waitForHealthy(host, port, exited, () => out);
+  try {
+    await waitForHealthy(host, port, exited, () => out);
+  } catch (err) {
+    // Never leave a half-started server behind.
+    await proc.stop(1000);
+    throw err;
+  }
   return proc;
 }
 

@@ -14,6 +14,9 @@ import { toServerRequest, validateRequest, type CallOptions } from "./requests.t
 import { WatchManager, type WatchEvent } from "./watches.ts";
 import type { WebSocketConstructor } from "./websocket.ts";
 
+/** Largest setWatches request sent on reconnect, in path bytes (ZooKeeper uses 128 KiB). */
+const SET_WATCHES_BYTES_MAX = 128 * 1024;
+
 export type ClientState = "connecting" | "connected" | "readOnly" | "disconnected" | "expired" | "closed";
 
 export interface SessionConfig {
@@ -206,12 +209,29 @@ export class Session {
     return true;
   }
 
-  /** Re-arms every watch on the new connection, relative to the last zxid seen, in bounded chunks. */
+  /**
+   * Re-arms every watch on the new connection, relative to the last zxid seen, in chunks
+   * bounded by path count and by size (as ZooKeeper caps SetWatches at 128 KiB), so a large
+   * watch set never makes a frame the server must refuse.
+   */
   private rearmWatches(): void {
     const paths = this.watches.paths();
     const all = [...paths.data.map((p) => ["data", p] as const), ...paths.exist.map((p) => ["exist", p] as const), ...paths.child.map((p) => ["child", p] as const)];
-    for (let i = 0; i < all.length; i += limits.setWatchesPathsMax) {
-      const chunk = all.slice(i, i + limits.setWatchesPathsMax);
+    const chunks: Array<typeof all> = [];
+    let chunk: typeof all = [];
+    let bytes = 0;
+    for (const entry of all) {
+      const size = entry[1].length * 3 + 8; // UTF-8 worst case plus framing
+      if (chunk.length > 0 && (chunk.length >= limits.setWatchesPathsMax || bytes + size > SET_WATCHES_BYTES_MAX)) {
+        chunks.push(chunk);
+        chunk = [];
+        bytes = 0;
+      }
+      chunk.push(entry);
+      bytes += size;
+    }
+    if (chunk.length > 0) chunks.push(chunk);
+    for (const chunk of chunks) {
       const pick = (kind: string): string[] => chunk.filter(([k]) => k === kind).map(([, p]) => p);
       const request: Request = { type: "setWatches", relativeZxid: asZxid(this.lastZxid), dataWatches: pick("data"), existWatches: pick("exist"), childWatches: pick("child") };
       // Failures need no handling: a lost connection re-arms again on the next one.

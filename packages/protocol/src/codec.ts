@@ -249,8 +249,11 @@ function resultFromWire(r: Obj): Result | undefined {
   }
 }
 
-function decodeFrame(type: protobuf.Type, data: Uint8Array): Obj {
-  if (data.byteLength > limits.frameBytesMax) throw new FrameError(`frame of ${data.byteLength} bytes exceeds ${limits.frameBytesMax}`);
+/** Replies may carry whatever data a server was configured to accept (at most 64 MiB). */
+const SERVER_FRAME_BYTES_MAX = 64 * 1024 * 1024 + 64 * 1024;
+
+function decodeFrame(type: protobuf.Type, data: Uint8Array, frameBytesMax: number): Obj {
+  if (data.byteLength > frameBytesMax) throw new FrameError(`frame of ${data.byteLength} bytes exceeds ${frameBytesMax}`);
   try {
     return type.toObject(type.decode(data), { oneofs: true, defaults: false, bytes: Uint8Array as never }) as Obj;
   } catch (e) {
@@ -263,9 +266,9 @@ export function encodeClientMessage(msg: Exclude<ClientMessage, { kind: "invalid
   return ClientFrame.encode(ClientFrame.fromObject(obj)).finish();
 }
 
-export function decodeClientMessage(data: Uint8Array): ClientMessage {
+export function decodeClientMessage(data: Uint8Array, frameBytesMax: number = limits.frameBytesMax): ClientMessage {
   try {
-    return decodeClientFrame(decodeFrame(ClientFrame, data));
+    return decodeClientFrame(decodeFrame(ClientFrame, data, frameBytesMax));
   } catch (e) {
     if (e instanceof FrameError) throw e;
     throw new FrameError(`bad frame: ${(e as Error).message}`);
@@ -319,7 +322,7 @@ export function encodeServerMessage(msg: ServerMessage): Uint8Array {
 
 export function decodeServerMessage(data: Uint8Array): ServerMessage {
   try {
-    return decodeServerFrame(decodeFrame(ServerFrame, data));
+    return decodeServerFrame(decodeFrame(ServerFrame, data, SERVER_FRAME_BYTES_MAX));
   } catch (e) {
     if (e instanceof FrameError) throw e;
     throw new FrameError(`bad frame: ${(e as Error).message}`);

@@ -37,7 +37,8 @@ export interface Listener {
 export async function listen(node: KeeperNode, host: string, port: number, admin: (req: IncomingMessage, res: ServerResponse) => void, log: Logger): Promise<Listener> {
   const connections = new Set<Connection>();
   const http: Server = createServer(admin);
-  const wss = new WebSocketServer({ server: http, maxPayload: limits.frameBytesMax, perMessageDeflate: false });
+  const frameBytesMax = Math.max(limits.frameBytesMax, node.config.dataBytesMax + 64 * 1024);
+  const wss = new WebSocketServer({ server: http, maxPayload: frameBytesMax, perMessageDeflate: false });
   wss.on("connection", (socket: WebSocket, req: IncomingMessage) => {
     const remote = `${req.socket.remoteAddress}:${req.socket.remotePort}`;
     if (connections.size >= node.config.clientsMax) {
@@ -56,7 +57,7 @@ export async function listen(node: KeeperNode, host: string, port: number, admin
       }
       let msg;
       try {
-        msg = decodeClientMessage(data);
+        msg = decodeClientMessage(data, frameBytesMax);
       } catch (e) {
         if (!(e instanceof FrameError)) throw e;
         node.counters.badFrames++;
