@@ -5,7 +5,7 @@ import { envName, kebabCase, parseArgv, parseInteger, stringOption, type OptionS
 import { UsageError } from "./errors.ts";
 import type { ServerConfig } from "./ports.ts";
 
-type FieldKind = "integer" | "string";
+type FieldKind = "integer" | "string" | "boolean";
 interface FieldDoc {
   kind: FieldKind;
   help: string;
@@ -19,6 +19,7 @@ export const SERVER_FIELDS: Readonly<Record<keyof ServerConfig, FieldDoc>> = {
   peers: { kind: "string", help: "the ensemble as id=host:peerPort,... (same on every node); empty = standalone" },
   peerHost: { kind: "string", help: "address the peer listener binds to (default 0.0.0.0)" },
   peerPort: { kind: "integer", help: "peer port to listen on (default: this node's port in --peers)" },
+  readOnlyMode: { kind: "boolean", help: "serve reads to canBeReadOnly clients while without a quorum: true or false (default true)" },
   tickMs: { kind: "integer", help: "length of one tick in ms: heartbeat period and session expiry unit (default 100)" },
   syncLimitTicks: { kind: "integer", help: "ticks of silence after which a follower drops its leader (default 5)" },
   initLimitTicks: { kind: "integer", help: "ticks allowed for joining a new leader (default 20)" },
@@ -60,6 +61,19 @@ function serverOptionSpecs(): OptionSpecs {
   return specs;
 }
 
+function parseField(field: keyof ServerConfig, raw: string, source: string): unknown {
+  switch (SERVER_FIELDS[field].kind) {
+    case "integer":
+      return parseInteger(raw, source);
+    case "boolean":
+      if (/^(true|1|yes|on)$/i.test(raw.trim())) return true;
+      if (/^(false|0|no|off)$/i.test(raw.trim())) return false;
+      throw new UsageError(`${source}: expected true or false, got "${raw}"`);
+    default:
+      return raw;
+  }
+}
+
 export function configFromFlags(args: ParsedArgv): Partial<ServerConfig> {
   const port = stringOption(args, "port");
   if (port !== undefined && stringOption(args, "client-port") !== undefined) throw new UsageError("--port and --client-port are the same setting; give one");
@@ -69,7 +83,7 @@ export function configFromFlags(args: ParsedArgv): Partial<ServerConfig> {
     const raw = field === "clientPort" ? (stringOption(args, flag) ?? port) : stringOption(args, flag);
     if (raw === undefined) continue;
     const source = field === "clientPort" && port !== undefined ? "--port" : `--${flag}`;
-    partial[field] = SERVER_FIELDS[field].kind === "integer" ? parseInteger(raw, source) : raw;
+    partial[field] = parseField(field, raw, source);
   }
   return partial as Partial<ServerConfig>;
 }
@@ -81,7 +95,7 @@ export function configFromEnv(env: Env): Partial<ServerConfig> {
     const name = envName(field);
     const raw = env[name];
     if (raw === undefined || raw === "") continue;
-    partial[field] = SERVER_FIELDS[field].kind === "integer" ? parseInteger(raw, name) : raw;
+    partial[field] = parseField(field, raw, name);
   }
   return partial as Partial<ServerConfig>;
 }
@@ -105,8 +119,8 @@ export function configFromFile(path: string, readFile: (path: string) => string)
   for (const [key, value] of Object.entries(parsed)) {
     if (!Object.hasOwn(SERVER_FIELDS, key)) throw new UsageError(`config file ${path}: unknown key "${key}" (known keys: ${FIELD_NAMES.join(", ")})`);
     const kind = SERVER_FIELDS[key as keyof ServerConfig].kind;
-    const ok = kind === "integer" ? typeof value === "number" && Number.isInteger(value) : typeof value === "string";
-    if (!ok) throw new UsageError(`config file ${path}: "${key}" must be ${kind === "integer" ? "an integer" : "a string"}, got ${JSON.stringify(value)}`);
+    const ok = kind === "integer" ? typeof value === "number" && Number.isInteger(value) : kind === "boolean" ? typeof value === "boolean" : typeof value === "string";
+    if (!ok) throw new UsageError(`config file ${path}: "${key}" must be ${kind === "integer" ? "an integer" : kind === "boolean" ? "true or false" : "a string"}, got ${JSON.stringify(value)}`);
     partial[key] = value;
   }
   return partial as Partial<ServerConfig>;

@@ -19,6 +19,8 @@ export interface ServerConfig {
   peerHost: string;
   /** Peer WebSocket port; 0 takes this node's port from `peers` (2887 + serverId by default). */
   peerPort: number;
+  /** Serve reads to canBeReadOnly clients while this node has no quorum. */
+  readOnlyMode: boolean;
   /** Length of one tick: leaders heartbeat every tick; session expiry is counted in ticks. */
   tickMs: number;
   /** A follower that hears nothing from its leader for this many ticks looks for a new one. */
@@ -51,6 +53,7 @@ export function defaultServerConfig(serverId = 1): ServerConfig {
     peers: "",
     peerHost: "0.0.0.0",
     peerPort: 0,
+    readOnlyMode: true,
     tickMs: 100,
     syncLimitTicks: 5,
     initLimitTicks: 20,
@@ -90,6 +93,7 @@ export function resolveServerConfig(partial: Partial<ServerConfig>): ServerConfi
   int("logRetainTxns", 0, 1e9);
   int("dataBytesMax", 0, 64 * 1024 * 1024);
   int("clientsMax", 1, 1_000_000);
+  if (typeof c.readOnlyMode !== "boolean") problems.push(`readOnlyMode must be true or false, got ${String(c.readOnlyMode)}`);
   if (typeof c.dataDir !== "string" || c.dataDir === "") problems.push("dataDir must be a non-empty path");
   if (typeof c.host !== "string" || c.host === "") problems.push("host must be a non-empty address");
   if (!(LOG_LEVELS as readonly string[]).includes(c.logLevel)) problems.push(`logLevel must be one of ${LOG_LEVELS.join(", ")}, got ${c.logLevel}`);

@@ -12,6 +12,11 @@ import { executeRead, resetWatches } from "./client/reads.ts";
 
 /** Tokens match a createSession to the connection that asked: the server id keeps them unique. */
 const TOKEN_BITS = 22;
+/**
+ * Read-only sessions are local to one node and never replicated: their ids live above 2^52,
+ * where no zxid (and so no global session id) will reach, with the server id to keep nodes apart.
+ */
+const LOCAL_SESSION_BASE = 2 ** 52;
 
 export class KeeperNode {
   readonly watches = new WatchManager<Connection>();
@@ -25,9 +30,12 @@ export class KeeperNode {
   private touchScheduled = false;
   private readonly log: Logger;
   serving = false;
-  readonly counters = { requests: 0, reads: 0, writes: 0, errors: 0, connects: 0, refusedNotServing: 0, badFrames: 0 };
+  readonly counters = { requests: 0, reads: 0, writes: 0, errors: 0, connects: 0, readOnlyConnects: 0, refusedNotServing: 0, badFrames: 0 };
   /** Every open client connection, so they can be dropped when this node stops serving. */
   readonly connections = new Set<Connection>();
+  /** Read-only sessions this node made while it had no quorum. */
+  private readonly localSessions = new Map<SessionId, Uint8Array>();
+  private nextLocalSession = 1;
 
   constructor(readonly runner: ZabRunner, readonly config: ServerConfig, log: Logger) {
     this.log = log.child({ component: "sessions" });
@@ -48,10 +56,19 @@ export class KeeperNode {
     this.serving = s.serving;
     if (was && !s.serving) {
       // Requests in flight may or may not commit: the clients learn it as a connection loss
-      // and resume their sessions on a node that is serving.
+      // and resume their sessions on a node that is serving (or here, read-only, if they may).
       for (const conn of [...this.connections]) conn.close(Code.CONNECTIONLOSS, `server ${this.config.serverId} lost its leader; reconnect to another server`);
       this.creating.clear();
+    } else if (!was && s.serving) {
+      // Back in a quorum: read-only clients go and find a read-write node (this one, maybe).
+      for (const conn of [...this.connections]) if (conn.readOnly) conn.close(Code.CONNECTIONLOSS, `server ${this.config.serverId} is read-write again; reconnect`);
+      this.localSessions.clear();
     }
+  }
+
+  /** Not serving, but answering reads to clients that accept that. */
+  get readOnly(): boolean {
+    return !this.serving && this.config.readOnlyMode;
   }
 
   stateReset(_state: ReplicatedState): void {
@@ -121,13 +138,14 @@ export class KeeperNode {
     this.counters.connects++;
     const tree = this.state.tree;
     if (req.protocolVersion !== PROTOCOL_VERSION) return conn.close(Code.BADARGUMENTS, `protocol version ${req.protocolVersion} is not supported (this server speaks ${PROTOCOL_VERSION})`);
-    if (!this.serving) {
-      this.counters.refusedNotServing++;
-      return conn.close(Code.CONNECTIONLOSS, `server ${this.config.serverId} is not serving: it has no quorum right now`);
-    }
     if (req.lastZxidSeen > tree.lastZxid) {
       // Never let a client move back in time: it must find a server at least as current.
       return conn.close(Code.CONNECTIONLOSS, `client has seen zxid ${formatZxid(req.lastZxidSeen)} but this server is at ${formatZxid(tree.lastZxid)}`);
+    }
+    if (!this.serving) {
+      if (req.canBeReadOnly && this.config.readOnlyMode) return this.connectReadOnly(conn, req);
+      this.counters.refusedNotServing++;
+      return conn.close(Code.CONNECTIONLOSS, `server ${this.config.serverId} is not serving: it has no quorum right now`);
     }
     if (req.sessionId === 0) {
       if (this.state.sessions.size >= limits.sessionsMax) return conn.close(Code.CONNECTIONLOSS, "too many sessions");
@@ -147,13 +165,38 @@ export class KeeperNode {
     this.attach(conn, req.sessionId, info.timeoutMs, info.password);
   }
 
+  /**
+   * A client that accepts read-only service, on a node without a quorum: a new session is
+   * local to this node; an existing one is attached for reads only (it cannot be kept alive
+   * from here, so it may expire on the quorum side meanwhile, as in ZooKeeper).
+   */
+  private connectReadOnly(conn: Connection, req: ConnectRequest): void {
+    this.counters.readOnlyConnects++;
+    conn.readOnly = true;
+    const timeoutMs = Math.min(this.config.maxSessionTimeoutMs, Math.max(this.config.minSessionTimeoutMs, req.timeoutMs));
+    if (req.sessionId === 0) {
+      const id = (LOCAL_SESSION_BASE + this.config.serverId * 2 ** 32 + this.nextLocalSession++) as SessionId;
+      const password = randomBytes(16);
+      this.localSessions.set(id, password);
+      return this.attach(conn, id, timeoutMs, password);
+    }
+    const local = this.localSessions.get(req.sessionId);
+    const global = this.state.sessions.get(req.sessionId);
+    const password = local ?? global?.password;
+    if (!password || !passwordMatches(password, req.password)) {
+      // Unknown here, but perhaps alive on the quorum side: not expired, just not here.
+      return conn.close(Code.CONNECTIONLOSS, `session ${formatSessionId(req.sessionId)} is not known to this read-only server; try another`);
+    }
+    this.attach(conn, req.sessionId, global?.timeoutMs ?? timeoutMs, password);
+  }
+
   private attach(conn: Connection, id: SessionId, timeoutMs: number, password: Uint8Array): void {
     const old = this.attached.get(id);
     if (old && old !== conn) old.close(Code.SESSIONMOVED, "the session reconnected on another connection");
     conn.sessionId = id;
     this.attached.set(id, conn);
-    this.touch(id);
-    conn.send({ kind: "connected", protocolVersion: PROTOCOL_VERSION, sessionId: id, password, timeoutMs, readOnly: false, lastZxid: this.state.tree.lastZxid, serverId: this.config.serverId });
+    if (!conn.readOnly) this.touch(id);
+    conn.send({ kind: "connected", protocolVersion: PROTOCOL_VERSION, sessionId: id, password, timeoutMs, readOnly: conn.readOnly, lastZxid: this.state.tree.lastZxid, serverId: this.config.serverId });
     this.log.debug({ session: formatSessionId(id), conn: conn.id }, "session attached");
   }
 
@@ -164,6 +207,8 @@ export class KeeperNode {
     this.watches.removeWatcher(conn);
     for (const [token, c] of this.creating) if (c === conn) this.creating.delete(token);
     if (conn.sessionId !== undefined && this.attached.get(conn.sessionId) === conn) this.attached.delete(conn.sessionId);
+    // A local session lives as long as its connection: nothing else could keep it alive.
+    if (conn.sessionId !== undefined) this.localSessions.delete(conn.sessionId);
   }
 
   private touch(id: SessionId): void {
@@ -184,6 +229,7 @@ export class KeeperNode {
   }
 
   private request(conn: Connection, sessionId: SessionId, xid: number, req: Request): void {
+    if (conn.readOnly) return this.readOnlyRequest(conn, sessionId, xid, req);
     if (!this.state.sessions.has(sessionId)) {
       conn.enqueueRead(xid, () => this.reply(xid, Code.SESSIONEXPIRED));
       return;
@@ -191,28 +237,58 @@ export class KeeperNode {
     this.touch(sessionId);
     switch (req.type) {
       case "ping":
-        return conn.enqueueRead(xid, () => this.reply(xid, Code.OK, { type: "ping" }));
       case "exists":
       case "getData":
       case "getChildren":
       case "getACL":
-        this.counters.reads++;
-        return conn.enqueueRead(xid, () => {
-          const out = executeRead(this.state.tree, this.watches, conn, req);
-          return this.reply(xid, out.err, out.result);
-        });
       case "setWatches":
-        return conn.enqueueRead(xid, () => {
-          const tree = this.state.tree;
-          for (const ev of resetWatches(tree, this.watches, conn, req)) conn.send({ kind: "event", ...ev, zxid: tree.lastZxid });
-          return this.reply(xid, Code.OK, { type: "setWatches" });
-        });
+        return this.readRequest(conn, xid, req);
       case "closeSession":
         conn.enqueueWrite(xid);
         if (!this.runner.submit({ type: "closeSession", sessionId, cxid: xid })) conn.close(Code.CONNECTIONLOSS, "not serving");
         return;
       default:
         return this.write(conn, sessionId, xid, req);
+    }
+  }
+
+  private readRequest(conn: Connection, xid: number, req: Extract<Request, { type: "ping" | "exists" | "getData" | "getChildren" | "getACL" | "setWatches" }>): void {
+    switch (req.type) {
+      case "ping":
+        return conn.enqueueRead(xid, () => this.reply(xid, Code.OK, { type: "ping" }));
+      case "setWatches":
+        return conn.enqueueRead(xid, () => {
+          const tree = this.state.tree;
+          for (const ev of resetWatches(tree, this.watches, conn, req)) conn.send({ kind: "event", ...ev, zxid: tree.lastZxid });
+          return this.reply(xid, Code.OK, { type: "setWatches" });
+        });
+      default:
+        this.counters.reads++;
+        return conn.enqueueRead(xid, () => {
+          const out = executeRead(this.state.tree, this.watches, conn, req);
+          return this.reply(xid, out.err, out.result);
+        });
+    }
+  }
+
+  /** Reads as usual; anything that would change state is refused with NOTREADONLY. */
+  private readOnlyRequest(conn: Connection, sessionId: SessionId, xid: number, req: Request): void {
+    switch (req.type) {
+      case "ping":
+      case "exists":
+      case "getData":
+      case "getChildren":
+      case "getACL":
+      case "setWatches":
+        return this.readRequest(conn, xid, req);
+      case "closeSession":
+        if (!this.localSessions.has(sessionId)) return conn.enqueueRead(xid, () => this.reply(xid, Code.NOTREADONLY));
+        this.localSessions.delete(sessionId);
+        conn.enqueueRead(xid, () => this.reply(xid, Code.OK, { type: "closeSession" }));
+        return conn.close(Code.OK, "session closed");
+      default:
+        this.counters.errors++;
+        return conn.enqueueRead(xid, () => this.reply(xid, Code.NOTREADONLY));
     }
   }
 

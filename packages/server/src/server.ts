@@ -75,7 +75,8 @@ export async function startServer(input: ServerConfig | Partial<ServerConfig>, l
     const s = r.status();
     return {
       serverId: config.serverId,
-      state: members.length > 1 ? s.role : "standalone",
+      state: node!.readOnly ? "read-only" : members.length > 1 ? s.role : "standalone",
+      role: s.role,
       serving: s.serving,
       leader: s.leader ?? null,
       epoch: s.currentEpoch,
