@@ -1,5 +1,5 @@
 // Human-readable renderings of what the service returns. Pure functions of their input.
-import { EventType, Perms, formatSessionId, formatZxid, type Acl, type Stat } from "@keeper/protocol";
+import { EventType, Perms, formatOwner, formatSessionId, formatZxid, type Acl, type Stat } from "@keeper/protocol";
 import type { WatchEvent } from "./ports.ts";
 
 /** The Stat as zkCli prints it: one `name = value` line per field, times as ISO dates. */
@@ -13,7 +13,7 @@ export function formatStat(stat: Stat): string[] {
     `cversion = ${stat.cversion}`,
     `dataVersion = ${stat.version}`,
     `aclVersion = ${stat.aversion}`,
-    `ephemeralOwner = ${formatSessionId(stat.ephemeralOwner)}`,
+    `ephemeralOwner = ${formatOwner(stat.ephemeralOwner)}`,
     `dataLength = ${stat.dataLength}`,
     `numChildren = ${stat.numChildren}`,
   ];

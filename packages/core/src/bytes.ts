@@ -96,6 +96,14 @@ export class ByteReader {
     if (!Number.isSafeInteger(v) || v < 0) throw new DecodeError(`not a non-negative integer: ${v}`);
     return v;
   }
+  /** A signed integer up to 2^53 in magnitude (written with ByteWriter.num). */
+  int(): number {
+    this.need(8);
+    const v = this.view.getFloat64(this.pos);
+    this.pos += 8;
+    if (!Number.isSafeInteger(v)) throw new DecodeError(`not an integer: ${v}`);
+    return v;
+  }
   bytes(): Uint8Array {
     const n = this.u32();
     this.need(n);

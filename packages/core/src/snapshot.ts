@@ -23,7 +23,7 @@ function writeStat(w: ByteWriter, s: Stat): void {
 function readStat(r: ByteReader): Stat {
   return {
     czxid: asZxid(r.num()), mzxid: asZxid(r.num()), ctime: r.num(), mtime: r.num(), version: r.i32(), cversion: r.i32(), aversion: r.i32(),
-    ephemeralOwner: asSessionId(r.num()), dataLength: r.i32(), numChildren: r.i32(), pzxid: asZxid(r.num()),
+    ephemeralOwner: r.int(), dataLength: r.i32(), numChildren: r.i32(), pzxid: asZxid(r.num()),
   };
 }
 

@@ -70,7 +70,7 @@ function readBody(r: ByteReader): TxnBody {
     case "create": {
       const path = r.str();
       const data = r.bytes();
-      const ephemeralOwner = asSessionId(r.num());
+      const ephemeralOwner = r.int();
       return { type: "create", path, data, ephemeralOwner, acl: readAcl(r) };
     }
     case "delete":

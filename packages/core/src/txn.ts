@@ -14,7 +14,8 @@ export interface TxnHeader {
 }
 
 export type TreeTxn =
-  | { type: "create"; path: string; data: Uint8Array; acl: Acl[]; ephemeralOwner: SessionId }
+  /** ephemeralOwner: a session for an ephemeral, 0, or a container / TTL code (protocol's ownerKind). */
+  | { type: "create"; path: string; data: Uint8Array; acl: Acl[]; ephemeralOwner: number }
   | { type: "delete"; path: string }
   | { type: "setData"; path: string; data: Uint8Array; version: number }
   | { type: "setACL"; path: string; acl: Acl[]; aversion: number }

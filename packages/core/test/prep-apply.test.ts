@@ -57,9 +57,9 @@ const createCases: Case[] = [
   { name: "world with an id other than anyone", request: badAcl([{ perms: Perms.ALL, scheme: "world", id: "bob" }]), expect: stateless(Code.INVALIDACL) },
   { name: "more ACL entries than aclEntriesMax", request: badAcl(Array.from({ length: limits.aclEntriesMax + 1 }, (_, i) => ({ perms: Perms.READ, scheme: "ip", id: `10.0.0.${i}` }))), expect: stateless(Code.INVALIDACL) },
   { name: "permissions out of range", request: badAcl([{ perms: 32, scheme: "world", id: "anyone" }]), expect: stateless(Code.INVALIDACL) },
-  { name: "CONTAINER mode", request: createReq("/n", "", CreateMode.CONTAINER), expect: stateless(Code.UNIMPLEMENTED) },
-  { name: "PERSISTENT_WITH_TTL mode", request: createReq("/n", "", CreateMode.PERSISTENT_WITH_TTL), expect: stateless(Code.UNIMPLEMENTED) },
-  { name: "PERSISTENT_SEQUENTIAL_WITH_TTL mode", request: createReq("/n", "", CreateMode.PERSISTENT_SEQUENTIAL_WITH_TTL), expect: stateless(Code.UNIMPLEMENTED) },
+  { name: "PERSISTENT_WITH_TTL mode without a ttl", request: createReq("/n", "", CreateMode.PERSISTENT_WITH_TTL), expect: stateless(Code.BADARGUMENTS) },
+  { name: "PERSISTENT_SEQUENTIAL_WITH_TTL mode without a ttl", request: createReq("/n", "", CreateMode.PERSISTENT_SEQUENTIAL_WITH_TTL), expect: stateless(Code.BADARGUMENTS) },
+  { name: "a ttl on a PERSISTENT create", request: { ...createReq("/n", "", CreateMode.PERSISTENT), ttlMs: 1000 } as WriteRequest, expect: stateless(Code.BADARGUMENTS) },
 ];
 
 const del = (path: string, version = -1): WriteRequest => ({ type: "delete", path, version });

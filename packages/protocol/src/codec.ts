@@ -73,7 +73,7 @@ function statFromWire(o: Obj | undefined | null): Stat {
     version: num(s.version),
     cversion: num(s.cversion),
     aversion: num(s.aversion),
-    ephemeralOwner: asSessionId(num(s.ephemeralOwner)),
+    ephemeralOwner: num(s.ephemeralOwner),
     dataLength: num(s.dataLength),
     numChildren: num(s.numChildren),
     pzxid: asZxid(num(s.pzxid)),

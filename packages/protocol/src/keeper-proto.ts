@@ -7,7 +7,7 @@ package keeper;
 
 message Stat {
   uint64 czxid = 1; uint64 mzxid = 2; int64 ctime = 3; int64 mtime = 4;
-  int32 version = 5; int32 cversion = 6; int32 aversion = 7; uint64 ephemeralOwner = 8;
+  int32 version = 5; int32 cversion = 6; int32 aversion = 7; int64 ephemeralOwner = 8;
   int32 dataLength = 9; int32 numChildren = 10; uint64 pzxid = 11;
 }
 message Acl { int32 perms = 1; string scheme = 2; string id = 3; }

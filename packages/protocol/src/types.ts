@@ -10,7 +10,8 @@ export interface Stat {
   version: number;
   cversion: number;
   aversion: number;
-  ephemeralOwner: SessionId;
+  /** A session id for an ephemeral, 0 for a persistent node, negative for containers and TTL nodes (see ownerKind). */
+  ephemeralOwner: number;
   dataLength: number;
   numChildren: number;
   pzxid: Zxid;
@@ -39,6 +40,50 @@ export const CreateMode = {
   PERSISTENT_SEQUENTIAL_WITH_TTL: 6,
 } as const;
 export type CreateMode = (typeof CreateMode)[keyof typeof CreateMode];
+
+/** Keeper's ephemeralOwner code for a container (ZooKeeper's wire shows Long.MIN_VALUE). */
+export const CONTAINER_OWNER = -1;
+/** Longest TTL ZooKeeper can encode: 40 bits of milliseconds. */
+export const TTL_MS_MAX = 2 ** 40 - 1;
+
+/** Keeper's ephemeralOwner code for a TTL node (ZooKeeper's wire shows 0xFF00000000000000 | ttl). */
+export function ttlOwner(ttlMs: number): number {
+  return -(ttlMs + 1);
+}
+
+export type OwnerKind = { kind: "persistent" } | { kind: "ephemeral"; session: SessionId } | { kind: "container" } | { kind: "ttl"; ttlMs: number };
+
+export function ownerKind(owner: number): OwnerKind {
+  if (owner > 0) return { kind: "ephemeral", session: owner as SessionId };
+  if (owner === 0) return { kind: "persistent" };
+  if (owner === CONTAINER_OWNER) return { kind: "container" };
+  return { kind: "ttl", ttlMs: -owner - 1 };
+}
+
+/** The owner as ZooKeeper puts it on the wire: a signed 64-bit long (EphemeralType's encoding). */
+export function zkEphemeralOwner(owner: number): bigint {
+  const k = ownerKind(owner);
+  if (k.kind === "container") return -(2n ** 63n);
+  if (k.kind === "ttl") return BigInt.asIntN(64, 0xff00000000000000n | BigInt(k.ttlMs));
+  return BigInt(owner);
+}
+
+/** The inverse of zkEphemeralOwner. */
+export function ownerFromZk(owner: bigint): number {
+  if (owner === -(2n ** 63n)) return CONTAINER_OWNER;
+  const u = BigInt.asUintN(64, owner);
+  if (owner < 0n && u >> 56n === 0xffn) return ttlOwner(Number(u & 0xffffffffffn));
+  return Number(owner);
+}
+
+/** "0x..." as ZooKeeper prints an ephemeralOwner. */
+export function formatOwner(owner: number): string {
+  return "0x" + BigInt.asUintN(64, zkEphemeralOwner(owner)).toString(16);
+}
+
+export function isTtlMode(mode: CreateMode): boolean {
+  return mode === CreateMode.PERSISTENT_WITH_TTL || mode === CreateMode.PERSISTENT_SEQUENTIAL_WITH_TTL;
+}
 
 export function isSequential(mode: CreateMode): boolean {
   return mode === CreateMode.PERSISTENT_SEQUENTIAL || mode === CreateMode.EPHEMERAL_SEQUENTIAL || mode === CreateMode.PERSISTENT_SEQUENTIAL_WITH_TTL;

@@ -2,7 +2,7 @@
 // fails a check against the state becomes an error transaction, so its reply is ordered after
 // every earlier write and is only given once those commit; a request that is invalid whatever
 // the state (bad path, oversized data) is answered at once.
-import { Code, isEphemeral, isSequential, parentOf, pathProblem, sequenceSuffix, CreateMode, asSessionId, type Acl, type MultiOp, type Request, type SessionId, type Stat, type Zxid } from "@keeper/protocol";
+import { CONTAINER_OWNER, Code, TTL_MS_MAX, isEphemeral, isSequential, isTtlMode, parentOf, pathProblem, sequenceSuffix, ttlOwner, CreateMode, asSessionId, type Acl, type MultiOp, type Request, type SessionId, type Stat, type Zxid } from "@keeper/protocol";
 import { assertNever } from "../assert.ts";
 import { DataTree, SYSTEM_PATHS } from "../tree/data-tree.ts";
 import type { TreeTxn, Txn, TxnBody } from "../txn.ts";
@@ -121,8 +121,10 @@ function prepOp(ctx: PrepContext, op: MultiOp | Extract<Request, { type: "setACL
 
 function prepCreate(ctx: PrepContext, op: Extract<Request, { type: "create" }>): TreeTxn {
   const sequential = isSequential(op.mode);
-  if (op.mode !== CreateMode.PERSISTENT && !isEphemeral(op.mode) && op.mode !== CreateMode.PERSISTENT_SEQUENTIAL) {
-    reject(Code.UNIMPLEMENTED, `create mode ${op.mode} (container / TTL) is not supported yet`, true);
+  if (isTtlMode(op.mode)) {
+    if (!Number.isInteger(op.ttlMs) || op.ttlMs <= 0 || op.ttlMs > TTL_MS_MAX) reject(Code.BADARGUMENTS, `a TTL node needs 0 < ttl <= ${TTL_MS_MAX} ms, got ${op.ttlMs}`, true);
+  } else if (op.ttlMs !== 0 && op.ttlMs !== undefined) {
+    reject(Code.BADARGUMENTS, `ttl is only for TTL create modes (mode ${op.mode})`, true);
   }
   const problem = pathProblem(op.path, sequential);
   if (problem) reject(Code.BADARGUMENTS, `invalid path ${JSON.stringify(op.path)}: ${problem}`, true);
@@ -134,8 +136,8 @@ function prepCreate(ctx: PrepContext, op: Extract<Request, { type: "create" }>):
   const parent = ctx.view.get(parentPath) ?? reject(Code.NONODE, `parent ${parentPath} does not exist`);
   const path = sequential ? op.path + sequenceSuffix(parent.stat.cversion) : op.path;
   if (ctx.view.get(path)) reject(Code.NODEEXISTS, `${path} exists`);
-  if (parent.stat.ephemeralOwner !== 0) reject(Code.NOCHILDRENFOREPHEMERALS, `${parentPath} is ephemeral`);
-  const owner = isEphemeral(op.mode) ? ctx.sessionId : asSessionId(0);
+  if (parent.stat.ephemeralOwner > 0) reject(Code.NOCHILDRENFOREPHEMERALS, `${parentPath} is ephemeral`);
+  const owner = isEphemeral(op.mode) ? ctx.sessionId : op.mode === CreateMode.CONTAINER ? CONTAINER_OWNER : isTtlMode(op.mode) ? ttlOwner(op.ttlMs) : 0;
   const stat: Stat = {
     czxid: ctx.zxid, mzxid: ctx.zxid, pzxid: ctx.zxid, ctime: ctx.time, mtime: ctx.time,
     version: 0, cversion: 0, aversion: 0, ephemeralOwner: owner, dataLength: op.data.length, numChildren: 0,

@@ -51,6 +51,8 @@ const EMPTY = new Uint8Array(0);
 export class DataTree {
   private readonly nodes = new Map<string, Znode>();
   private readonly ephemeralsBySession = new Map<SessionId, Set<string>>();
+  /** Containers and TTL nodes (negative owners): the leader's reaper looks at these. */
+  private readonly reapable = new Set<string>();
   private readonly digestSum = new TreeDigest();
   /** The zxid of the last transaction applied. */
   lastZxid: Zxid = ZXID_ZERO;
@@ -172,11 +174,11 @@ export class DataTree {
     }
   }
 
-  private createNode(hdr: TxnHeader, path: string, data: Uint8Array, acl: Acl[], owner: SessionId, triggers: WatchTrigger[]): Stat {
+  private createNode(hdr: TxnHeader, path: string, data: Uint8Array, acl: Acl[], owner: number, triggers: WatchTrigger[]): Stat {
     const parentPath = parentOf(path);
     const parent = this.mustGet(parentPath);
     assert(!this.nodes.has(path), `create of existing node ${path} at ${hdr.zxid}`);
-    assert(parent.stat.ephemeralOwner === 0, `create under ephemeral ${parentPath} at ${hdr.zxid}`);
+    assert(parent.stat.ephemeralOwner <= 0, `create under ephemeral ${parentPath} at ${hdr.zxid}`);
     const stat: Stat = {
       ...emptyStat(),
       czxid: hdr.zxid,
@@ -196,11 +198,7 @@ export class DataTree {
       parent.stat.numChildren = parent.children.size;
       parent.stat.pzxid = hdr.zxid;
     });
-    if (owner !== 0) {
-      let set = this.ephemeralsBySession.get(owner);
-      if (!set) this.ephemeralsBySession.set(owner, (set = new Set()));
-      set.add(path);
-    }
+    this.track(path, owner);
     triggers.push({ type: EventType.NodeCreated, path }, { type: EventType.NodeChildrenChanged, path: parentPath });
     return { ...stat };
   }
@@ -219,10 +217,12 @@ export class DataTree {
       parent.stat.pzxid = hdr.zxid;
     });
     const owner = node.stat.ephemeralOwner;
-    if (owner !== 0) {
-      const set = this.ephemeralsBySession.get(owner);
+    if (owner > 0) {
+      const set = this.ephemeralsBySession.get(owner as SessionId);
       set?.delete(path);
-      if (set?.size === 0) this.ephemeralsBySession.delete(owner);
+      if (set?.size === 0) this.ephemeralsBySession.delete(owner as SessionId);
+    } else if (owner < 0) {
+      this.reapable.delete(path);
     }
     triggers.push({ type: EventType.NodeDeleted, path }, { type: EventType.NodeChildrenChanged, path: parentPath });
   }
@@ -267,11 +267,31 @@ export class DataTree {
       parent.children.add(nameOf(path));
       parent.stat.numChildren = parent.children.size;
     });
-    if (stat.ephemeralOwner !== 0) {
-      let set = this.ephemeralsBySession.get(stat.ephemeralOwner);
-      if (!set) this.ephemeralsBySession.set(stat.ephemeralOwner, (set = new Set()));
+    this.track(path, stat.ephemeralOwner);
+  }
+
+  /** Indexes a node by its owner: ephemerals by session, containers and TTL nodes for reaping. */
+  private track(path: string, owner: number): void {
+    if (owner > 0) {
+      let set = this.ephemeralsBySession.get(owner as SessionId);
+      if (!set) this.ephemeralsBySession.set(owner as SessionId, (set = new Set()));
       set.add(path);
+    } else if (owner < 0) {
+      this.reapable.add(path);
     }
+  }
+
+  /** Containers and TTL nodes, for the leader's reaper. */
+  reapableNodes(): ReadonlySet<string> {
+    return this.reapable;
+  }
+
+  /** How many nodes lie below `path` (ZooKeeper's getAllChildrenNumber). */
+  descendantCount(path: string): number | undefined {
+    if (!this.nodes.has(path)) return undefined;
+    let n = -1;
+    for (const _ of this.walk(path)) n++;
+    return n;
   }
 
   /** Every path in parent-before-child order, for snapshots. */

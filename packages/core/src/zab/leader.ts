@@ -3,7 +3,7 @@
 // acked the epoch, bring each follower level (DIFF / TRUNC / SNAP) and send NEWLEADER; when a
 // quorum acks it, the leader's whole log is committed and broadcast begins. Commit points come
 // from cumulative acks: the zxid a quorum (leader included) has made durable.
-import { Code, epochOf, makeZxid, type SessionId, type Zxid } from "@keeper/protocol";
+import { Code, asSessionId, epochOf, makeZxid, ownerKind, type SessionId, type Zxid } from "@keeper/protocol";
 import { assert } from "../assert.ts";
 import { PendingView } from "../requests/pending-view.ts";
 import { prepCloseSession, prepCreateSession, prepRequest } from "../requests/prep.ts";
@@ -28,6 +28,10 @@ interface Learner {
 
 /** Transactions per DIFF message, so one message never grows without bound. */
 const DIFF_BATCH_TXNS = 500;
+/** The reaper looks for empty containers and expired TTL nodes this often. */
+const REAP_EVERY_TICKS = 10;
+/** At most this many reaps are proposed per pass, so a huge backlog cannot flood the log. */
+const REAPS_PER_PASS_MAX = 100;
 
 export class LeaderRole {
   private phase: "discovery" | "sync" | "broadcast" = "discovery";
@@ -303,6 +307,34 @@ export class LeaderRole {
     }
     for (const id of this.expiry!.expire(this.r.ticks)) {
       if (this.r.state.sessions.has(id)) this.prepare({ type: "closeSession", sessionId: id, cxid: 0 });
+    }
+    if (this.r.ticks % REAP_EVERY_TICKS === 0) this.reap();
+  }
+
+  /**
+   * ZooKeeper's container manager and TTL reaper: a container that has had children and has
+   * none now, or a TTL node unchanged for longer than its TTL and without children, is
+   * deleted by a transaction of the system (session 0). Checked against the pending view,
+   * so a reap already in flight is not proposed again.
+   */
+  private reap(): void {
+    const view = this.view!;
+    let proposed = 0;
+    for (const path of this.r.state.tree.reapableNodes()) {
+      if (proposed >= REAPS_PER_PASS_MAX) return;
+      const rec = view.get(path);
+      if (!rec || rec.stat.numChildren > 0) continue;
+      const owner = ownerKind(rec.stat.ephemeralOwner);
+      const due = owner.kind === "container" ? rec.stat.cversion > 0 : owner.kind === "ttl" && this.r.now - rec.stat.mtime > owner.ttlMs;
+      if (!due) continue;
+      const zxid = this.nextZxid();
+      const out = prepRequest({ view, zxid, time: this.r.now, sessionId: asSessionId(0), cxid: 0, dataBytesMax: this.r.cfg.dataBytesMax }, { type: "delete", path, version: -1 });
+      if (out.kind === "txn") {
+        this.propose(out.txn);
+        proposed++;
+      } else {
+        this.counter--;
+      }
     }
   }
 
