@@ -3,6 +3,8 @@ import { COMMANDS, findCommand } from "./commands.ts";
 import { CONNECT_HELP, CONNECT_OPTIONS, closeQuietly, connectSettings, openClient } from "./connection.ts";
 import type { CommandContext } from "./context.ts";
 import { parseArgv } from "./args.ts";
+import { processEnsembleDeps, runEnsemble, type EnsembleDeps } from "./ensemble.ts";
+import { ensembleHelp } from "./ensemble-plan.ts";
 import { ExitCode, reportError } from "./errors.ts";
 import type { Io } from "./io.ts";
 import { oneShotHelp, runOneShot } from "./oneshot.ts";
@@ -10,6 +12,7 @@ import type { Connect } from "./ports.ts";
 import { runServer, type ServerDeps } from "./server.ts";
 import { serverHelp, type Env } from "./server-options.ts";
 import { runShell } from "./shell.ts";
+import { runStatus, statusHelp, type FetchJson } from "./status.ts";
 
 export interface CliDeps {
   env: Env;
@@ -19,6 +22,10 @@ export interface CliDeps {
   server: ServerDeps;
   stdin: NodeJS.ReadableStream & { isTTY?: boolean };
   stdout: NodeJS.WritableStream;
+  /** Signals, working directory and child environment for `keeper ensemble` (default: this process). */
+  ensemble?: EnsembleDeps;
+  /** How `keeper status` fetches /status (default: an HTTP GET with node:http). */
+  fetchJson?: FetchJson;
 }
 
 export async function runCli(argv: readonly string[], deps: CliDeps): Promise<number> {
@@ -31,6 +38,8 @@ export async function runCli(argv: readonly string[], deps: CliDeps): Promise<nu
   if (command === "--help" || command === "-h" || command === "help") return help(io, rest[0]);
   if (command === "server") return runServer(rest, deps.env, deps.server, io);
   if (command === "shell") return shell(rest, deps);
+  if (command === "ensemble") return runEnsemble(rest, deps.ensemble ?? processEnsembleDeps(), io);
+  if (command === "status") return runStatus(rest, deps.env, io, deps.fetchJson);
   const spec = findCommand(command);
   if (spec !== undefined) return runOneShot(spec, rest, deps.env, deps, deps.context);
   io.err(`keeper: unknown command "${command}"\n\n${usage()}`);
@@ -44,7 +53,8 @@ function help(io: Io, topic: string | undefined): number {
     return ExitCode.OK;
   }
   const spec = findCommand(topic);
-  const page = topic === "server" ? serverHelp() : topic === "shell" ? SHELL_HELP : spec && oneShotHelp(spec);
+  const pages: Record<string, () => string> = { server: serverHelp, shell: () => SHELL_HELP, ensemble: ensembleHelp, status: statusHelp };
+  const page = Object.hasOwn(pages, topic) ? pages[topic]!() : spec && oneShotHelp(spec);
   if (page === undefined) {
     io.err(`keeper: unknown command "${topic}"\n\n${usage()}`);
     return ExitCode.USAGE;
@@ -56,6 +66,8 @@ function help(io: Io, topic: string | undefined): number {
 export function usage(): string {
   const rows: Array<readonly [string, string]> = [
     ["server [options]", "run one Keeper node (keeper server --help for its settings)"],
+    ["ensemble [--nodes N]", "run a local ensemble of N nodes (default 3) until Ctrl-C"],
+    ["status [--json]", "one row per node of --connect: state, leader, epoch, zxid, peers, pid"],
     ["shell [--connect HOSTS]", "interactive shell with the commands below, on one session"],
     ...COMMANDS.map((c) => [`${c.name} ${c.synopsis}`, c.summary] as const),
   ];
@@ -66,12 +78,13 @@ export function usage(): string {
     "Commands:",
     ...rows.map(([s, summary]) => `  ${s.padEnd(width)}  ${summary}`),
     "",
-    "Every command but server takes:",
+    "Every command but server, ensemble and status takes:",
     ...CONNECT_HELP.map((l) => "  " + l),
     "",
     "keeper <command> --help shows a command's options.",
     "Exit codes: 0 success, 1 the service returned an error (e.g. NONODE) or a watch timed out,",
     "2 usage or configuration error, 3 no connection within the timeout or session lost.",
+    "keeper status exits 0 if some node answered and is serving, else 1.",
   ].join("\n");
 }
 

@@ -122,7 +122,8 @@ export function planEnsemble(options: EnsembleOptions, cwd: string): EnsemblePla
   const warnings: string[] = [];
   if (options.nodes % 2 === 0) {
     const quorum = Math.floor(options.nodes / 2) + 1;
-    warnings.push(`warning: ${options.nodes} nodes need a quorum of ${quorum} and survive no more failures than ${options.nodes - 1}; use an odd size`);
+    const tolerated = options.nodes - quorum;
+    warnings.push(`warning: ${options.nodes} nodes need a quorum of ${quorum} and tolerate ${tolerated} failure${tolerated === 1 ? "" : "s"}, no more than ${options.nodes - 1} would; use an odd size`);
   }
   return { options, nodes, peers: options.nodes > 1 ? peers : "", connectString: nodes.map((n) => `${h}:${n.clientPort}`).join(","), warnings };
 }

@@ -6,3 +6,6 @@ export { parseServerInvocation, nodeDataDir } from "./server-options.ts";
 export { runShell, executeLine } from "./shell.ts";
 export { ExitCode } from "./errors.ts";
 export type { KeeperClient, Connect, ServerModule } from "./ports.ts";
+export { runEnsemble, notReady, type EnsembleDeps } from "./ensemble.ts";
+export { parseEnsembleArgs, planEnsemble, peerList, ensembleHelp, type EnsembleOptions, type EnsemblePlan } from "./ensemble-plan.ts";
+export { runStatus, fetchStatuses, formatStatusTable, statusAddresses, statusExitCode, type NodeStatus, type StatusResult } from "./status.ts";

@@ -1,5 +1,6 @@
 // `keeper status`: asks every node of a connect string for GET /status on its admin port and
 // prints one row per node, in the spirit of ZooKeeper's `srvr` four-letter word.
+import { get as httpGet } from "node:http";
 import { booleanOption, parseArgv, parseInteger, stringOption } from "./args.ts";
 import { DEFAULT_CONNECT } from "./connection.ts";
 import { ExitCode, UsageError, reportError } from "./errors.ts";
@@ -18,21 +19,35 @@ export interface NodeStatus {
   lastZxidHex?: string;
   sessions?: number;
   clients?: number;
-  peers?: Array<{ id: number; connected?: boolean }>;
+  peers?: Array<{ id: number; connected?: boolean; [field: string]: unknown }>;
   pid?: number;
   [field: string]: unknown;
 }
 
 export type StatusResult = { address: string; status: NodeStatus } | { address: string; error: string };
 
-/** GET url → parsed JSON; `fetch` in production, a fake in tests. */
+/** GET url → parsed JSON; node:http in production (fetch refuses some ports), a fake in tests. */
 export type FetchJson = (url: string, timeoutMs: number) => Promise<unknown>;
 
-export const fetchJson: FetchJson = async (url, timeoutMs) => {
-  const res = await fetch(url, { signal: AbortSignal.timeout(timeoutMs) });
-  if (!res.ok) throw new Error(`HTTP ${res.status} ${res.statusText}`);
-  return res.json();
-};
+export const fetchJson: FetchJson = (url, timeoutMs) =>
+  new Promise((resolve, reject) => {
+    const req = httpGet(url, { timeout: timeoutMs }, (res) => {
+      let body = "";
+      res.setEncoding("utf8");
+      res.on("data", (chunk: string) => (body += chunk));
+      res.on("error", reject);
+      res.on("end", () => {
+        if (res.statusCode !== 200) return reject(new Error(`HTTP ${res.statusCode} ${res.statusMessage ?? ""}`.trim()));
+        try {
+          resolve(JSON.parse(body));
+        } catch {
+          reject(new Error("/status did not return JSON"));
+        }
+      });
+    });
+    req.on("timeout", () => req.destroy(new Error(`no answer within ${timeoutMs} ms`)));
+    req.on("error", reject);
+  });
 
 /** "h1:p1,h2:p2/chroot" → ["h1:p1", "h2:p2"]; the chroot is ignored, a missing port is 8181. */
 export function statusAddresses(connect: string): string[] {
@@ -54,11 +69,7 @@ export function statusAddresses(connect: string): string[] {
 }
 
 function errorText(err: unknown): string {
-  if (err instanceof Error && err.name === "TimeoutError") return `no answer within ${STATUS_TIMEOUT_MS} ms`;
-  const cause = err instanceof Error && err.cause instanceof Error ? err.cause : undefined;
-  const code = cause && "code" in cause && typeof cause.code === "string" ? cause.code : undefined;
-  if (code !== undefined) return code;
-  return err instanceof Error ? (cause?.message ?? err.message) : String(err);
+  return err instanceof Error ? err.message : String(err);
 }
 
 /** Every address's /status, asked concurrently; never throws. */
@@ -93,7 +104,7 @@ export function formatStatusTable(results: readonly StatusResult[]): string[] {
   const rows = [HEADERS as readonly string[], ...results.map(row)];
   const widths = HEADERS.map((_, c) => Math.max(...rows.map((r) => r[c]!.length)));
   return rows.map((r, i) => {
-    const line = r.map((cell, c) => (c === r.length - 1 ? cell : cell.padEnd(widths[c]!))).join("  ");
+    const line = r.map((cell, c) => cell.padEnd(widths[c]!)).join("  ");
     const result = i === 0 ? undefined : results[i - 1]!;
     return result !== undefined && "error" in result ? `${line}  ${result.error}` : line.trimEnd();
   });

@@ -46,6 +46,22 @@ describe("runCli()", () => {
     expect(await setup().run("help nothing")).toBe(2);
   });
 
+  it("lists ensemble and status in the usage and has a help page for each", async () => {
+    const a = setup();
+    expect(await a.run("help")).toBe(0);
+    expect(a.ctx.stdout.join("\n")).toMatch(/ensemble \[--nodes N\]/);
+    expect(a.ctx.stdout.join("\n")).toMatch(/status \[--json\]/);
+    const b = setup();
+    expect(await b.run("help ensemble")).toBe(0);
+    expect(b.ctx.stdout[0]).toMatch(/^usage: keeper ensemble/);
+    const c = setup();
+    expect(await c.run("status --help")).toBe(0);
+    expect(c.ctx.stdout[0]).toMatch(/^usage: keeper status/);
+    const d = setup();
+    expect(await d.run("ensemble --nodes 0")).toBe(2);
+    expect(d.ctx.stderr[0]).toMatch(/--nodes: must be 1\.\.7/);
+  });
+
   it("prints usage on stderr and exits 2 with no command or an unknown one", async () => {
     const a = setup();
     expect(await a.run("")).toBe(2);
