@@ -88,6 +88,14 @@ export function validateRequest(req: Request): void {
     case "setWatches":
     case "ping":
     case "closeSession":
+    case "whoAmI":
+    case "auth":
+      return;
+    case "getEphemerals":
+      if (req.prefix !== "/") validatePath(req.prefix);
+      return;
+    case "multiRead":
+      for (const op of req.ops) validatePath(op.path);
       return;
     default:
       validatePath(req.path);
@@ -102,10 +110,23 @@ export function toServerRequest(req: Request, chroot: string): Request {
       return { ...req, ops: req.ops.map((op) => toServerRequest(op, chroot) as MultiOp) };
     case "setWatches": {
       const up = (paths: string[]): string[] => paths.map((p) => withChroot(chroot, p));
-      return { ...req, dataWatches: up(req.dataWatches), existWatches: up(req.existWatches), childWatches: up(req.childWatches) };
+      return {
+        ...req,
+        dataWatches: up(req.dataWatches),
+        existWatches: up(req.existWatches),
+        childWatches: up(req.childWatches),
+        ...(req.persistentWatches ? { persistentWatches: up(req.persistentWatches) } : {}),
+        ...(req.persistentRecursiveWatches ? { persistentRecursiveWatches: up(req.persistentRecursiveWatches) } : {}),
+      };
     }
+    case "getEphemerals":
+      return { ...req, prefix: withChroot(chroot, req.prefix) };
+    case "multiRead":
+      return { ...req, ops: req.ops.map((op) => ({ ...op, path: withChroot(chroot, op.path) })) };
     case "ping":
     case "closeSession":
+    case "whoAmI":
+    case "auth":
       return req;
     default:
       return { ...req, path: withChroot(chroot, req.path) };

@@ -162,6 +162,9 @@ export class FakeTree {
         return { type: "ping" };
       case "closeSession":
         return { type: "closeSession" };
+      default:
+        // The fake server models only what the client tests exercise.
+        throw new Failure(Code.UNIMPLEMENTED);
     }
   }
 

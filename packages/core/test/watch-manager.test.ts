@@ -64,8 +64,8 @@ describe("WatchManager", () => {
     w.removeWatcher("x");
     w.removeWatcher("nobody");
     expect(w.countFor("x")).toBe(0);
-    expect(w.watchesOf("x")).toEqual({ data: [], child: [] });
-    expect(w.watchesOf("y")).toEqual({ data: ["/a"], child: [] });
+    expect(w.watchesOf("x")).toMatchObject({ data: [], child: [] });
+    expect(w.watchesOf("y")).toMatchObject({ data: ["/a"], child: [] });
     expect(fired(w.trigger({ type: EventType.NodeDataChanged, path: "/a" }))).toEqual([`y:${EventType.NodeDataChanged}:/a`]);
     expect(w.trigger({ type: EventType.NodeChildrenChanged, path: "/b" })).toEqual([]);
   });
@@ -78,7 +78,7 @@ describe("WatchManager", () => {
     expect(w.countFor("x")).toBe(3);
     w.trigger({ type: EventType.NodeDataChanged, path: "/b" });
     expect(w.countFor("x")).toBe(2);
-    expect(w.watchesOf("x")).toEqual({ data: ["/a"], child: ["/a"] });
+    expect(w.watchesOf("x")).toMatchObject({ data: ["/a"], child: ["/a"] });
   });
 
   it("a trigger on another path fires nothing", () => {
@@ -87,5 +87,41 @@ describe("WatchManager", () => {
     expect(w.trigger({ type: EventType.NodeDataChanged, path: "/a/b" })).toEqual([]);
     expect(w.trigger({ type: EventType.NodeDeleted, path: "/b" })).toEqual([]);
     expect(w.countFor("x")).toBe(1);
+  });
+});
+
+describe("WatchManager persistent watches", () => {
+  it("a persistent watch fires for every change of its path and stays armed", () => {
+    const m = new WatchManager<string>();
+    m.add("persistent", "/a", "w");
+    expect(m.trigger({ type: EventType.NodeDataChanged, path: "/a" })).toHaveLength(1);
+    expect(m.trigger({ type: EventType.NodeChildrenChanged, path: "/a" })).toHaveLength(1);
+    expect(m.trigger({ type: EventType.NodeDeleted, path: "/a" })).toHaveLength(1);
+    expect(m.trigger({ type: EventType.NodeDataChanged, path: "/a/b" })).toHaveLength(0);
+  });
+
+  it("a recursive watch sees creates, deletes and data changes below it but no child events", () => {
+    const m = new WatchManager<string>();
+    m.add("persistentRecursive", "/a", "w");
+    expect(m.trigger({ type: EventType.NodeCreated, path: "/a/b/c" })).toEqual([{ watcher: "w", type: EventType.NodeCreated, path: "/a/b/c" }]);
+    expect(m.trigger({ type: EventType.NodeDataChanged, path: "/a" })).toHaveLength(1);
+    expect(m.trigger({ type: EventType.NodeChildrenChanged, path: "/a" })).toHaveLength(0);
+    expect(m.trigger({ type: EventType.NodeCreated, path: "/ab" })).toHaveLength(0);
+  });
+
+  it("a watcher with a one-shot and a persistent watch on one path gets one event", () => {
+    const m = new WatchManager<string>();
+    m.add("data", "/a", "w");
+    m.add("persistent", "/a", "w");
+    m.add("persistentRecursive", "/", "w");
+    expect(m.trigger({ type: EventType.NodeDataChanged, path: "/a" })).toHaveLength(1);
+  });
+
+  it("match() finds and removes watches by kind", () => {
+    const m = new WatchManager<string>();
+    m.add("persistent", "/a", "w");
+    expect(m.match(["data", "child"], "/a", "w", false)).toBe(false);
+    expect(m.match(["persistent"], "/a", "w", true)).toBe(true);
+    expect(m.trigger({ type: EventType.NodeDataChanged, path: "/a" })).toHaveLength(0);
   });
 });

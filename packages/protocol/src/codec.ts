@@ -3,7 +3,7 @@ import protobuf from "protobufjs";
 import { Code, KeeperError } from "./codes.ts";
 import { keeperProto } from "./keeper-proto.ts";
 import { limits } from "./limits.ts";
-import { CreateMode, type Acl, type MultiOp, type MultiOpResult, type Request, type Result, type Stat, type WatchEventMessage } from "./types.ts";
+import { AddWatchMode, CreateMode, WatcherType, type Acl, type ReadOpResult, type MultiOp, type MultiOpResult, type Request, type Result, type Stat, type WatchEventMessage } from "./types.ts";
 import { asSessionId, asZxid, type SessionId, type Zxid } from "./zxid.ts";
 
 // Decode 64-bit integers as plain numbers: Keeper's zxids and session ids stay below 2^53.
@@ -125,15 +125,36 @@ function requestFromWire(r: Obj, inMulti: boolean): Request {
     case "setAcl":
       return { type: "setACL", path: str(b.path), acl: aclFromWire(b.acl), version: num(b.version) };
     case "setWatches": {
-      const lists = [b.dataWatches, b.existWatches, b.childWatches].map((l) => (Array.isArray(l) ? l.map(str) : []));
+      const lists = [b.dataWatches, b.existWatches, b.childWatches, b.persistentWatches, b.persistentRecursiveWatches].map((l) => (Array.isArray(l) ? l.map(str) : []));
       const total = lists.reduce((n, l) => n + l.length, 0);
       if (total > limits.setWatchesPathsMax) throw new InvalidRequest(Code.BADARGUMENTS, `setWatches names ${total} paths, max ${limits.setWatchesPathsMax}`);
-      return { type: "setWatches", relativeZxid: asZxid(num(b.relativeZxid)), dataWatches: lists[0]!, existWatches: lists[1]!, childWatches: lists[2]! };
+      return { type: "setWatches", relativeZxid: asZxid(num(b.relativeZxid)), dataWatches: lists[0]!, existWatches: lists[1]!, childWatches: lists[2]!, persistentWatches: lists[3]!, persistentRecursiveWatches: lists[4]! };
     }
     case "ping":
       return { type: "ping" };
     case "closeSession":
       return { type: "closeSession" };
+    case "getAllChildrenNumber":
+      return { type: "getAllChildrenNumber", path: str(b.path) };
+    case "getEphemerals":
+      return { type: "getEphemerals", prefix: str(b.prefix) };
+    case "addWatch": {
+      const mode = num(b.mode);
+      if (mode !== AddWatchMode.PERSISTENT && mode !== AddWatchMode.PERSISTENT_RECURSIVE) throw new InvalidRequest(Code.BADARGUMENTS, `unknown watch mode ${mode}`);
+      return { type: "addWatch", path: str(b.path), mode };
+    }
+    case "removeWatches": {
+      const t = num(b.watcherType);
+      if (!Object.values(WatcherType).includes(t as WatcherType)) throw new InvalidRequest(Code.BADARGUMENTS, `unknown watcher type ${t}`);
+      return { type: "removeWatches", path: str(b.path), watcherType: t as WatcherType, checkOnly: b.checkOnly === true };
+    }
+    case "multiRead": {
+      const ops: unknown[] = Array.isArray(b.ops) ? b.ops : [];
+      if (ops.length > limits.multiOpsMax) throw new InvalidRequest(Code.BADARGUMENTS, `multiRead has ${ops.length} ops, max ${limits.multiOpsMax}`);
+      return { type: "multiRead", ops: ops.map((o) => ({ type: (o as Obj).children === true ? "getChildren" : "getData", path: str((o as Obj).path) })) };
+    }
+    case "whoAmI":
+      return { type: "whoAmI" };
     default:
       throw new InvalidRequest(Code.UNIMPLEMENTED, "unknown operation");
   }
@@ -176,11 +197,25 @@ function requestToWire(req: Request): Obj {
     case "setACL":
       return { setAcl: { path: req.path, acl: req.acl, version: req.version } };
     case "setWatches":
-      return { setWatches: { relativeZxid: req.relativeZxid, dataWatches: req.dataWatches, existWatches: req.existWatches, childWatches: req.childWatches } };
+      return { setWatches: { relativeZxid: req.relativeZxid, dataWatches: req.dataWatches, existWatches: req.existWatches, childWatches: req.childWatches, persistentWatches: req.persistentWatches ?? [], persistentRecursiveWatches: req.persistentRecursiveWatches ?? [] } };
     case "ping":
       return { ping: {} };
     case "closeSession":
       return { closeSession: {} };
+    case "getAllChildrenNumber":
+      return { getAllChildrenNumber: { path: req.path } };
+    case "getEphemerals":
+      return { getEphemerals: { prefix: req.prefix } };
+    case "addWatch":
+      return { addWatch: { path: req.path, mode: req.mode } };
+    case "removeWatches":
+      return { removeWatches: { path: req.path, watcherType: req.watcherType, checkOnly: req.checkOnly } };
+    case "multiRead":
+      return { multiRead: { ops: req.ops.map((o) => ({ path: o.path, children: o.type === "getChildren" })) } };
+    case "whoAmI":
+      return { whoAmI: {} };
+    case "auth":
+      throw new FrameError("auth packets belong to the ZooKeeper wire protocol, not the native one");
   }
 }
 
@@ -202,11 +237,28 @@ function resultToWire(res: Result): Obj {
       return { sync: { path: res.path } };
     case "getACL":
       return { getAcl: { acl: res.acl, stat: statToWire(res.stat) } };
+    case "getAllChildrenNumber":
+      return { getAllChildrenNumber: { count: res.count } };
+    case "getEphemerals":
+      return { getEphemerals: { paths: res.paths } };
+    case "multiRead":
+      return {
+        multiRead: {
+          results: res.results.map((r) =>
+            r.type === "error" ? { err: r.err } : r.type === "getData" ? { err: 0, data: r.data, stat: statToWire(r.stat) } : { err: 0, children: r.children, isChildren: true },
+          ),
+        },
+      };
+    case "whoAmI":
+      return { whoAmI: { clientInfo: res.clientInfo } };
     case "delete":
     case "check":
     case "setWatches":
     case "ping":
     case "closeSession":
+    case "addWatch":
+    case "removeWatches":
+    case "auth":
       return { [res.type]: {} };
   }
 }
@@ -238,11 +290,26 @@ function resultFromWire(r: Obj): Result | undefined {
       return { type: "sync", path: str(b.path) };
     case "getAcl":
       return { type: "getACL", acl: aclFromWire(b.acl), stat: statFromWire(b.stat) };
+    case "getAllChildrenNumber":
+      return { type: "getAllChildrenNumber", count: num(b.count) };
+    case "getEphemerals":
+      return { type: "getEphemerals", paths: Array.isArray(b.paths) ? b.paths.map(str) : [] };
+    case "multiRead":
+      return {
+        type: "multiRead",
+        results: (Array.isArray(b.results) ? b.results : []).map((x: Obj): ReadOpResult =>
+          num(x.err) !== 0 ? { type: "error", err: num(x.err) as Code } : x.isChildren === true ? { type: "getChildren", children: Array.isArray(x.children) ? x.children.map(str) : [] } : { type: "getData", data: bytes(x.data), stat: statFromWire(x.stat) },
+        ),
+      };
+    case "whoAmI":
+      return { type: "whoAmI", clientInfo: (Array.isArray(b.clientInfo) ? b.clientInfo : []).map((c: Obj) => ({ authScheme: str(c.authScheme), user: str(c.user) })) };
     case "delete":
     case "check":
     case "setWatches":
     case "ping":
     case "closeSession":
+    case "addWatch":
+    case "removeWatches":
       return { type: which } as Result;
     default:
       return undefined;

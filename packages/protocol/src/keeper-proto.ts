@@ -37,7 +37,13 @@ message MultiRequest { repeated Request ops = 1; }
 message SetWatchesRequest {
   uint64 relativeZxid = 1; repeated string dataWatches = 2;
   repeated string existWatches = 3; repeated string childWatches = 4;
+  repeated string persistentWatches = 5; repeated string persistentRecursiveWatches = 6;
 }
+message AddWatchRequest { string path = 1; int32 mode = 2; }
+message RemoveWatchesRequest { string path = 1; int32 watcherType = 2; bool checkOnly = 3; }
+message GetEphemeralsRequest { string prefix = 1; }
+message ReadOp { string path = 1; bool children = 2; }
+message MultiReadRequest { repeated ReadOp ops = 1; }
 
 message Request {
   int32 xid = 1;
@@ -46,6 +52,8 @@ message Request {
     PathWatchRequest getData = 13; SetDataRequest setData = 14; PathWatchRequest getChildren = 15;
     CheckRequest check = 16; MultiRequest multi = 17; PathRequest sync = 18; PathRequest getAcl = 19;
     SetAclRequest setAcl = 20; SetWatchesRequest setWatches = 21; Empty ping = 22; Empty closeSession = 23;
+    PathRequest getAllChildrenNumber = 24; GetEphemeralsRequest getEphemerals = 25; AddWatchRequest addWatch = 26;
+    RemoveWatchesRequest removeWatches = 27; MultiReadRequest multiRead = 28; Empty whoAmI = 29;
   }
 }
 
@@ -56,6 +64,12 @@ message ChildrenResult { repeated string children = 1; Stat stat = 2; }
 message AclResult { repeated Acl acl = 1; Stat stat = 2; }
 message PathResult { string path = 1; }
 message MultiResult { repeated Response results = 1; }
+message CountResult { int32 count = 1; }
+message PathsResult { repeated string paths = 1; }
+message ReadOpResult { int32 err = 1; bytes data = 2; Stat stat = 3; repeated string children = 4; bool isChildren = 5; }
+message MultiReadResult { repeated ReadOpResult results = 1; }
+message ClientInfo { string authScheme = 1; string user = 2; }
+message WhoAmIResult { repeated ClientInfo clientInfo = 1; }
 
 // err is a ZooKeeper error code; result is set only when err is 0 (or for a failed multi,
 // whose per-op errors are in multi.results).
@@ -65,7 +79,8 @@ message Response {
     CreateResult create = 10; Empty delete = 11; StatResult exists = 12; DataResult getData = 13;
     StatResult setData = 14; ChildrenResult getChildren = 15; Empty check = 16; MultiResult multi = 17;
     PathResult sync = 18; AclResult getAcl = 19; StatResult setAcl = 20; Empty setWatches = 21;
-    Empty ping = 22; Empty closeSession = 23;
+    Empty ping = 22; Empty closeSession = 23; CountResult getAllChildrenNumber = 24; PathsResult getEphemerals = 25;
+    Empty addWatch = 26; Empty removeWatches = 27; MultiReadResult multiRead = 28; WhoAmIResult whoAmI = 29;
   }
 }
 

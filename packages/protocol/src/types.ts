@@ -106,10 +106,27 @@ export type Request =
   | { type: "sync"; path: string }
   | { type: "getACL"; path: string }
   | { type: "setACL"; path: string; acl: Acl[]; version: number }
-  | { type: "setWatches"; relativeZxid: Zxid; dataWatches: string[]; existWatches: string[]; childWatches: string[] }
+  | { type: "setWatches"; relativeZxid: Zxid; dataWatches: string[]; existWatches: string[]; childWatches: string[]; persistentWatches?: string[]; persistentRecursiveWatches?: string[] }
   | { type: "ping" }
-  | { type: "closeSession" };
+  | { type: "closeSession" }
+  | { type: "getAllChildrenNumber"; path: string }
+  | { type: "getEphemerals"; prefix: string }
+  /** A watch that stays armed after it fires; recursive ones see the whole subtree. */
+  | { type: "addWatch"; path: string; mode: AddWatchMode }
+  /** Removes (or with checkOnly, only checks for) this session's watches of a kind on a path. */
+  | { type: "removeWatches"; path: string; watcherType: WatcherType; checkOnly: boolean }
+  | { type: "multiRead"; ops: ReadOp[] }
+  | { type: "whoAmI" }
+  | { type: "auth"; scheme: string; auth: Uint8Array };
 export type RequestType = Request["type"];
+export type ReadOp = { type: "getData" | "getChildren"; path: string };
+
+/** AddWatchMode: PERSISTENT 0, PERSISTENT_RECURSIVE 1. */
+export const AddWatchMode = { PERSISTENT: 0, PERSISTENT_RECURSIVE: 1 } as const;
+export type AddWatchMode = (typeof AddWatchMode)[keyof typeof AddWatchMode];
+/** Watcher.WatcherType, with ZooKeeper's numbers. */
+export const WatcherType = { Children: 1, Data: 2, Any: 3, Persistent: 4, PersistentRecursive: 5 } as const;
+export type WatcherType = (typeof WatcherType)[keyof typeof WatcherType];
 export type MultiOp = Extract<Request, { type: "create" | "delete" | "setData" | "check" }>;
 
 /** The requests that change state and so go through the log. */
@@ -129,7 +146,20 @@ export type Result =
   | { type: "setACL"; stat: Stat }
   | { type: "setWatches" }
   | { type: "ping" }
-  | { type: "closeSession" };
+  | { type: "closeSession" }
+  | { type: "getAllChildrenNumber"; count: number }
+  | { type: "getEphemerals"; paths: string[] }
+  | { type: "addWatch" }
+  | { type: "removeWatches" }
+  | { type: "multiRead"; results: ReadOpResult[] }
+  | { type: "whoAmI"; clientInfo: ClientInfo[] }
+  | { type: "auth" };
+
+export type ReadOpResult = { type: "getData"; data: Uint8Array; stat: Stat } | { type: "getChildren"; children: string[] } | { type: "error"; err: Code };
+export interface ClientInfo {
+  authScheme: string;
+  user: string;
+}
 
 /** One entry of a multi's results: the op's result, or its error (OK for ops rolled back). */
 export type MultiOpResult = Extract<Result, { type: "create" | "delete" | "setData" | "check" }> | { type: "error"; err: Code };

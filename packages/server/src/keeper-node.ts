@@ -3,12 +3,26 @@
 // transactions back to replies and watch events.
 import { randomBytes } from "node:crypto";
 import { WatchManager, passwordMatches, validateWrite, type ReplicaStatus, type ReplicatedState, type TreeOutcome, type Txn, type WriteRequest } from "@keeper/core";
-import { Code, KeeperState, PROTOCOL_VERSION, formatSessionId, formatZxid, limits, type ClientMessage, type ConnectRequest, type Request, type Result, type SessionId } from "@keeper/protocol";
+import { AddWatchMode, Code, KeeperState, PROTOCOL_VERSION, pathProblem, type ClientInfo, formatSessionId, formatZxid, limits, type ClientMessage, type ConnectRequest, type Request, type Result, type SessionId } from "@keeper/protocol";
 import type { ServerConfig } from "./config.ts";
 import type { Logger } from "./logger.ts";
 import type { ZabRunner } from "./replica/zab-runner.ts";
 import type { Connection } from "./client/connection.ts";
-import { executeRead, resetWatches } from "./client/reads.ts";
+import { executeRead, resetWatches, watchKindsOf } from "./client/reads.ts";
+
+type LocalRequest = Extract<Request, { type: "ping" | "exists" | "getData" | "getChildren" | "getACL" | "setWatches" | "getAllChildrenNumber" | "getEphemerals" | "addWatch" | "removeWatches" | "multiRead" | "whoAmI" | "auth" }>;
+
+/**
+ * An identity from an auth packet. Only "digest" (user:password) is known; ZooKeeper stores
+ * it as user:base64(sha1(user:password)). ACLs are stored but not enforced yet.
+ */
+function authenticate(scheme: string, auth: Uint8Array): ClientInfo | undefined {
+  if (scheme !== "digest") return undefined;
+  const text = new TextDecoder().decode(auth);
+  const colon = text.indexOf(":");
+  if (colon <= 0) return undefined;
+  return { authScheme: "digest", user: text.slice(0, colon) };
+}
 
 /** Tokens match a createSession to the connection that asked: the server id keeps them unique. */
 const TOKEN_BITS = 22;
@@ -242,6 +256,13 @@ export class KeeperNode {
       case "getChildren":
       case "getACL":
       case "setWatches":
+      case "getAllChildrenNumber":
+      case "getEphemerals":
+      case "addWatch":
+      case "removeWatches":
+      case "multiRead":
+      case "whoAmI":
+      case "auth":
         return this.readRequest(conn, xid, req);
       case "closeSession":
         conn.enqueueWrite(xid);
@@ -252,10 +273,36 @@ export class KeeperNode {
     }
   }
 
-  private readRequest(conn: Connection, xid: number, req: Extract<Request, { type: "ping" | "exists" | "getData" | "getChildren" | "getACL" | "setWatches" }>): void {
+  private readRequest(conn: Connection, xid: number, req: LocalRequest): void {
     switch (req.type) {
       case "ping":
         return conn.enqueueRead(xid, () => this.reply(xid, Code.OK, { type: "ping" }));
+      case "getEphemerals":
+        return conn.enqueueRead(xid, () => {
+          const all = [...this.state.tree.ephemerals(conn.sessionId!)];
+          return this.reply(xid, Code.OK, { type: "getEphemerals", paths: all.filter((p) => p.startsWith(req.prefix)).sort() });
+        });
+      case "addWatch":
+        return conn.enqueueRead(xid, () => {
+          if (pathProblem(req.path)) return this.reply(xid, Code.BADARGUMENTS);
+          if (this.watches.countFor(conn) >= limits.watchesPerSessionMax) return this.reply(xid, Code.BADARGUMENTS);
+          this.watches.add(req.mode === AddWatchMode.PERSISTENT ? "persistent" : "persistentRecursive", req.path, conn);
+          return this.reply(xid, Code.OK, { type: "addWatch" });
+        });
+      case "removeWatches":
+        return conn.enqueueRead(xid, () => {
+          const found = this.watches.match(watchKindsOf(req.watcherType), req.path, conn, !req.checkOnly);
+          return this.reply(xid, found ? Code.OK : Code.NOWATCHER, found ? { type: "removeWatches" } : undefined);
+        });
+      case "whoAmI":
+        return conn.enqueueRead(xid, () => this.reply(xid, Code.OK, { type: "whoAmI", clientInfo: [{ authScheme: "ip", user: conn.remoteHost }, ...conn.authIds] }));
+      case "auth":
+        return conn.enqueueRead(xid, () => {
+          const id = authenticate(req.scheme, req.auth);
+          if (!id) return this.reply(xid, Code.AUTHFAILED);
+          conn.authIds.push(id);
+          return this.reply(xid, Code.OK, { type: "auth" });
+        });
       case "setWatches":
         return conn.enqueueRead(xid, () => {
           const tree = this.state.tree;
@@ -280,6 +327,13 @@ export class KeeperNode {
       case "getChildren":
       case "getACL":
       case "setWatches":
+      case "getAllChildrenNumber":
+      case "getEphemerals":
+      case "addWatch":
+      case "removeWatches":
+      case "multiRead":
+      case "whoAmI":
+      case "auth":
         return this.readRequest(conn, xid, req);
       case "closeSession":
         if (!this.localSessions.has(sessionId)) return conn.enqueueRead(xid, () => this.reply(xid, Code.NOTREADONLY));

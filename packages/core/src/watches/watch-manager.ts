@@ -1,10 +1,15 @@
 // Server-side one-shot watches, as ZooKeeper keeps them: a data table (getData, and exists on
 // any node, present or not) and a child table (getChildren), each path -> watchers. A trigger
 // removes the watches it fires. Pure: the server delivers the events it returns.
-import { EventType } from "@keeper/protocol";
+import { EventType, parentOf } from "@keeper/protocol";
 import type { WatchTrigger } from "../tree/data-tree.ts";
 
-export type WatchKind = "data" | "child";
+/**
+ * data / child: one-shot, as set by reads. persistent: stays armed, fires for every change of
+ * its path. persistentRecursive: stays armed, fires for creates, deletes and data changes of
+ * its path and everything below (no child events), as ZooKeeper 3.6's addWatch.
+ */
+export type WatchKind = "data" | "child" | "persistent" | "persistentRecursive";
 
 export interface FiredWatch<W> {
   watcher: W;
@@ -56,6 +61,25 @@ class WatchTable<W> {
     return this.byWatcher.get(w)?.size ?? 0;
   }
 
+  /** Watchers of `path`, left armed. */
+  peek(path: string): ReadonlySet<W> | undefined {
+    return this.byPath.get(path);
+  }
+
+  has(path: string, w: W): boolean {
+    return this.byPath.get(path)?.has(w) ?? false;
+  }
+
+  remove(path: string, w: W): boolean {
+    const ws = this.byPath.get(path);
+    if (!ws?.delete(w)) return false;
+    if (ws.size === 0) this.byPath.delete(path);
+    const ps = this.byWatcher.get(w)!;
+    ps.delete(path);
+    if (ps.size === 0) this.byWatcher.delete(w);
+    return true;
+  }
+
   pathsFor(w: W): string[] {
     return [...(this.byWatcher.get(w) ?? [])];
   }
@@ -72,52 +96,85 @@ class WatchTable<W> {
 }
 
 export class WatchManager<W> {
-  private readonly data = new WatchTable<W>();
-  private readonly child = new WatchTable<W>();
+  private readonly tables: Record<WatchKind, WatchTable<W>> = {
+    data: new WatchTable<W>(),
+    child: new WatchTable<W>(),
+    persistent: new WatchTable<W>(),
+    persistentRecursive: new WatchTable<W>(),
+  };
 
   add(kind: WatchKind, path: string, watcher: W): boolean {
-    return (kind === "data" ? this.data : this.child).add(path, watcher);
+    return this.tables[kind].add(path, watcher);
+  }
+
+  /** Whether `watcher` holds a watch of one of `kinds` on `path`; with `remove`, drops them. */
+  match(kinds: readonly WatchKind[], path: string, watcher: W, remove: boolean): boolean {
+    let found = false;
+    for (const k of kinds) found = (remove ? this.tables[k].remove(path, watcher) : this.tables[k].has(path, watcher)) || found;
+    return found;
   }
 
   /** How many watches a watcher holds, to enforce the per-session maximum. */
   countFor(watcher: W): number {
-    return this.data.countFor(watcher) + this.child.countFor(watcher);
+    let n = 0;
+    for (const t of Object.values(this.tables)) n += t.countFor(watcher);
+    return n;
   }
 
   removeWatcher(watcher: W): void {
-    this.data.removeWatcher(watcher);
-    this.child.removeWatcher(watcher);
+    for (const t of Object.values(this.tables)) t.removeWatcher(watcher);
   }
 
-  /** The events a committed change fires, in ZooKeeper's order; a watcher gets NodeDeleted once. */
+  /** The events a committed change fires, in ZooKeeper's order; a watcher gets each event once. */
   trigger(t: WatchTrigger): FiredWatch<W>[] {
     const out: FiredWatch<W>[] = [];
-    const fire = (ws: Set<W> | undefined, skip?: Set<W>) => {
-      if (ws) for (const w of ws) if (!skip?.has(w)) out.push({ watcher: w, type: t.type, path: t.path });
-      return ws;
+    const fired = new Set<W>();
+    const fire = (ws: ReadonlySet<W> | undefined) => {
+      if (ws) for (const w of ws) if (!fired.has(w)) {
+        fired.add(w);
+        out.push({ watcher: w, type: t.type, path: t.path });
+      }
     };
     switch (t.type) {
       case EventType.NodeCreated:
       case EventType.NodeDataChanged:
-        fire(this.data.take(t.path));
+        fire(this.tables.data.take(t.path));
         break;
-      case EventType.NodeDeleted: {
-        const fired = fire(this.data.take(t.path));
-        fire(this.child.take(t.path), fired);
+      case EventType.NodeDeleted:
+        fire(this.tables.data.take(t.path));
+        fire(this.tables.child.take(t.path));
         break;
-      }
       case EventType.NodeChildrenChanged:
-        fire(this.child.take(t.path));
+        fire(this.tables.child.take(t.path));
         break;
+    }
+    fire(this.tables.persistent.peek(t.path));
+    if (t.type !== EventType.NodeChildrenChanged) {
+      // Recursive watches on the path itself or any ancestor see it.
+      for (let p = t.path; ; p = parentOf(p)) {
+        fire(this.tables.persistentRecursive.peek(p));
+        if (p === "/" || p === "") break;
+      }
     }
     return out;
   }
 
   stats(): { paths: number; watches: number } {
-    return { paths: this.data.pathCount + this.child.pathCount, watches: this.data.watchCount + this.child.watchCount };
+    let paths = 0;
+    let watches = 0;
+    for (const t of Object.values(this.tables)) {
+      paths += t.pathCount;
+      watches += t.watchCount;
+    }
+    return { paths, watches };
   }
 
-  watchesOf(watcher: W): { data: string[]; child: string[] } {
-    return { data: this.data.pathsFor(watcher), child: this.child.pathsFor(watcher) };
+  watchesOf(watcher: W): Record<WatchKind, string[]> {
+    return {
+      data: this.tables.data.pathsFor(watcher),
+      child: this.tables.child.pathsFor(watcher),
+      persistent: this.tables.persistent.pathsFor(watcher),
+      persistentRecursive: this.tables.persistentRecursive.pathsFor(watcher),
+    };
   }
 }

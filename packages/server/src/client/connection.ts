@@ -43,6 +43,15 @@ export class Connection {
   received = 0;
   sent = 0;
 
+  /** Identities added by auth packets. */
+  readonly authIds: Array<{ authScheme: string; user: string }> = [];
+
+  /** The client's address without the port. */
+  get remoteHost(): string {
+    const i = this.remote.lastIndexOf(":");
+    return i > 0 ? this.remote.slice(0, i) : this.remote;
+  }
+
   /** Connected with canBeReadOnly: may be served by a node without a quorum. */
   canBeReadOnly = false;
 

@@ -1,12 +1,13 @@
 // Reads are answered from this node's applied tree, and set watches as ZooKeeper does: exists
 // watches a path present or not; getData and getChildren only watch nodes that exist.
-import { Code, EventType, ZXID_ZERO, pathProblem, limits, type Request, type Result, type WatchEventMessage, KeeperState } from "@keeper/protocol";
-import type { DataTree, WatchManager } from "@keeper/core";
+import { Code, EventType, WatcherType, ZXID_ZERO, pathProblem, limits, type ReadOp, type ReadOpResult, type Request, type Result, type WatchEventMessage, KeeperState } from "@keeper/protocol";
+import type { DataTree, WatchKind, WatchManager } from "@keeper/core";
 
-export type ReadRequest = Extract<Request, { type: "exists" | "getData" | "getChildren" | "getACL" }>;
+export type ReadRequest = Extract<Request, { type: "exists" | "getData" | "getChildren" | "getACL" | "getAllChildrenNumber" | "multiRead" }>;
 export type ReadOutcome = { err: Code; result?: Result };
 
 export function executeRead<W>(tree: DataTree, watches: WatchManager<W>, watcher: W, req: ReadRequest): ReadOutcome {
+  if (req.type === "multiRead") return { err: Code.OK, result: { type: "multiRead", results: req.ops.map((op) => readOp(tree, op)) } };
   if (pathProblem(req.path)) return { err: Code.BADARGUMENTS };
   const node = tree.node(req.path);
   const watch = "watch" in req && req.watch;
@@ -26,6 +27,34 @@ export function executeRead<W>(tree: DataTree, watches: WatchManager<W>, watcher
     case "getACL":
       if (!node) return { err: Code.NONODE };
       return { err: Code.OK, result: { type: "getACL", acl: node.acl, stat: { ...node.stat } } };
+    case "getAllChildrenNumber": {
+      const count = tree.descendantCount(req.path);
+      return count === undefined ? { err: Code.NONODE } : { err: Code.OK, result: { type: "getAllChildrenNumber", count } };
+    }
+  }
+}
+
+/** One op of a multiRead: its own result or error; a failure does not stop the others. */
+function readOp(tree: DataTree, op: ReadOp): ReadOpResult {
+  if (pathProblem(op.path)) return { type: "error", err: Code.BADARGUMENTS };
+  const node = tree.node(op.path);
+  if (!node) return { type: "error", err: Code.NONODE };
+  return op.type === "getData" ? { type: "getData", data: node.data, stat: { ...node.stat } } : { type: "getChildren", children: [...node.children].sort() };
+}
+
+/** The kinds of watch a removeWatches / checkWatches of this watcher type covers. */
+export function watchKindsOf(t: WatcherType): WatchKind[] {
+  switch (t) {
+    case WatcherType.Children:
+      return ["child"];
+    case WatcherType.Data:
+      return ["data"];
+    case WatcherType.Persistent:
+      return ["persistent"];
+    case WatcherType.PersistentRecursive:
+      return ["persistentRecursive"];
+    case WatcherType.Any:
+      return ["data", "child", "persistent", "persistentRecursive"];
   }
 }
 
@@ -52,5 +81,8 @@ export function resetWatches<W>(tree: DataTree, watches: WatchManager<W>, watche
     else if (n.stat.pzxid > req.relativeZxid) fire(EventType.NodeChildrenChanged, path);
     else watches.add("child", path, watcher);
   }
+  // Persistent watches are re-armed as they are: what changed meanwhile is not replayed.
+  for (const path of req.persistentWatches ?? []) watches.add("persistent", path, watcher);
+  for (const path of req.persistentRecursiveWatches ?? []) watches.add("persistentRecursive", path, watcher);
   return events;
 }
