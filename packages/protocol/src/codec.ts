@@ -128,7 +128,15 @@ function requestFromWire(r: Obj, inMulti: boolean): Request {
       const lists = [b.dataWatches, b.existWatches, b.childWatches, b.persistentWatches, b.persistentRecursiveWatches].map((l) => (Array.isArray(l) ? l.map(str) : []));
       const total = lists.reduce((n, l) => n + l.length, 0);
       if (total > limits.setWatchesPathsMax) throw new InvalidRequest(Code.BADARGUMENTS, `setWatches names ${total} paths, max ${limits.setWatchesPathsMax}`);
-      return { type: "setWatches", relativeZxid: asZxid(num(b.relativeZxid)), dataWatches: lists[0]!, existWatches: lists[1]!, childWatches: lists[2]!, persistentWatches: lists[3]!, persistentRecursiveWatches: lists[4]! };
+      return {
+        type: "setWatches",
+        relativeZxid: asZxid(num(b.relativeZxid)),
+        dataWatches: lists[0]!,
+        existWatches: lists[1]!,
+        childWatches: lists[2]!,
+        ...(lists[3]!.length > 0 ? { persistentWatches: lists[3]! } : {}),
+        ...(lists[4]!.length > 0 ? { persistentRecursiveWatches: lists[4]! } : {}),
+      };
     }
     case "ping":
       return { type: "ping" };
