@@ -48,10 +48,10 @@ export function runCli(args: string[], env: Record<string, string> = {}): ChildP
 }
 
 /** Starts `keeper server` and resolves once its /healthz answers. */
-export async function startNodeProcess(opts: { dataDir: string; port?: number; host?: string; serverId?: number; extraArgs?: string[]; env?: Record<string, string> }): Promise<NodeProcess> {
+export async function startNodeProcess(opts: { dataDir: string; port?: number; zkPort?: number; host?: string; serverId?: number; extraArgs?: string[]; env?: Record<string, string> }): Promise<NodeProcess> {
   const host = opts.host ?? "127.0.0.1";
   const port = opts.port ?? (await freePort(host));
-  const args = ["server", "--server-id", String(opts.serverId ?? 1), "--data-dir", opts.dataDir, "--host", host, "--client-port", String(port), "--log-level", "warn", ...(opts.extraArgs ?? [])];
+  const args = ["server", "--server-id", String(opts.serverId ?? 1), "--data-dir", opts.dataDir, "--host", host, "--client-port", String(port), `--zk-port=${opts.zkPort ?? -1}`, "--log-level", "warn", ...(opts.extraArgs ?? [])];
   const child = runCli(args, opts.env);
   let out = "";
   child.stdout!.on("data", (d) => (out += d));

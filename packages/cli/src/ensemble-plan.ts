@@ -11,6 +11,7 @@ export const ENSEMBLE_DEFAULTS = {
   logLevel: "warn",
   baseClientPort: 8181,
   basePeerPort: 2888,
+  baseZkPort: 2181,
 } as const;
 
 export const ENSEMBLE_SIZE_MAX = 7;
@@ -23,11 +24,14 @@ export interface EnsembleOptions {
   logLevel: string;
   baseClientPort: number;
   basePeerPort: number;
+  /** ZooKeeper wire protocol ports start here; -1 turns them off. */
+  baseZkPort: number;
 }
 
 export interface NodePlan {
   id: number;
   clientPort: number;
+  zkPort: number;
   peerPort: number;
   /** The parent handed to --data-dir; the server stores node i in <dataDir>/node<i>. */
   dataDir: string;
@@ -41,6 +45,8 @@ export interface EnsemblePlan {
   peers: string;
   /** Where clients reach the nodes: host:clientPort,... */
   connectString: string;
+  /** Where ZooKeeper clients (zkCli, kazoo, Curator) reach them: host:zkPort,... ("" when off). */
+  zkConnectString: string;
   /** Warnings to print before starting (an even size, for one). */
   warnings: string[];
 }
@@ -59,6 +65,7 @@ export function parseEnsembleArgs(argv: readonly string[]): EnsembleInvocation {
       "log-level": { type: "string" },
       "base-client-port": { type: "string" },
       "base-peer-port": { type: "string" },
+      "base-zk-port": { type: "string" },
     },
     false,
   );
@@ -74,6 +81,7 @@ export function parseEnsembleArgs(argv: readonly string[]): EnsembleInvocation {
     logLevel: stringOption(args, "log-level") ?? ENSEMBLE_DEFAULTS.logLevel,
     baseClientPort: int("base-client-port", ENSEMBLE_DEFAULTS.baseClientPort),
     basePeerPort: int("base-peer-port", ENSEMBLE_DEFAULTS.basePeerPort),
+    baseZkPort: int("base-zk-port", ENSEMBLE_DEFAULTS.baseZkPort),
   };
   validateOptions(options);
   return { help: false, options };
@@ -89,6 +97,7 @@ function validateOptions(o: EnsembleOptions): void {
   };
   range("base-client-port", o.baseClientPort);
   range("base-peer-port", o.basePeerPort);
+  if (o.baseZkPort !== -1) range("base-zk-port", o.baseZkPort);
   const overlap = o.baseClientPort < o.basePeerPort + o.nodes && o.basePeerPort < o.baseClientPort + o.nodes;
   if (overlap) throw new UsageError(`client ports ${o.baseClientPort}.. and peer ports ${o.basePeerPort}.. overlap`);
 }
@@ -113,10 +122,11 @@ export function planEnsemble(options: EnsembleOptions, cwd: string): EnsemblePla
     const id = i + 1;
     const clientPort = options.baseClientPort + i;
     const peerPort = options.basePeerPort + i;
-    const args = ["server", "--server-id", String(id), "--data-dir", dataDir, "--host", options.host, "--client-port", String(clientPort)];
+    const zkPort = options.baseZkPort === -1 ? -1 : options.baseZkPort + i;
+    const args = ["server", "--server-id", String(id), "--data-dir", dataDir, "--host", options.host, "--client-port", String(clientPort), `--zk-port=${zkPort}`];
     if (options.nodes > 1) args.push("--peers", peers, "--peer-host", options.host, "--peer-port", String(peerPort));
     args.push("--log-level", options.logLevel);
-    return { id, clientPort, peerPort, dataDir, args };
+    return { id, clientPort, zkPort, peerPort, dataDir, args };
   });
   const h = dialHost(options.host);
   const warnings: string[] = [];
@@ -125,7 +135,8 @@ export function planEnsemble(options: EnsembleOptions, cwd: string): EnsemblePla
     const tolerated = options.nodes - quorum;
     warnings.push(`warning: ${options.nodes} nodes need a quorum of ${quorum} and tolerate ${tolerated} failure${tolerated === 1 ? "" : "s"}, no more than ${options.nodes - 1} would; use an odd size`);
   }
-  return { options, nodes, peers: options.nodes > 1 ? peers : "", connectString: nodes.map((n) => `${h}:${n.clientPort}`).join(","), warnings };
+  const zkConnectString = options.baseZkPort === -1 ? "" : nodes.map((n) => `${h}:${n.zkPort}`).join(",");
+  return { options, nodes, peers: options.nodes > 1 ? peers : "", connectString: nodes.map((n) => `${h}:${n.clientPort}`).join(","), zkConnectString, warnings };
 }
 
 export function ensembleHelp(): string {
@@ -143,10 +154,11 @@ export function ensembleHelp(): string {
     `  --host ADDR             address every listener binds to (default ${d.host})`,
     `  --log-level LEVEL       the nodes' log level: fatal, error, warn, info, debug, trace, silent (default ${d.logLevel})`,
     `  --base-client-port N    node i serves clients and admin HTTP on N+i-1 (default ${d.baseClientPort})`,
+    `  --base-zk-port N        node i speaks ZooKeeper's wire protocol on N+i-1 (default ${d.baseZkPort}; -1: off)`,
     `  --base-peer-port N      node i talks to its peers on N+i-1 (default ${d.basePeerPort})`,
     "",
     "Ports of node i with the defaults: client WebSocket + admin HTTP (/status, /metrics) 8180+i,",
-    "peers 2887+i. The ZooKeeper wire protocol (2180+i) is not served yet.",
+    "peers 2887+i, ZooKeeper wire protocol 2180+i.",
     "",
     "Every node's output goes to stderr prefixed with [node i]. Kill a node (kill -9 PID, the",
     "PIDs are in the table) to watch the others elect a new leader; `keeper status` shows it.",

@@ -177,6 +177,7 @@ async function waitUntilUp(plan: EnsemblePlan, nodes: NodeProcess[], deps: Ensem
   io.out(`Keeper ensemble of ${plan.nodes.length} node${many ? "s" : ""} is up (data in ${plan.nodes[0]!.dataDir}/node<i>).`);
   io.out("");
   io.out(`connect string: ${plan.connectString}`);
+  if (plan.zkConnectString !== "") io.out(`ZooKeeper port: ${plan.zkConnectString}   (zkCli.sh -server, kazoo, Curator)`);
   io.out(`try:            keeper create /hello world --connect ${plan.connectString}`);
   io.out(`                keeper status --connect ${plan.connectString}`);
   io.out("");

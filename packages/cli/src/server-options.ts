@@ -16,6 +16,7 @@ export const SERVER_FIELDS: Readonly<Record<keyof ServerConfig, FieldDoc>> = {
   dataDir: { kind: "string", help: "parent directory of the node's store: node<id> is appended (default ./data)" },
   host: { kind: "string", help: "address the client listeners bind to (default 0.0.0.0)" },
   clientPort: { kind: "integer", help: "native client WebSocket + admin HTTP port (default 8180+id); alias --port" },
+  zkPort: { kind: "integer", help: "ZooKeeper wire protocol (TCP) port (default 2180+id); -1 turns it off" },
   peers: { kind: "string", help: "the ensemble as id=host:peerPort,... (same on every node); empty = standalone" },
   peerHost: { kind: "string", help: "address the peer listener binds to (default 0.0.0.0)" },
   peerPort: { kind: "integer", help: "peer port to listen on (default: this node's port in --peers)" },

@@ -15,13 +15,13 @@ function options(argv: string[]): EnsembleOptions {
 
 describe("parseEnsembleArgs()", () => {
   it("defaults to 3 nodes on the DESIGN.md ports, ./data, 127.0.0.1 and warn", () => {
-    expect(options([])).toEqual({ nodes: 3, dataDir: "./data", host: "127.0.0.1", logLevel: "warn", baseClientPort: 8181, basePeerPort: 2888 });
+    expect(options([])).toEqual({ nodes: 3, dataDir: "./data", host: "127.0.0.1", logLevel: "warn", baseClientPort: 8181, basePeerPort: 2888, baseZkPort: 2181 });
     expect(ENSEMBLE_DEFAULTS.baseClientPort).toBe(8181);
   });
 
   it("takes every flag", () => {
-    const argv = ["--nodes", "5", "--data-dir", "/tmp/x", "--host", "0.0.0.0", "--log-level", "info", "--base-client-port", "20000", "--base-peer-port", "21000"];
-    expect(options(argv)).toEqual({ nodes: 5, dataDir: "/tmp/x", host: "0.0.0.0", logLevel: "info", baseClientPort: 20000, basePeerPort: 21000 });
+    const argv = ["--nodes", "5", "--data-dir", "/tmp/x", "--host", "0.0.0.0", "--log-level", "info", "--base-client-port", "20000", "--base-peer-port", "21000", "--base-zk-port", "22000"];
+    expect(options(argv)).toEqual({ nodes: 5, dataDir: "/tmp/x", host: "0.0.0.0", logLevel: "info", baseClientPort: 20000, basePeerPort: 21000, baseZkPort: 22000 });
     expect(options(["-n", "1"]).nodes).toBe(1);
   });
 
@@ -53,13 +53,14 @@ describe("planEnsemble()", () => {
     const plan = planEnsemble(options([]), "/home/u");
     expect(plan.peers).toBe("1=127.0.0.1:2888,2=127.0.0.1:2889,3=127.0.0.1:2890");
     expect(plan.connectString).toBe("127.0.0.1:8181,127.0.0.1:8182,127.0.0.1:8183");
+    expect(plan.zkConnectString).toBe("127.0.0.1:2181,127.0.0.1:2182,127.0.0.1:2183");
     expect(plan.nodes.map((n) => [n.id, n.clientPort, n.peerPort])).toEqual([
       [1, 8181, 2888],
       [2, 8182, 2889],
       [3, 8183, 2890],
     ]);
     expect(plan.nodes[1]!.args).toEqual([
-      "server", "--server-id", "2", "--data-dir", "/home/u/data", "--host", "127.0.0.1", "--client-port", "8182",
+      "server", "--server-id", "2", "--data-dir", "/home/u/data", "--host", "127.0.0.1", "--client-port", "8182", "--zk-port=2182",
       "--peers", plan.peers, "--peer-host", "127.0.0.1", "--peer-port", "2889", "--log-level", "warn",
     ]);
     expect(plan.warnings).toEqual([]);

@@ -88,7 +88,7 @@ describe("keeper ensemble (real processes)", () => {
   it("starts 3 nodes, serves reads and writes, fails over on kill -9, stops cleanly on SIGINT", async () => {
     const clientBase = await freeRange(3);
     const peerBase = await freeRange(3, [clientBase]);
-    ensemble = keeper(["ensemble", "--nodes", "3", "--data-dir", dir, "--base-client-port", String(clientBase), "--base-peer-port", String(peerBase)]);
+    ensemble = keeper(["ensemble", "--nodes", "3", "--data-dir", dir, "--base-client-port", String(clientBase), "--base-peer-port", String(peerBase), "--base-zk-port=-1"]);
     ensemble.stdout!.on("data", (d) => (out += d));
     ensemble.stderr!.on("data", (d) => (err += d));
     const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((r) => ensemble!.once("close", (code, signal) => r({ code, signal })));

@@ -90,3 +90,4 @@ export type { WebSocketConstructor, WebSocketLike } from "./websocket.ts";
 export { clientDefaults, clientLimits } from "./constants.ts";
 export { Code, CreateMode, EventType, KeeperError, KeeperState, OPEN_ACL_UNSAFE, Perms } from "@keeper/protocol";
 export type { Acl, MultiOp, MultiOpResult, Stat } from "@keeper/protocol";
+export * from "./recipes/index.ts";

@@ -10,6 +10,8 @@ export interface ServerConfig {
   host: string;
   /** Native client WebSocket + admin HTTP port (8180 + serverId by default). */
   clientPort: number;
+  /** ZooKeeper wire protocol (TCP) port, 2180 + serverId by default; -1 turns it off. */
+  zkPort: number;
   /**
    * The ensemble's voting members as "id=host:peerPort,..." (every node must be given the same
    * list). Empty: a standalone node, an ensemble of one.
@@ -50,6 +52,7 @@ export function defaultServerConfig(serverId = 1): ServerConfig {
     dataDir: `./data/node${serverId}`,
     host: "0.0.0.0",
     clientPort: 8180 + serverId,
+    zkPort: 2180 + serverId,
     peers: "",
     peerHost: "0.0.0.0",
     peerPort: 0,
@@ -83,6 +86,8 @@ export function resolveServerConfig(partial: Partial<ServerConfig>): ServerConfi
   };
   int("serverId", 1, 255);
   int("clientPort", 0, 65535);
+  int("zkPort", -1, 65535);
+  if (c.zkPort > 0 && c.zkPort === c.clientPort) problems.push(`zkPort and clientPort are both ${c.zkPort}: each listener needs its own port`);
   int("tickMs", 10, 60_000);
   int("peerPort", 0, 65535);
   int("syncLimitTicks", 2, 10_000);

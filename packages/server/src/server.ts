@@ -11,9 +11,16 @@ import { createNodeLogger, type Logger } from "./logger.ts";
 import { PeerNetwork } from "./peers/peer-network.ts";
 import { ZabRunner } from "./replica/zab-runner.ts";
 import { Store } from "./storage/store.ts";
+import { listenZooKeeper, type ZkListener } from "./zookeeper/listener.ts";
+import { answerFourLetterWord, type NodeReport } from "./zookeeper/four-letter-words.ts";
+
+/** What the ZooKeeper port reports as its version: Keeper serves ZooKeeper 3.8's protocol and features. */
+export const ZOOKEEPER_COMPAT_VERSION = "3.8.4-keeper-0.1.0, built on 2026-11-22";
 
 export interface RunningServer {
   readonly port: number;
+  /** The ZooKeeper wire protocol port, or undefined when it is off. */
+  readonly zkPort: number | undefined;
   readonly peerPort: number | undefined;
   readonly config: ServerConfig;
   status(): Record<string, unknown>;
@@ -87,7 +94,8 @@ export async function startServer(input: ServerConfig | Partial<ServerConfig>, l
       digest: r.state.tree.digest(),
       nodes: r.state.tree.size,
       sessions: r.state.sessions.size,
-      clients: listener.connections.size,
+      clients: node!.connections.size,
+      zkPort: zk?.port ?? null,
       watches: node!.watches.stats(),
       peers: members.map((m) => ({ id: m.id, address: `${m.host}:${m.port}`, self: m.id === config.serverId, connected: m.id === config.serverId || (network?.connected.includes(asServerId(m.id)) ?? false), refused: network?.refusals.get(asServerId(m.id)) ?? null })),
       pid: process.pid,
@@ -97,11 +105,41 @@ export async function startServer(input: ServerConfig | Partial<ServerConfig>, l
     };
   };
   const listener = await listen(node, config.host, config.clientPort, adminHandler(status, () => node!.serving), log.child({ component: "client" }));
+  const report = (): NodeReport => {
+    const r = runner.replica;
+    const s = r.status();
+    const tree = r.state.tree;
+    let ephemerals = 0;
+    let dataBytes = 0;
+    for (const id of tree.sessionsWithEphemerals()) ephemerals += tree.ephemerals(id).size;
+    for (const [, n] of tree.walk()) dataBytes += n.data.length;
+    const conns = [...node!.connections];
+    const watches = node!.watches.stats();
+    return {
+      version: ZOOKEEPER_COMPAT_VERSION,
+      mode: node!.readOnly ? "read-only" : members.length <= 1 ? "standalone" : s.role === "leading" ? "leader" : s.role === "following" ? "follower" : "looking",
+      serving: s.serving,
+      zxid: s.committedZxid,
+      nodeCount: tree.size,
+      watchCount: watches.watches,
+      watchedPaths: watches.paths,
+      ephemerals,
+      dataBytes,
+      received: node!.counters.requests,
+      sent: conns.reduce((n, c) => n + c.sent, 0),
+      outstanding: conns.reduce((n, c) => n + c.pending, 0),
+      connections: conns.map((c) => ({ remote: c.remote, received: c.received, sent: c.sent, queued: c.pending, ...(c.sessionId !== undefined ? { sessionId: c.sessionId } : {}) })),
+      ...(s.role === "leading" ? { followers: network?.connected.length ?? 0, syncedFollowers: network?.connected.length ?? 0 } : {}),
+      config: { clientPort: zk?.port ?? -1, keeperClientPort: listener.port, dataDir: config.dataDir, tickTime: config.tickMs, syncLimit: config.syncLimitTicks, initLimit: config.initLimitTicks, minSessionTimeout: config.minSessionTimeoutMs, maxSessionTimeout: config.maxSessionTimeoutMs, maxClientCnxns: config.clientsMax, serverId: config.serverId, readOnlyMode: config.readOnlyMode },
+    };
+  };
+  const zk: ZkListener | undefined = config.zkPort >= 0 ? await listenZooKeeper(node, config.host, config.zkPort, (word) => answerFourLetterWord(word, report), log.child({ component: "zookeeper" })) : undefined;
   runner.start(network, config.tickMs);
-  log.info({ host: config.host, port: listener.port, peerPort, voters, dataDir: config.dataDir }, "started");
+  log.info({ host: config.host, port: listener.port, zkPort: zk?.port, peerPort, voters, dataDir: config.dataDir }, "started");
   let closing: Promise<void> | undefined;
   return {
     port: listener.port,
+    zkPort: zk?.port,
     peerPort,
     config,
     status,
@@ -109,6 +147,7 @@ export async function startServer(input: ServerConfig | Partial<ServerConfig>, l
       (closing ??= (async () => {
         runner.stop();
         await listener.close();
+        await zk?.close();
         await network?.close();
         await runner.drain();
         await store.close();

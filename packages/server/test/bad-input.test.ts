@@ -28,7 +28,7 @@ describe("server under bad input", () => {
 
   beforeAll(async () => {
     dir = tempDir();
-    server = await startServer({ serverId: 1, dataDir: dir.path, host: "127.0.0.1", clientPort: 0, logLevel: "silent", minSessionTimeoutMs: 400 });
+    server = await startServer({ zkPort: -1, serverId: 1, dataDir: dir.path, host: "127.0.0.1", clientPort: 0, logLevel: "silent", minSessionTimeoutMs: 400 });
     bystander = await session();
     bystander.send({ kind: "request", xid: 1, request: { type: "create", path: "/stable", data: enc.encode("x"), acl: [...OPEN_ACL_UNSAFE], mode: CreateMode.PERSISTENT, ttlMs: 0 } });
     expect((await bystander.response(1)).err).toBe(Code.OK);

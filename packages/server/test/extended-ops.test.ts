@@ -30,7 +30,7 @@ describe("ZooKeeper 3.6+ operations", () => {
   const events = () => c.messages.filter((m): m is Extract<ServerMessage, { kind: "event" }> => m.kind === "event").map((e) => `${e.type} ${e.path}`);
 
   beforeAll(async () => {
-    server = await startServer({ serverId: 1, dataDir: dir.path, host: "127.0.0.1", clientPort: 0, logLevel: "silent", tickMs: 20, minSessionTimeoutMs: 200 });
+    server = await startServer({ zkPort: -1, serverId: 1, dataDir: dir.path, host: "127.0.0.1", clientPort: 0, logLevel: "silent", tickMs: 20, minSessionTimeoutMs: 200 });
     c = await RawClient.open(server.port);
     c.connect({ timeoutMs: 5000 });
     await c.connected();

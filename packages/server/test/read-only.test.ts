@@ -21,7 +21,7 @@ describe("read-only mode", () => {
   const clientPorts: number[] = [];
 
   async function start(id: number): Promise<RunningServer> {
-    const s = await startServer({ serverId: id, dataDir: `${dir.path}/n${id}`, host: "127.0.0.1", peerHost: "127.0.0.1", clientPort: clientPorts[id - 1]!, peers, logLevel: "silent", tickMs: 50, minSessionTimeoutMs: 500 });
+    const s = await startServer({ zkPort: -1, serverId: id, dataDir: `${dir.path}/n${id}`, host: "127.0.0.1", peerHost: "127.0.0.1", clientPort: clientPorts[id - 1]!, peers, logLevel: "silent", tickMs: 50, minSessionTimeoutMs: 500 });
     servers.set(id, s);
     return s;
   }

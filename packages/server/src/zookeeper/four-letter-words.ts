@@ -1,0 +1,102 @@
+// ZooKeeper's four-letter words, answered on the ZooKeeper client port in ZooKeeper's formats
+// so that existing monitoring (nc, zkCli's srvr checks, exporters reading mntr) keeps working.
+import { hostname, platform, release } from "node:os";
+
+/** What this node reports; the server builds it fresh for each word. */
+export interface NodeReport {
+  version: string;
+  mode: "leader" | "follower" | "standalone" | "read-only" | "looking";
+  serving: boolean;
+  zxid: number;
+  nodeCount: number;
+  watchCount: number;
+  watchedPaths: number;
+  ephemerals: number;
+  dataBytes: number;
+  received: number;
+  sent: number;
+  outstanding: number;
+  connections: Array<{ remote: string; received: number; sent: number; queued: number; sessionId?: number }>;
+  followers?: number;
+  syncedFollowers?: number;
+  config: Record<string, string | number | boolean>;
+}
+
+const hex = (n: number) => "0x" + n.toString(16);
+
+function srvr(r: NodeReport): string {
+  return [
+    `Zookeeper version: ${r.version}`,
+    "Latency min/avg/max: 0/0.0/0",
+    `Received: ${r.received}`,
+    `Sent: ${r.sent}`,
+    `Connections: ${r.connections.length}`,
+    `Outstanding: ${r.outstanding}`,
+    `Zxid: ${hex(r.zxid)}`,
+    `Mode: ${r.mode}`,
+    `Node count: ${r.nodeCount}`,
+  ].join("\n") + "\n";
+}
+
+function cons(r: NodeReport): string {
+  return r.connections.map((c) => ` /${c.remote}[1](queued=${c.queued},recved=${c.received},sent=${c.sent}${c.sessionId !== undefined ? `,sid=${hex(c.sessionId)}` : ""})`).join("\n") + "\n\n";
+}
+
+function mntr(r: NodeReport): string {
+  const rows: Array<[string, string | number]> = [
+    ["zk_version", r.version],
+    ["zk_server_state", r.mode],
+    ["zk_avg_latency", 0],
+    ["zk_max_latency", 0],
+    ["zk_min_latency", 0],
+    ["zk_packets_received", r.received],
+    ["zk_packets_sent", r.sent],
+    ["zk_num_alive_connections", r.connections.length],
+    ["zk_outstanding_requests", r.outstanding],
+    ["zk_znode_count", r.nodeCount],
+    ["zk_watch_count", r.watchCount],
+    ["zk_ephemerals_count", r.ephemerals],
+    ["zk_approximate_data_size", r.dataBytes],
+    ["zk_open_file_descriptor_count", r.connections.length],
+  ];
+  if (r.followers !== undefined) rows.push(["zk_followers", r.followers], ["zk_synced_followers", r.syncedFollowers ?? 0]);
+  return rows.map(([k, v]) => `${k}\t${v}`).join("\n") + "\n";
+}
+
+export function answerFourLetterWord(word: string, report: () => NodeReport): string {
+  switch (word) {
+    case "ruok":
+      return "imok";
+    case "isro":
+      return report().serving ? "rw" : "ro";
+    case "srvr":
+      return srvr(report());
+    case "stat": {
+      const r = report();
+      const [first, ...rest] = srvr(r).split("\n");
+      return `${first}\nClients:\n${cons(r)}${rest.join("\n")}`;
+    }
+    case "cons":
+      return cons(report());
+    case "mntr":
+      return mntr(report());
+    case "conf":
+      return Object.entries(report().config).map(([k, v]) => `${k}=${v}`).join("\n") + "\n";
+    case "envi":
+      return [
+        "Environment:",
+        `zookeeper.version=${report().version}`,
+        `host.name=${hostname()}`,
+        `java.version=node ${process.version}`,
+        `os.name=${platform()}`,
+        `os.version=${release()}`,
+        `user.dir=${process.cwd()}`,
+      ].join("\n") + "\n";
+    case "wchs": {
+      const r = report();
+      return `${r.connections.length} connections watching ${r.watchedPaths} paths\nTotal watches:${r.watchCount}\n`;
+    }
+    default:
+      return `${word} is not executed because it is not in the whitelist.\n`;
+  }
+}

@@ -1,0 +1,204 @@
+// ZooKeeper's client port: length-prefixed jute frames over TCP, sharing everything with the
+// native protocol (sessions, watches, FIFO replies) through the same Connection and node.
+import { createServer, type Server, type Socket } from "node:net";
+import {
+  Code,
+  FrameDecoder,
+  JuteError,
+
+  PROTOCOL_VERSION,
+  ZK_PROTOCOL_VERSION,
+  asSessionId,
+  asZxid,
+  decodeConnectRequest,
+  decodeZkRequest,
+  encodeConnectResponse,
+  encodeReply,
+  encodeWatchEvent,
+  limits,
+  peekFourLetterWord,
+  type ServerMessage,
+  type ZkRequest,
+} from "@keeper/protocol";
+import type { Logger } from "../logger.ts";
+import type { KeeperNode } from "../keeper-node.ts";
+import { Connection, type ClientTransport } from "../client/connection.ts";
+import { requestOf, responseOf } from "./translate.ts";
+
+export interface ZkListener {
+  readonly port: number;
+  close(): Promise<void>;
+}
+
+/** Answers a four-letter word (ruok, srvr, ...) with its text. */
+export type FourLetterWords = (word: string) => string;
+
+const HANDSHAKE_MS = 10_000;
+
+/**
+ * Writes ZooKeeper frames for one socket. Replies leave in request order, so the request each
+ * one answers is simply the oldest unanswered: its opcode picks the reply record.
+ */
+class ZkTransport implements ClientTransport {
+  readonly kind = "zookeeper" as const;
+  /** Requests awaiting their reply, oldest first. */
+  readonly asked: ZkRequest[] = [];
+  clientSentReadOnly = false;
+  /** The ConnectResponse has gone out: from now on the stream carries replies and events. */
+  private handshakeDone = false;
+
+  constructor(private readonly socket: Socket) {}
+
+  send(msg: ServerMessage): void {
+    switch (msg.kind) {
+      case "connected":
+        this.handshakeDone = true;
+        this.socket.write(encodeConnectResponse({ protocolVersion: ZK_PROTOCOL_VERSION, timeOut: msg.timeoutMs, sessionId: BigInt(msg.sessionId), passwd: msg.password, readOnly: msg.readOnly }, this.clientSentReadOnly));
+        return;
+      case "response": {
+        const req = this.asked.shift();
+        // ZooKeeper answers a failed multi with header err 0 and the per-op errors in its body.
+        const multi = msg.result?.type === "multi" || msg.result?.type === "multiRead";
+        const body = req ? responseOf(req, msg.err === Code.OK || multi ? msg.result : undefined) : undefined;
+        this.socket.write(encodeReply(msg.xid, BigInt(msg.zxid), multi ? Code.OK : msg.err, body));
+        return;
+      }
+      case "event":
+        this.socket.write(encodeWatchEvent(msg.type, msg.state, msg.path, BigInt(msg.zxid)));
+        return;
+      case "close":
+        return; // ZooKeeper has no close notice: close() tells what it can
+    }
+  }
+
+  close(code: Code, _reason: string): void {
+    if (code === Code.SESSIONEXPIRED && !this.handshakeDone) {
+      // ZooKeeper's way of saying "expired" during the handshake: timeout 0, session 0.
+      this.socket.write(encodeConnectResponse({ protocolVersion: ZK_PROTOCOL_VERSION, timeOut: 0, sessionId: 0n, passwd: new Uint8Array(16), readOnly: false }, this.clientSentReadOnly));
+    }
+    this.socket.end();
+    setTimeout(() => this.socket.destroy(), 2000).unref();
+  }
+
+  pause(): void {
+    this.socket.pause();
+  }
+
+  resume(): void {
+    this.socket.resume();
+  }
+
+  get bufferedBytes(): number {
+    return this.socket.writableLength;
+  }
+}
+
+export async function listenZooKeeper(node: KeeperNode, host: string, port: number, words: FourLetterWords, log: Logger): Promise<ZkListener> {
+  const frameBytesMax = Math.max(limits.frameBytesMax, node.config.dataBytesMax + 64 * 1024);
+  const sockets = new Set<Socket>();
+  const server: Server = createServer((socket) => {
+    sockets.add(socket);
+    socket.setNoDelay(true);
+    const remote = `${socket.remoteAddress}:${socket.remotePort}`;
+    const transport = new ZkTransport(socket);
+    let conn: Connection | undefined;
+    let first = true;
+    const decoder = new FrameDecoder(frameBytesMax);
+    const handshake = setTimeout(() => socket.destroy(), HANDSHAKE_MS);
+    socket.on("data", (chunk: Buffer) => {
+      if (first) {
+        first = false;
+        const word = chunk.length >= 4 ? peekFourLetterWord(chunk.subarray(0, 4)) : undefined;
+        if (word) {
+          clearTimeout(handshake);
+          socket.end(words(word));
+          return;
+        }
+        conn = new Connection(transport, remote, log);
+        node.opened(conn);
+      }
+      if (!conn || conn.closed) return;
+      let frames: Uint8Array[];
+      try {
+        frames = decoder.push(chunk);
+      } catch (e) {
+        node.counters.badFrames++;
+        conn.log.warn({ err: (e as Error).message }, "malformed ZooKeeper frame");
+        return conn.close(Code.MARSHALLINGERROR, (e as Error).message);
+      }
+      for (const frame of frames) {
+        if (conn.closed) return;
+        if (conn.sessionId === undefined && !conn.connecting) {
+          clearTimeout(handshake);
+          handleConnect(node, conn, transport, frame);
+        } else {
+          handleRequest(node, conn, transport, frame);
+        }
+      }
+    });
+    socket.on("close", () => {
+      clearTimeout(handshake);
+      sockets.delete(socket);
+      if (conn) node.disconnected(conn);
+    });
+    socket.on("error", () => socket.destroy());
+  });
+  await new Promise<void>((resolve, reject) => {
+    server.once("error", reject);
+    server.listen(port, host, () => {
+      server.off("error", reject);
+      resolve();
+    });
+  });
+  const a = server.address();
+  return {
+    port: typeof a === "object" && a ? a.port : port,
+    close: async () => {
+      for (const s of sockets) s.destroy();
+      await new Promise<void>((r) => server.close(() => r()));
+    },
+  };
+}
+
+function handleConnect(node: KeeperNode, conn: Connection, transport: ZkTransport, frame: Uint8Array): void {
+  let req;
+  try {
+    req = decodeConnectRequest(frame);
+  } catch (e) {
+    return conn.close(Code.MARSHALLINGERROR, `bad connect request: ${(e as Error).message}`);
+  }
+  transport.clientSentReadOnly = req.readOnly !== undefined;
+  const tooBig = req.sessionId < 0n || req.sessionId > BigInt(Number.MAX_SAFE_INTEGER);
+  node.handleMessage(conn, {
+    kind: "connect",
+    protocolVersion: PROTOCOL_VERSION,
+    // A session id Keeper could never have issued is unknown: it gets the "expired" answer.
+    sessionId: asSessionId(tooBig ? Number.MAX_SAFE_INTEGER : Number(req.sessionId)),
+    password: req.passwd,
+    timeoutMs: req.timeOut,
+    lastZxidSeen: asZxid(req.lastZxidSeen < 0n ? 0 : Number(req.lastZxidSeen > BigInt(Number.MAX_SAFE_INTEGER) ? BigInt(Number.MAX_SAFE_INTEGER) : req.lastZxidSeen)),
+    canBeReadOnly: req.readOnly === true,
+  });
+}
+
+function handleRequest(node: KeeperNode, conn: Connection, transport: ZkTransport, frame: Uint8Array): void {
+  let decoded;
+  try {
+    decoded = decodeZkRequest(frame);
+  } catch (e) {
+    node.counters.badFrames++;
+    const xid = e instanceof JuteError ? e.xid : undefined;
+    conn.log.warn({ err: (e as Error).message, xid }, "malformed ZooKeeper request");
+    // As ZooKeeper: a request that does not parse ends the connection (the session lives on).
+    return conn.close(Code.MARSHALLINGERROR, (e as Error).message);
+  }
+  const { xid, request: zk } = decoded;
+  const request = requestOf(zk);
+  transport.asked.push(zk);
+  if (!request) {
+    node.handleMessage(conn, { kind: "invalid", xid, err: Code.UNIMPLEMENTED, reason: `operation ${decoded.opcode} is not supported` });
+    return;
+  }
+  node.handleMessage(conn, { kind: "request", xid, request });
+}
+
