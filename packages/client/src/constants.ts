@@ -12,8 +12,11 @@ export const clientDefaults = {
   closeReplyWaitMsMax: 2_000,
   /** Pause after every host of the list failed once, so a dead ensemble is not hammered. */
   roundBackoffMs: 50,
-  /** Longest pause between rounds; the backoff doubles up to this. */
-  roundBackoffMsMax: 1_000,
+  /**
+   * Longest pause between rounds; the backoff doubles up to this. An election takes a few
+   * hundred milliseconds, so a longer cap mostly delays clients after a failover.
+   */
+  roundBackoffMsMax: 250,
   /** Shortest handshake wait per host, however small the session timeout is. */
   handshakeWaitMsMin: 100,
   /** Finest granularity of the heartbeat timer. */

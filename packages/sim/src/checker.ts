@@ -54,6 +54,11 @@ export class HistoryChecker {
     for (const [z, what] of this.acked) if (!this.position.has(z)) throw new InvariantViolation(`acknowledged write ${what} at ${z.toString(16)} is not in the committed history`);
   }
 
+  /** Some node has applied `z` already. */
+  isCommitted(z: Zxid): boolean {
+    return this.position.has(z);
+  }
+
   get committedCount(): number {
     return this.order.length;
   }

@@ -1,10 +1,13 @@
 // A whole ensemble of real replicas (the same ZabReplica the server runs) on simulated time,
 // network and disks, with seeded faults: link breaks, partitions, crashes that lose what was
-// not yet durable, restarts, and clients issuing writes through any node.
-import { ZabReplica, asServerId, type ForwardedRequest, type PersistBatch, type ServerId, type Txn, type ZabConfig } from "@keeper/core";
-import { CreateMode, OPEN_ACL_UNSAFE, type SessionId, type Zxid } from "@keeper/protocol";
+// not yet durable, restarts, and sequential clients with sessions (ephemerals, expiry, pauses)
+// issuing reads and writes through any node, every operation recorded in a History.
+import { ZabReplica, asServerId, type ForwardedRequest, type PersistBatch, type ServerId, type TreeOutcome, type Txn, type WriteRequest, type ZabConfig } from "@keeper/core";
+import { Code, CreateMode, OPEN_ACL_UNSAFE, type SessionId, type Zxid } from "@keeper/protocol";
 import { HistoryChecker, InvariantViolation } from "./checker.ts";
 import { SimDisk } from "./disk.ts";
+import { History } from "./history.ts";
+import { ABSENT, type HistoryOp, type KeyState, type OpInput } from "./linearizability.ts";
 import { SimNetwork } from "./network.ts";
 import { Random } from "./random.ts";
 
@@ -24,6 +27,21 @@ export interface SimOptions {
   clients: number;
   /** Test-only protocol bug injected into every replica (to prove the checkers catch bugs). */
   testFault?: "commitWithoutQuorum";
+  /**
+   * Test-only bug in the simulated server, to prove the history checker catches it.
+   * "syncReadEarly": answer sync+read at once from the local tree, without waiting for the sync.
+   */
+  simFault?: "syncReadEarly";
+  /** Keys the clients work on: /k0 .. /k{keys-1}. */
+  keys: number;
+  /** Session timeouts the clients ask for, ms. */
+  sessionTimeoutMs: [number, number];
+  /** Per client operation, the chance the client pauses (no pings) past its session timeout. */
+  clientPauseRate: number;
+  /** Check writes + sync-reads for linearizability at the end of the run. */
+  checkLinearizability: boolean;
+  /** Linearizability is checked on at most this many ops per key (a prefix of the history). */
+  maxOpsPerKey: number;
 }
 
 export const defaultSimOptions: Omit<SimOptions, "seed"> = {
@@ -35,7 +53,12 @@ export const defaultSimOptions: Omit<SimOptions, "seed"> = {
   faultRate: 0.002,
   snapshotEvery: 40,
   logWindowTxns: 20,
-  clients: 3,
+  clients: 4,
+  keys: 5,
+  sessionTimeoutMs: [1000, 3000],
+  clientPauseRate: 0.004,
+  checkLinearizability: true,
+  maxOpsPerKey: 1000,
 };
 
 interface SimNode {
@@ -47,37 +70,54 @@ interface SimNode {
   nextTickAt: number;
 }
 
+/** A client as ZooKeeper's sees itself: one connection, one session, one op at a time. */
 interface SimClient {
   id: number;
   node: ServerId | undefined;
   session: SessionId | undefined;
+  timeoutMs: number;
+  /** Its node applied the closeSession of its session: the server ended it. */
+  sessionEnded: boolean;
+  /** createSession in flight: its token (0 if none) and when it was asked. */
   token: number;
-  pending: Map<number, string>;
+  tokenAt: number;
+  op: { rec: HistoryOp; cxid: number; at: number } | undefined;
   nextCxid: number;
   nextOpAt: number;
+  lastPingAt: number;
+  pausedUntil: number;
+  /** The highest zxid this client has seen: it never connects to a node behind it. */
+  seen: number;
 }
 
 export class SimCluster {
   readonly rng: Random;
   readonly net: SimNetwork;
   readonly check = new HistoryChecker();
+  readonly history: History;
+  readonly keys: string[];
   readonly nodes = new Map<ServerId, SimNode>();
   readonly clients: SimClient[] = [];
   now = 0;
   readonly events: string[] = [];
   private readonly healAt = new Map<string, number>();
   private readonly restartAt = new Map<ServerId, number>();
-  stats = { crashes: 0, partitions: 0, breaks: 0, acked: 0 };
+  stats = { crashes: 0, partitions: 0, breaks: 0, acked: 0, reads: 0, syncReads: 0, unknown: 0, sessions: 0, expiries: 0, pauses: 0 };
+  private nextToken = 1;
 
   constructor(readonly opts: SimOptions) {
     this.rng = new Random(opts.seed);
     this.net = new SimNetwork(this.rng, opts.latencyMs);
+    this.keys = Array.from({ length: opts.keys }, (_, i) => `/k${i}`);
+    this.history = new History(this.keys, opts.maxOpsPerKey);
     for (let i = 1; i <= opts.nodes; i++) {
       const id = asServerId(i);
       this.nodes.set(id, { id, disk: new SimDisk(), replica: undefined, inFlight: undefined, appliedSinceSnapshot: 0, nextTickAt: this.rng.int(opts.tickMs) });
     }
     for (const n of this.nodes.values()) this.boot(n);
-    for (let c = 0; c < opts.clients; c++) this.clients.push({ id: c, node: undefined, session: undefined, token: 0, pending: new Map(), nextCxid: 1, nextOpAt: 200 + this.rng.int(500) });
+    for (let c = 0; c < opts.clients; c++) {
+      this.clients.push({ id: c, node: undefined, session: undefined, timeoutMs: 0, sessionEnded: false, token: 0, tokenAt: 0, op: undefined, nextCxid: 1, nextOpAt: 200 + this.rng.int(500), lastPingAt: 0, pausedUntil: 0, seen: 0 });
+    }
   }
 
   private config(id: ServerId): ZabConfig {
@@ -104,11 +144,11 @@ export class SimCluster {
   private boot(n: SimNode): void {
     const boot = n.disk.boot();
     const replica: ZabReplica = new ZabReplica(this.config(n.id), boot, {
-      applied: (txn, outcome) => {
-        void outcome;
-        this.onApplied(n, replica, txn);
+      applied: (txn, outcome) => this.onApplied(n, replica, txn, outcome),
+      stateReset: (state) => {
+        this.prevApplied.set(n.id, state.lastZxid);
+        this.checkEphemeralOwners(n.id, replica);
       },
-      stateReset: (state) => this.prevApplied.set(n.id, state.lastZxid),
       roleChanged: (s) => {
         this.log(`node ${n.id} ${s.role}${s.serving ? " serving" : ""} epoch ${s.currentEpoch} leader ${s.leader ?? "-"}`);
         if (s.role === "leading" && s.serving) this.check.leading(n.id, s.currentEpoch);
@@ -128,33 +168,124 @@ export class SimCluster {
     this.drainAll();
   }
 
-  private onApplied(n: SimNode, replica: ZabReplica, txn: Txn): void {
+  private onApplied(n: SimNode, replica: ZabReplica, txn: Txn, outcome: TreeOutcome): void {
     const prev = this.prevApplied.get(n.id) ?? (0 as Zxid);
+    const z = txn.hdr.zxid;
+    const first = !this.check.isCommitted(z);
     this.check.applied(n.id, prev, txn, replica.state.tree.digest());
-    this.prevApplied.set(n.id, txn.hdr.zxid);
+    this.prevApplied.set(n.id, z);
     n.appliedSinceSnapshot++;
-    // Answer a client whose request this node took.
+    const tree = replica.state.tree;
+    // Ephemerals never outlive their session, on any node.
+    this.checkEphemeralOwners(n.id, replica);
+    const body = txn.body;
+    if (body.type === "closeSession" && tree.ephemerals(txn.hdr.sessionId).size > 0) {
+      throw new InvariantViolation(`node ${n.id} applied closeSession of 0x${txn.hdr.sessionId.toString(16)} at ${z.toString(16)} but it still owns ${[...tree.ephemerals(txn.hdr.sessionId)].join(", ")}`);
+    }
+    if (first) {
+      // The committed value of every key this transaction changed, for checking plain reads;
+      // and a session's expiry as one op per ephemeral key it deleted, at the commit instant.
+      if (body.type === "closeSession") {
+        for (const path of body.ephemerals) if (this.keys.includes(path)) this.history.expired(path, txn.hdr.sessionId, this.now, z, n.id);
+      }
+      for (const path of this.keysTouched(txn)) this.history.committedValue(path, z, this.keyState(replica, path));
+    }
+    // Answer the clients connected here.
     for (const c of this.clients) {
       if (c.node !== n.id) continue;
-      if (txn.body.type === "createSession" && txn.hdr.cxid === c.token && c.session === undefined) {
-        c.session = txn.hdr.sessionId;
-        this.check.acknowledged(txn.hdr.zxid, `session of client ${c.id}`);
-      } else if (txn.hdr.sessionId === c.session && c.pending.has(txn.hdr.cxid)) {
-        this.check.acknowledged(txn.hdr.zxid, `client ${c.id} ${c.pending.get(txn.hdr.cxid)}`);
-        c.pending.delete(txn.hdr.cxid);
-        this.stats.acked++;
+      if (body.type === "createSession") {
+        if (c.token !== 0 && txn.hdr.cxid === c.token && c.session === undefined) {
+          c.session = txn.hdr.sessionId;
+          c.sessionEnded = false;
+          c.token = 0;
+          c.seen = Math.max(c.seen, z);
+          c.lastPingAt = this.now;
+          this.stats.sessions++;
+          this.check.acknowledged(z, `session of client ${c.id}`);
+        }
+        continue;
       }
+      if (c.session === undefined || txn.hdr.sessionId !== c.session) continue;
+      if (body.type === "closeSession") {
+        // The server ends the session and closes the connection: an op in flight is lost.
+        c.sessionEnded = true;
+        this.stats.expiries++;
+        if (c.op) this.loseOp(c);
+        continue;
+      }
+      if (!c.op || c.op.cxid !== txn.hdr.cxid) continue;
+      const rec = c.op.rec;
+      c.op = undefined;
+      c.seen = Math.max(c.seen, z);
+      this.check.acknowledged(z, `client ${c.id} op #${rec.id} ${rec.input.kind} ${rec.key}`);
+      if (rec.input.kind === "syncGet") {
+        // Keeper's sync+read: read the local tree the moment the sync is applied.
+        this.stats.syncReads++;
+        this.history.complete(rec, this.now, outcome.err === Code.OK ? this.readOutput(replica, rec.key) : { err: outcome.err }, z);
+      } else {
+        this.stats.acked++;
+        const version = outcome.result?.type === "setData" ? outcome.result.stat.version : undefined;
+        this.history.complete(rec, this.now, { err: outcome.err, ...(version !== undefined ? { version } : {}) }, z);
+      }
+      if (outcome.err === Code.SESSIONEXPIRED) c.sessionEnded = true;
+    }
+  }
+
+  private keysTouched(txn: Txn): string[] {
+    const b = txn.body;
+    switch (b.type) {
+      case "create":
+      case "delete":
+      case "setData":
+        return this.keys.includes(b.path) ? [b.path] : [];
+      case "multi":
+        return b.ops.map((o) => o.path).filter((p) => this.keys.includes(p));
+      case "closeSession":
+        return b.ephemerals.filter((p) => this.keys.includes(p));
+      default:
+        return [];
+    }
+  }
+
+  private keyState(replica: ZabReplica, path: string): KeyState {
+    const node = replica.state.tree.node(path);
+    if (!node) return ABSENT;
+    return { exists: true, data: new TextDecoder().decode(node.data), version: node.stat.version, owner: node.stat.ephemeralOwner };
+  }
+
+  private readOutput(replica: ZabReplica, path: string) {
+    const s = this.keyState(replica, path);
+    return s.exists ? { err: Code.OK, exists: true, data: s.data, version: s.version, owner: s.owner } : { err: Code.OK, exists: false };
+  }
+
+  /** No node holds an ephemeral whose session is not in its own session table. */
+  private checkEphemeralOwners(id: ServerId, replica: ZabReplica): void {
+    const { tree, sessions } = replica.state;
+    for (const s of tree.sessionsWithEphemerals()) {
+      if (!sessions.has(s)) throw new InvariantViolation(`node ${id} at ${tree.lastZxid.toString(16)}: ephemerals ${[...tree.ephemerals(s)].join(", ")} owned by session 0x${s.toString(16)}, which is not in its session table`);
     }
   }
 
   private readonly prevApplied = new Map<ServerId, Zxid>();
 
+  /** The client's connection is gone before its answer came: the outcome is unknown. */
+  private loseOp(c: SimClient): void {
+    if (!c.op) return;
+    this.history.lost(c.op.rec);
+    this.stats.unknown++;
+    c.op = undefined;
+  }
+
   private dropClientsOf(id: ServerId): void {
-    for (const c of this.clients) if (c.node === id) {
-      c.node = undefined;
-      c.pending.clear();
-      if (c.session === undefined) c.token = 0;
-    }
+    for (const c of this.clients) if (c.node === id) this.disconnect(c);
+  }
+
+  private disconnect(c: SimClient): void {
+    c.node = undefined;
+    // Like ZooKeeper's client, wait a little before reconnecting, so clients spread out.
+    c.nextOpAt = this.now + this.rng.range(1, 300);
+    this.loseOp(c);
+    c.token = 0;
   }
 
   /** Carries out every node's outputs: start persists, send messages. */
@@ -198,12 +329,12 @@ export class SimCluster {
     this.stats.partitions++;
     this.net.cut.add(`${a}>${b}`);
     if (!oneWay) this.net.cut.add(`${b}>${a}`);
-    this.disconnect(a, b);
+    this.cutLink(a, b);
     this.healAt.set(`${a}>${b}`, this.now + this.rng.range(200, 4000));
     if (!oneWay) this.healAt.set(`${b}>${a}`, this.healAt.get(`${a}>${b}`)!);
   }
 
-  private disconnect(a: ServerId, b: ServerId): void {
+  private cutLink(a: ServerId, b: ServerId): void {
     this.net.breakLink(a, b);
     this.nodes.get(a)!.replica?.peerDown(b);
     this.nodes.get(b)!.replica?.peerDown(a);
@@ -217,7 +348,16 @@ export class SimCluster {
     nb.replica.peerUp(a);
   }
 
+  /** Faults come in storms with calm between (so sessions can outlive a leader and expire). */
+  private calm = false;
+  private phaseUntil = 0;
+
   private injectFaults(): void {
+    if (this.now >= this.phaseUntil) {
+      this.calm = !this.calm && this.rng.chance(0.5);
+      this.phaseUntil = this.now + this.rng.range(1000, 4000);
+    }
+    if (this.calm) return;
     if (this.rng.chance(this.opts.faultRate)) {
       const n = this.rng.pick([...this.nodes.values()].filter((x) => x.replica));
       if (n && [...this.nodes.values()].filter((x) => x.replica).length > 1) this.crash(n);
@@ -229,7 +369,7 @@ export class SimCluster {
       const b = this.rng.pick(ids.filter((x) => x !== a));
       this.log(`break link ${a}-${b}`);
       this.stats.breaks++;
-      this.disconnect(a, b);
+      this.cutLink(a, b);
       this.reconnect(a, b);
     }
   }
@@ -257,41 +397,111 @@ export class SimCluster {
   private quiescing = false;
 
   private clientStep(c: SimClient): void {
-    if (this.quiescing || c.nextOpAt > this.now) return;
-    c.nextOpAt = this.now + this.rng.range(5, 60);
+    if (c.pausedUntil > this.now) return;
     if (c.node === undefined) {
-      const serving = [...this.nodes.values()].filter((n) => n.replica?.status().serving);
+      if (c.nextOpAt > this.now) return; // reconnect backoff
+      // Connect: a serving node that is not behind what this client has seen (ZooKeeper
+      // refuses a client whose last zxid is ahead of the server's).
+      const serving = [...this.nodes.values()].filter((n) => n.replica?.status().serving && n.replica.state.lastZxid >= c.seen);
       if (serving.length === 0) return;
-      c.node = this.rng.pick(serving).id;
+      const n = this.rng.pick(serving);
+      c.node = n.id;
+      c.lastPingAt = this.now;
+      // The session moves with the client; a node that no longer has it says it expired.
+      if (c.session !== undefined && !n.replica!.state.sessions.has(c.session)) c.sessionEnded = true;
+      else if (c.session !== undefined) n.replica!.touchSessions([c.session]);
     }
     const r = this.nodes.get(c.node)!.replica!;
+    r.now = this.now;
+    if (c.session !== undefined && c.sessionEnded) {
+      c.session = undefined;
+      c.sessionEnded = false;
+    }
     if (c.session === undefined) {
-      if (c.token !== 0) return;
-      c.token = c.id + 1 + this.rng.int(1000) * 16;
-      r.now = this.now;
-      if (!r.submit({ type: "createSession", token: c.token, timeoutMs: 60_000, password: new Uint8Array(4) })) c.token = 0;
+      if (c.token !== 0) {
+        // No answer within the timeout: reconnect elsewhere and ask again.
+        if (this.now - c.tokenAt > c.timeoutMs) this.disconnect(c);
+        return;
+      }
+      if (this.quiescing) return;
+      c.timeoutMs = this.rng.range(this.opts.sessionTimeoutMs[0], this.opts.sessionTimeoutMs[1]);
+      c.token = this.nextToken++;
+      c.tokenAt = this.now;
+      if (!r.submit({ type: "createSession", token: c.token, timeoutMs: c.timeoutMs, password: new Uint8Array(4) })) c.token = 0;
       return;
     }
-    if (c.pending.size > 3) return;
-    const cxid = c.nextCxid++;
-    const req = this.randomWrite(c);
-    r.now = this.now;
-    if (r.submit({ type: "write", sessionId: c.session, cxid, request: req } as ForwardedRequest)) c.pending.set(cxid, `${req.type} ${"path" in req ? req.path : ""}`);
+    // Pings keep the session alive while the client waits or idles.
+    if (this.now - c.lastPingAt >= c.timeoutMs / 3) this.touch(c, r);
+    if (c.op) {
+      // ZooKeeper's client gives up on a connection silent for 2/3 of the timeout.
+      if (this.now - c.op.at > (c.timeoutMs * 2) / 3) this.disconnect(c);
+      return;
+    }
+    if (this.quiescing || c.nextOpAt > this.now) return;
+    c.nextOpAt = this.now + this.rng.range(2, 40);
+    if (this.rng.chance(this.opts.clientPauseRate)) {
+      // A long GC pause: no pings past the session timeout, so the session expires for real.
+      c.pausedUntil = this.now + c.timeoutMs + this.rng.range(200, 3000);
+      this.stats.pauses++;
+      this.log(`client ${c.id} pauses until ${c.pausedUntil} (session 0x${c.session.toString(16)}, timeout ${c.timeoutMs})`);
+      return;
+    }
+    if (this.rng.chance(0.01)) {
+      // Move to another node now and then (as a client rebalancing would): the session goes along.
+      this.log(`client ${c.id} moves off node ${c.node}`);
+      this.disconnect(c);
+      return;
+    }
+    this.touch(c, r);
+    this.issue(c, r);
   }
 
-  private randomWrite(c: SimClient) {
-    const path = `/k${this.rng.int(6)}`;
-    const data = new TextEncoder().encode(`c${c.id}-${this.now}`);
-    switch (this.rng.int(4)) {
-      case 0:
-        return { type: "create" as const, path, data, acl: [...OPEN_ACL_UNSAFE], mode: this.rng.chance(0.3) ? CreateMode.EPHEMERAL : CreateMode.PERSISTENT, ttlMs: 0 };
-      case 1:
-        return { type: "delete" as const, path, version: this.rng.chance(0.5) ? -1 : this.rng.int(3) };
-      case 2:
-        return { type: "create" as const, path: `${path}-`, data, acl: [...OPEN_ACL_UNSAFE], mode: CreateMode.PERSISTENT_SEQUENTIAL, ttlMs: 0 };
-      default:
-        return { type: "setData" as const, path, data, version: this.rng.chance(0.5) ? -1 : this.rng.int(3) };
+  private touch(c: SimClient, r: ZabReplica): void {
+    c.lastPingAt = this.now;
+    r.touchSessions([c.session!]);
+  }
+
+  private issue(c: SimClient, r: ZabReplica): void {
+    const session = c.session!;
+    // Skewed towards /k0, so that clients contend on one key while the others stay simple.
+    const key = this.rng.chance(0.4) ? this.keys[0]! : this.rng.pick(this.keys);
+    const data = `c${c.id}.${this.nextToken++}`;
+    const bytes = new TextEncoder().encode(data);
+    const guess = (): number => (this.rng.chance(0.5) ? -1 : this.rng.int(3));
+    let input: OpInput;
+    let request: WriteRequest | undefined;
+    const roll = this.rng.int(10);
+    if (roll < 2) {
+      const ephemeral = this.rng.chance(0.5);
+      input = { kind: "create", data, owner: ephemeral ? session : 0 };
+      request = { type: "create", path: key, data: bytes, acl: [...OPEN_ACL_UNSAFE], mode: ephemeral ? CreateMode.EPHEMERAL : CreateMode.PERSISTENT, ttlMs: 0 };
+    } else if (roll < 3) {
+      const version = guess();
+      input = { kind: "delete", version };
+      request = { type: "delete", path: key, version };
+    } else if (roll < 6) {
+      const version = guess();
+      input = { kind: "setData", data, version };
+      request = { type: "setData", path: key, data: bytes, version };
+    } else if (roll < 8) {
+      input = { kind: "get" };
+    } else {
+      input = { kind: "syncGet" };
+      request = { type: "sync", path: key };
     }
+    const rec = this.history.invoke(c.id, session, key, input, this.now, c.node);
+    if (request === undefined || (input.kind === "syncGet" && this.opts.simFault === "syncReadEarly")) {
+      // A plain read is answered at once from the node's tree: sequentially consistent only.
+      // (With the syncReadEarly fault, so is a sync+read: the bug the checker must catch.)
+      this.stats.reads++;
+      const z = r.state.lastZxid;
+      this.history.complete(rec, this.now, this.readOutput(r, key), z);
+      c.seen = Math.max(c.seen, z);
+      return;
+    }
+    const cxid = c.nextCxid++;
+    c.op = { rec, cxid, at: this.now };
+    if (!r.submit({ type: "write", sessionId: session, cxid, request } as ForwardedRequest)) this.disconnect(c);
   }
 
   // ---- the loop ------------------------------------------------------------------------
@@ -342,10 +552,17 @@ export class SimCluster {
       while (this.now < settleUntil && !this.converged()) this.step();
       if (!this.converged()) throw new InvariantViolation(`did not converge after healing: ${this.describe()}`);
       this.check.checkAcknowledged();
+      if (this.opts.checkLinearizability) this.history.checkLinearizability();
     } catch (e) {
-      if (e instanceof Error) e.message += `\nseed ${this.opts.seed}; last events:\n${this.events.slice(-40).join("\n")}`;
+      if (e instanceof Error) e.message += `\nseed ${this.opts.seed} (${this.opts.nodes} nodes); last events:\n${this.events.slice(-40).join("\n")}\nreplay: ${this.replayCommand()}`;
       throw e;
     }
+  }
+
+  replayCommand(): string {
+    const o = this.opts;
+    const extra = `${o.testFault ? ` --fault ${o.testFault}` : ""}${o.simFault ? ` --fault ${o.simFault}` : ""}${o.durationMs !== defaultSimOptions.durationMs ? ` --duration ${o.durationMs}` : ""}`;
+    return `npm run sim -- --nodes ${o.nodes} --seed ${o.seed}${extra}`;
   }
 
   private healEverything(): void {
@@ -360,7 +577,7 @@ export class SimCluster {
     if (rs.some((r) => !r || !r.status().serving)) return false;
     const zx = new Set(rs.map((r) => r!.state.lastZxid));
     const dg = new Set(rs.map((r) => r!.state.tree.digest()));
-    return zx.size === 1 && dg.size === 1 && this.clients.every((c) => c.pending.size === 0);
+    return zx.size === 1 && dg.size === 1 && this.clients.every((c) => c.op === undefined);
   }
 
   describe(): string {

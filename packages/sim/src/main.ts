@@ -1,7 +1,8 @@
-// npm run sim -- [--seeds N] [--start S] [--nodes 3|5] [--seed S] [--fault commitWithoutQuorum]
+// npm run sim -- [--seeds N] [--start S] [--nodes 3|5] [--seed S] [--duration MS]
+//                [--fault commitWithoutQuorum|syncReadEarly] [--verbose]
 // Runs seeded simulations of a whole ensemble; a failing seed prints the command that replays it.
 import { parseArgs } from "node:util";
-import { SimCluster, defaultSimOptions } from "./cluster.ts";
+import { SimCluster, defaultSimOptions, type SimOptions } from "./cluster.ts";
 
 const { values } = parseArgs({
   options: {
@@ -9,6 +10,7 @@ const { values } = parseArgs({
     start: { type: "string", default: "1" },
     seed: { type: "string" },
     nodes: { type: "string", default: "3" },
+    duration: { type: "string" },
     fault: { type: "string" },
     verbose: { type: "boolean", default: false },
   },
@@ -18,22 +20,31 @@ if (nodes !== 3 && nodes !== 5) {
   process.stderr.write("--nodes must be 3 or 5\n");
   process.exit(2);
 }
+const faults: Partial<SimOptions> =
+  values.fault === "commitWithoutQuorum" ? { testFault: "commitWithoutQuorum" }
+  : values.fault === "syncReadEarly" ? { simFault: "syncReadEarly" }
+  : {};
+if (values.fault !== undefined && Object.keys(faults).length === 0) {
+  process.stderr.write("--fault must be commitWithoutQuorum or syncReadEarly\n");
+  process.exit(2);
+}
 const first = Number(values.seed ?? values.start);
 const count = values.seed !== undefined ? 1 : Number(values.seeds);
-const fault = values.fault === "commitWithoutQuorum" ? values.fault : undefined;
 const started = performance.now();
 let failed = 0;
+let ops = 0;
 for (let seed = first; seed < first + count; seed++) {
-  const sim = new SimCluster({ ...defaultSimOptions, nodes, seed, ...(fault ? { testFault: fault } : {}) });
+  const sim = new SimCluster({ ...defaultSimOptions, nodes, seed, ...(values.duration ? { durationMs: Number(values.duration) } : {}), ...faults });
   try {
     sim.run();
-    if (values.verbose) process.stdout.write(`seed ${seed} ok: ${sim.check.committedCount} committed, ${JSON.stringify(sim.stats)}\n`);
+    ops += sim.history.ops.length;
+    if (values.verbose) process.stdout.write(`seed ${seed} ok: ${sim.check.committedCount} committed, ${sim.history.ops.length} client ops, ${JSON.stringify(sim.stats)}, linearizability ${JSON.stringify(sim.history.stats)}\n`);
   } catch (e) {
     failed++;
-    process.stdout.write(`seed ${seed} FAILED: ${(e as Error).message}\n`);
-    process.stdout.write(`replay: npm run sim -- --nodes ${nodes} --seed ${seed}${fault ? ` --fault ${fault}` : ""} --verbose\n\n`);
+    // The message ends with the replay command.
+    process.stdout.write(`seed ${seed} FAILED: ${(e as Error).message}\n\n`);
   }
 }
 const minutes = (performance.now() - started) / 60_000;
-process.stdout.write(`${count} seeds of ${nodes} nodes, ${failed} failed, ${(count / minutes).toFixed(0)} seeds per minute\n`);
+process.stdout.write(`${count} seeds of ${nodes} nodes, ${failed} failed, ${ops} client ops checked, ${(count / minutes).toFixed(0)} seeds per minute\n`);
 process.exit(failed > 0 ? 1 : 0);

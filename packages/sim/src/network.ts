@@ -49,6 +49,10 @@ export class SimNetwork {
 
   /** Messages due by `now`, in delivery order. */
   due(now: number): InFlight[] {
+    if (this.queue.length === 0) return [];
+    let earliest = Infinity;
+    for (const m of this.queue) if (m.at < earliest) earliest = m.at;
+    if (earliest > now) return [];
     const ready = this.queue.filter((m) => m.at <= now && (this.generation.get(this.pairKey(m.from, m.to)) ?? 0) === m.generation);
     this.queue = this.queue.filter((m) => m.at > now && (this.generation.get(this.pairKey(m.from, m.to)) ?? 0) === m.generation);
     return ready.sort((a, b) => a.at - b.at);

@@ -3,6 +3,8 @@ import { SimCluster, defaultSimOptions, type SimOptions } from "../src/index.ts"
 
 // CI runs this many seeds per ensemble size; `npm run sim -- --seeds N` runs more.
 const SEEDS = Number(process.env.KEEPER_SIM_SEEDS ?? 150);
+// Whole-ensemble runs take a while; vitest's default per-test timeout is for unit tests.
+const LONG = 180_000;
 
 function run(opts: Partial<SimOptions> & { seed: number }): SimCluster {
   const sim = new SimCluster({ ...defaultSimOptions, ...opts });
@@ -10,21 +12,47 @@ function run(opts: Partial<SimOptions> & { seed: number }): SimCluster {
   return sim;
 }
 
+/** Runs seeds 1.. until one fails; returns the first failing seed and its error. */
+function firstCaught(opts: Partial<SimOptions>, budget: number): { seed: number; error: Error } | undefined {
+  for (let seed = 1; seed <= budget; seed++) {
+    try {
+      run({ ...opts, seed });
+    } catch (e) {
+      return { seed, error: e as Error };
+    }
+  }
+  return undefined;
+}
+
 describe("simulated ensemble under seeded faults", () => {
-  it.each([3, 5] as const)("a %i-node ensemble keeps every invariant across seeds", (nodes) => {
-    let acked = 0;
-    let crashes = 0;
+  it.each([3, 5] as const)("a %i-node ensemble keeps every invariant, and its client history is linearizable, across seeds", (nodes) => {
+    const total = { acked: 0, crashes: 0, syncReads: 0, reads: 0, unknown: 0, expiries: 0, expiredEphemerals: 0, sessions: 0 };
     for (let seed = 1; seed <= SEEDS; seed++) {
       const sim = run({ nodes, seed });
-      acked += sim.stats.acked;
-      crashes += sim.stats.crashes;
+      total.acked += sim.stats.acked;
+      total.crashes += sim.stats.crashes;
+      total.syncReads += sim.stats.syncReads;
+      total.reads += sim.stats.reads;
+      total.unknown += sim.stats.unknown;
+      total.expiries += sim.stats.expiries;
+      total.sessions += sim.stats.sessions;
+      total.expiredEphemerals += sim.history.stats.expired;
     }
     // The runs did real work under real faults, or the test proves nothing.
-    expect(acked).toBeGreaterThan(SEEDS * 50);
-    expect(crashes).toBeGreaterThan(SEEDS * 5);
-  });
+    expect(total.acked).toBeGreaterThan(SEEDS * 50);
+    expect(total.crashes).toBeGreaterThan(SEEDS * 5);
+    expect(total.syncReads).toBeGreaterThan(SEEDS * 20);
+    expect(total.reads).toBeGreaterThan(SEEDS * 20);
+    // Connections were lost mid-operation, sessions really expired (client pauses) and took
+    // their ephemerals with them, and clients started new sessions.
+    expect(total.unknown).toBeGreaterThan(SEEDS);
+    expect(total.expiries).toBeGreaterThan(SEEDS / 5);
+    expect(total.expiredEphemerals).toBeGreaterThan(SEEDS / 10);
+    expect(total.sessions).toBeGreaterThan(SEEDS * defaultSimOptions.clients);
+  }, LONG);
 
-  // Seeds that once failed, kept as regressions.
+  // Seeds that once failed, kept as regressions. (Seeds from before the sequential clients
+  // no longer replay the same schedule, but stay as extra coverage.)
   it.each([
     [5, 9, "clients still writing when the settle deadline came"],
     [5, 70, "a stale sync from an earlier join attempt left a gap in a follower's log"],
@@ -33,23 +61,29 @@ describe("simulated ensemble under seeded faults", () => {
     expect(() => run({ nodes, seed })).not.toThrow();
   });
 
-  it("an injected bug (commit without a quorum) is caught within the CI seed budget", () => {
-    let caught = 0;
-    for (let seed = 1; seed <= 30; seed++) {
-      try {
-        run({ nodes: 3, seed, testFault: "commitWithoutQuorum" });
-      } catch (e) {
-        expect((e as Error).name).toMatch(/InvariantViolation|AssertionError/);
-        caught++;
-      }
+  it("an injected protocol bug (commit without a quorum) is caught within the CI seed budget", () => {
+    const caught = firstCaught({ nodes: 3, testFault: "commitWithoutQuorum" }, SEEDS);
+    expect(caught).toBeDefined();
+    expect(caught!.error.name).toMatch(/InvariantViolation|AssertionError/);
+    expect(caught!.error.message).toContain(`npm run sim -- --nodes 3 --seed ${caught!.seed} --fault commitWithoutQuorum`);
+  }, LONG);
+
+  it("an injected server bug (sync+read answered before the sync is applied) is caught by the linearizability checker", () => {
+    for (const nodes of [3, 5] as const) {
+      const caught = firstCaught({ nodes, simFault: "syncReadEarly" }, SEEDS);
+      expect(caught, `${nodes} nodes`).toBeDefined();
+      expect(caught!.error.name).toBe("InvariantViolation");
+      expect(caught!.error.message).toMatch(/history of \/k\d is not linearizable/);
+      expect(caught!.error.message).toContain("syncGet");
+      expect(caught!.error.message).toContain(`replay: npm run sim -- --nodes ${nodes} --seed ${caught!.seed} --fault syncReadEarly`);
     }
-    expect(caught).toBeGreaterThan(0);
-  });
+  }, LONG);
 
   it("the same seed replays the same run", () => {
     const a = run({ nodes: 3, seed: 42 });
     const b = run({ nodes: 3, seed: 42 });
     expect(b.events).toEqual(a.events);
     expect(b.check.lastCommitted()).toBe(a.check.lastCommitted());
+    expect(b.history.ops).toEqual(a.history.ops);
   });
 });
