@@ -43,6 +43,8 @@ export function zabConfig(config: ServerConfig, voters: number[]): ZabConfig {
   };
 }
 
+const isWildcard = (host: string) => host === "0.0.0.0" || host === "::" || host === "";
+
 export async function startServer(input: ServerConfig | Partial<ServerConfig>, logger?: Logger): Promise<RunningServer> {
   const config = resolveServerConfig(input);
   const log = logger ?? createNodeLogger(config.serverId, config.logLevel);
@@ -73,7 +75,7 @@ export async function startServer(input: ServerConfig | Partial<ServerConfig>, l
       up: (id) => runner.peerUp(id),
       down: (id) => runner.peerDown(id),
       message: (from, msg) => runner.peerMessage(from, msg),
-    }, log.child({ component: "peers" }));
+    }, log.child({ component: "peers" }), isWildcard(config.peerHost) ? undefined : config.peerHost);
     peerPort = await network.listen(config.peerHost, config.peerPort || self!.port);
   }
   const startedAt = Date.now();

@@ -39,6 +39,8 @@ export class PeerNetwork {
     private readonly peersSpec: string,
     private readonly events: PeerEvents,
     private readonly log: Logger,
+    /** Dial from this address (the node's own peer address), so links are tied to the node's IP. */
+    private readonly localAddress?: string,
   ) {}
 
   get connected(): ServerId[] {
@@ -109,7 +111,12 @@ export class PeerNetwork {
   private dial(id: ServerId): void {
     if (this.closed || this.links.has(id)) return;
     const addr = this.members.find((m) => m.id === id)!;
-    const ws = new WebSocket(`ws://${addr.host}:${addr.port}/`, { maxPayload: PEER_FRAME_BYTES_MAX, perMessageDeflate: false, handshakeTimeout: HELLO_TIMEOUT_MS });
+    const ws = new WebSocket(`ws://${addr.host}:${addr.port}/`, {
+      maxPayload: PEER_FRAME_BYTES_MAX,
+      perMessageDeflate: false,
+      handshakeTimeout: HELLO_TIMEOUT_MS,
+      ...(this.localAddress ? { localAddress: this.localAddress } : {}),
+    });
     let settled = false;
     const retry = () => {
       if (settled) return;
