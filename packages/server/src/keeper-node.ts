@@ -10,7 +10,11 @@ import type { ZabRunner } from "./replica/zab-runner.ts";
 import type { Connection } from "./client/connection.ts";
 import { executeRead, resetWatches, watchKindsOf } from "./client/reads.ts";
 
-type LocalRequest = Extract<Request, { type: "ping" | "exists" | "getData" | "getChildren" | "getACL" | "setWatches" | "getAllChildrenNumber" | "getEphemerals" | "addWatch" | "removeWatches" | "multiRead" | "whoAmI" | "auth" }>;
+/** Requests this node answers itself, in request order, without the leader. */
+const LOCAL_TYPES = ["ping", "exists", "getData", "getChildren", "getACL", "setWatches", "getAllChildrenNumber", "getEphemerals", "addWatch", "removeWatches", "multiRead", "whoAmI", "auth"] as const;
+type LocalRequest = Extract<Request, { type: (typeof LOCAL_TYPES)[number] }>;
+const localTypes: ReadonlySet<string> = new Set(LOCAL_TYPES);
+const isLocal = (req: Request): req is LocalRequest => localTypes.has(req.type);
 
 /**
  * An identity from an auth packet. Only "digest" (user:password) is known; ZooKeeper stores
@@ -249,21 +253,8 @@ export class KeeperNode {
       return;
     }
     this.touch(sessionId);
+    if (isLocal(req)) return this.readRequest(conn, xid, req);
     switch (req.type) {
-      case "ping":
-      case "exists":
-      case "getData":
-      case "getChildren":
-      case "getACL":
-      case "setWatches":
-      case "getAllChildrenNumber":
-      case "getEphemerals":
-      case "addWatch":
-      case "removeWatches":
-      case "multiRead":
-      case "whoAmI":
-      case "auth":
-        return this.readRequest(conn, xid, req);
       case "closeSession":
         conn.enqueueWrite(xid);
         if (!this.runner.submit({ type: "closeSession", sessionId, cxid: xid })) conn.close(Code.CONNECTIONLOSS, "not serving");
@@ -320,21 +311,8 @@ export class KeeperNode {
 
   /** Reads as usual; anything that would change state is refused with NOTREADONLY. */
   private readOnlyRequest(conn: Connection, sessionId: SessionId, xid: number, req: Request): void {
+    if (isLocal(req)) return this.readRequest(conn, xid, req);
     switch (req.type) {
-      case "ping":
-      case "exists":
-      case "getData":
-      case "getChildren":
-      case "getACL":
-      case "setWatches":
-      case "getAllChildrenNumber":
-      case "getEphemerals":
-      case "addWatch":
-      case "removeWatches":
-      case "multiRead":
-      case "whoAmI":
-      case "auth":
-        return this.readRequest(conn, xid, req);
       case "closeSession":
         if (!this.localSessions.has(sessionId)) return conn.enqueueRead(xid, () => this.reply(xid, Code.NOTREADONLY));
         this.localSessions.delete(sessionId);
