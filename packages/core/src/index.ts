@@ -1,6 +1,6 @@
 export { assert, assertNever, AssertionError } from "./assert.ts";
 export type { Txn, TxnBody, TxnHeader, TreeTxn } from "./txn.ts";
-export { DataTree, SYSTEM_PATHS, emptyStat, type Znode, type WatchTrigger, type TreeOutcome } from "./tree/data-tree.ts";
+export { DataTree, SYSTEM_PATHS, clientStat, emptyStat, type Znode, type WatchTrigger, type TreeOutcome } from "./tree/data-tree.ts";
 export { SessionTable, passwordMatches, type SessionInfo } from "./sessions/session-table.ts";
 export { SessionExpiry } from "./sessions/expiry.ts";
 export { WatchManager, type WatchKind, type FiredWatch } from "./watches/watch-manager.ts";

@@ -9,7 +9,7 @@ describe("containers and TTL nodes", () => {
     const h = new Harness();
     h.submit(create("/c", CreateMode.CONTAINER));
     h.submit(create("/c/child", CreateMode.EPHEMERAL));
-    expect(h.tree.stat("/c")!.ephemeralOwner).toBe(CONTAINER_OWNER);
+    expect(h.tree.node("/c")!.stat.ephemeralOwner).toBe(CONTAINER_OWNER);
     expect(h.tree.children("/c")).toEqual(["child"]);
     expect([...h.tree.reapableNodes()]).toEqual(["/c"]);
   });
@@ -18,7 +18,7 @@ describe("containers and TTL nodes", () => {
     const h = new Harness();
     h.submit(create("/t", CreateMode.PERSISTENT_WITH_TTL, 5000));
     h.submit(create("/t/x", CreateMode.PERSISTENT));
-    expect(ownerKind(h.tree.stat("/t")!.ephemeralOwner)).toEqual({ kind: "ttl", ttlMs: 5000 });
+    expect(ownerKind(h.tree.node("/t")!.stat.ephemeralOwner)).toEqual({ kind: "ttl", ttlMs: 5000 });
     expect(h.tree.stat("/t")!.numChildren).toBe(1);
   });
 

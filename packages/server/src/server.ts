@@ -75,7 +75,7 @@ export async function startServer(input: ServerConfig | Partial<ServerConfig>, l
       up: (id) => runner.peerUp(id),
       down: (id) => runner.peerDown(id),
       message: (from, msg) => runner.peerMessage(from, msg),
-    }, log.child({ component: "peers" }), isWildcard(config.peerHost) ? undefined : config.peerHost);
+    }, log.child({ component: "peers" }), isWildcard(config.peerHost) ? undefined : config.peerHost, config.syncLimitTicks * config.tickMs);
     peerPort = await network.listen(config.peerHost, config.peerPort || self!.port);
   }
   const startedAt = Date.now();

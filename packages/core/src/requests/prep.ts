@@ -126,14 +126,17 @@ function prepCreate(ctx: PrepContext, op: Extract<Request, { type: "create" }>):
   } else if (op.ttlMs !== 0 && op.ttlMs !== undefined) {
     reject(Code.BADARGUMENTS, `ttl is only for TTL create modes (mode ${op.mode})`, true);
   }
-  const problem = pathProblem(op.path, sequential);
-  if (problem) reject(Code.BADARGUMENTS, `invalid path ${JSON.stringify(op.path)}: ${problem}`, true);
+  // ZooKeeper's order: only a path with no "/" at all (or a NUL) is refused before the parent
+  // is looked up; any other bad path is NONODE when its parent is missing, else BADARGUMENTS.
+  if (op.path.lastIndexOf("/") < 0 || op.path.includes("\0")) reject(Code.BADARGUMENTS, `invalid path ${JSON.stringify(op.path)}`, true);
   if (op.path === "/" && !sequential) reject(Code.NODEEXISTS, "the root always exists");
   checkData(ctx, op.data);
   checkAcl(op.acl);
   // A sequential name's parent is found with the counter in place: "/a/" -> "/a".
-  const parentPath = parentOf(sequential ? op.path + "0" : op.path);
+  const parentPath = sequential ? parentOf(op.path + "0") : op.path.slice(0, Math.max(1, op.path.lastIndexOf("/")));
   const parent = ctx.view.get(parentPath) ?? reject(Code.NONODE, `parent ${parentPath} does not exist`);
+  const problem = pathProblem(op.path, sequential);
+  if (problem) reject(Code.BADARGUMENTS, `invalid path ${JSON.stringify(op.path)}: ${problem}`);
   const path = sequential ? op.path + sequenceSuffix(parent.stat.cversion) : op.path;
   if (ctx.view.get(path)) reject(Code.NODEEXISTS, `${path} exists`);
   if (parent.stat.ephemeralOwner > 0) reject(Code.NOCHILDRENFOREPHEMERALS, `${parentPath} is ephemeral`);

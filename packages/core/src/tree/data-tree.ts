@@ -48,6 +48,15 @@ export function emptyStat(): Stat {
 
 const EMPTY = new Uint8Array(0);
 
+/**
+ * A node's Stat as ZooKeeper shows it to clients. Inside, cversion counts child creations
+ * (it numbers sequential children); clients see creations plus deletions, which ZooKeeper
+ * derives as 2 * cversion - numChildren. Containers and TTL nodes show no owner.
+ */
+export function clientStat(stat: Stat): Stat {
+  return { ...stat, cversion: 2 * stat.cversion - stat.numChildren, ephemeralOwner: stat.ephemeralOwner < 0 ? 0 : stat.ephemeralOwner };
+}
+
 export class DataTree {
   private readonly nodes = new Map<string, Znode>();
   private readonly ephemeralsBySession = new Map<SessionId, Set<string>>();
@@ -79,7 +88,7 @@ export class DataTree {
 
   stat(path: string): Stat | undefined {
     const n = this.nodes.get(path);
-    return n && { ...n.stat };
+    return n && clientStat(n.stat);
   }
 
   /** Children names, sorted so every replica and client sees one order. */
@@ -156,7 +165,7 @@ export class DataTree {
           n.stat.dataLength = t.data.length;
         });
         triggers.push({ type: EventType.NodeDataChanged, path: t.path });
-        return { type: "setData", stat: { ...n.stat } };
+        return { type: "setData", stat: clientStat(n.stat) };
       }
       case "setACL": {
         const n = this.mustGet(t.path);
@@ -164,7 +173,7 @@ export class DataTree {
           n.acl = t.acl;
           n.stat.aversion = t.aversion;
         });
-        return { type: "setACL", stat: { ...n.stat } };
+        return { type: "setACL", stat: clientStat(n.stat) };
       }
       case "check":
         this.mustGet(t.path);
@@ -200,7 +209,7 @@ export class DataTree {
     });
     this.track(path, owner);
     triggers.push({ type: EventType.NodeCreated, path }, { type: EventType.NodeChildrenChanged, path: parentPath });
-    return { ...stat };
+    return clientStat(stat);
   }
 
   private deleteNode(hdr: TxnHeader, path: string, triggers: WatchTrigger[]): void {

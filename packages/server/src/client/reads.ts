@@ -1,7 +1,7 @@
 // Reads are answered from this node's applied tree, and set watches as ZooKeeper does: exists
 // watches a path present or not; getData and getChildren only watch nodes that exist.
 import { Code, EventType, WatcherType, ZXID_ZERO, pathProblem, limits, type ReadOp, type ReadOpResult, type Request, type Result, type WatchEventMessage, KeeperState } from "@keeper/protocol";
-import type { DataTree, WatchKind, WatchManager } from "@keeper/core";
+import { clientStat, type DataTree, type WatchKind, type WatchManager } from "@keeper/core";
 
 export type ReadRequest = Extract<Request, { type: "exists" | "getData" | "getChildren" | "getACL" | "getAllChildrenNumber" | "multiRead" }>;
 export type ReadOutcome = { err: Code; result?: Result };
@@ -15,18 +15,18 @@ export function executeRead<W>(tree: DataTree, watches: WatchManager<W>, watcher
   switch (req.type) {
     case "exists":
       if (watch) watches.add("data", req.path, watcher);
-      return node ? { err: Code.OK, result: { type: "exists", stat: { ...node.stat } } } : { err: Code.NONODE };
+      return node ? { err: Code.OK, result: { type: "exists", stat: clientStat(node.stat) } } : { err: Code.NONODE };
     case "getData":
       if (!node) return { err: Code.NONODE };
       if (watch) watches.add("data", req.path, watcher);
-      return { err: Code.OK, result: { type: "getData", data: node.data, stat: { ...node.stat } } };
+      return { err: Code.OK, result: { type: "getData", data: node.data, stat: clientStat(node.stat) } };
     case "getChildren":
       if (!node) return { err: Code.NONODE };
       if (watch) watches.add("child", req.path, watcher);
-      return { err: Code.OK, result: { type: "getChildren", children: [...node.children].sort(), stat: { ...node.stat } } };
+      return { err: Code.OK, result: { type: "getChildren", children: [...node.children].sort(), stat: clientStat(node.stat) } };
     case "getACL":
       if (!node) return { err: Code.NONODE };
-      return { err: Code.OK, result: { type: "getACL", acl: node.acl, stat: { ...node.stat } } };
+      return { err: Code.OK, result: { type: "getACL", acl: node.acl, stat: clientStat(node.stat) } };
     case "getAllChildrenNumber": {
       const count = tree.descendantCount(req.path);
       return count === undefined ? { err: Code.NONODE } : { err: Code.OK, result: { type: "getAllChildrenNumber", count } };
@@ -39,7 +39,7 @@ function readOp(tree: DataTree, op: ReadOp): ReadOpResult {
   if (pathProblem(op.path)) return { type: "error", err: Code.BADARGUMENTS };
   const node = tree.node(op.path);
   if (!node) return { type: "error", err: Code.NONODE };
-  return op.type === "getData" ? { type: "getData", data: node.data, stat: { ...node.stat } } : { type: "getChildren", children: [...node.children].sort() };
+  return op.type === "getData" ? { type: "getData", data: node.data, stat: clientStat(node.stat) } : { type: "getChildren", children: [...node.children].sort() };
 }
 
 /** The kinds of watch a removeWatches / checkWatches of this watcher type covers. */

@@ -15,7 +15,8 @@ const PEER_PROTOCOL_VERSION = 1;
 const PEER_FRAME_BYTES_MAX = 1024 * 1024 * 1024;
 const REDIAL_MS_MIN = 50;
 const REDIAL_MS_MAX = 1000;
-const HELLO_TIMEOUT_MS = 5000;
+/** A dial whose TCP handshake hangs (a partition drops the SYN) is abandoned this soon. */
+const HELLO_TIMEOUT_MS = 2000;
 
 export interface PeerEvents {
   up(id: ServerId): void;
@@ -25,6 +26,9 @@ export interface PeerEvents {
 
 export class PeerNetwork {
   private readonly links = new Map<ServerId, WebSocket>();
+  /** When each link last carried anything (a message or a pong). */
+  private readonly lastHeard = new Map<ServerId, number>();
+  private keepalive: NodeJS.Timeout | undefined;
   private readonly dialTimers = new Map<ServerId, NodeJS.Timeout>();
   private readonly redialMs = new Map<ServerId, number>();
   private http: Server | undefined;
@@ -41,7 +45,25 @@ export class PeerNetwork {
     private readonly log: Logger,
     /** Dial from this address (the node's own peer address), so links are tied to the node's IP. */
     private readonly localAddress?: string,
+    /**
+     * A link silent this long is closed and dialled again. A partition stalls TCP rather than
+     * resetting it; without this, a healed link would wait out TCP's retransmission backoff.
+     */
+    private readonly silenceMsMax = 1000,
   ) {}
+
+  /** Pings every link and drops the ones that stopped answering. */
+  private checkLinks(): void {
+    const now = Date.now();
+    for (const [id, ws] of this.links) {
+      if (now - (this.lastHeard.get(id) ?? now) > this.silenceMsMax) {
+        this.log.warn({ peer: id, silentMs: now - this.lastHeard.get(id)! }, "peer link silent; closing it to reconnect");
+        ws.terminate();
+        continue;
+      }
+      ws.ping();
+    }
+  }
 
   get connected(): ServerId[] {
     return [...this.links.keys()];
@@ -59,6 +81,7 @@ export class PeerNetwork {
       this.http!.listen(port, host, () => resolve());
     });
     for (const m of this.members) if (m.id < this.self) this.dial(asServerId(m.id));
+    this.keepalive = setInterval(() => this.checkLinks(), Math.max(50, Math.floor(this.silenceMsMax / 4)));
     const a = this.http.address();
     return typeof a === "object" && a ? a.port : port;
   }
@@ -172,8 +195,11 @@ export class PeerNetwork {
     this.refusals.delete(id);
     this.redialMs.delete(id);
     this.links.set(id, ws);
+    this.lastHeard.set(id, Date.now());
     this.log.info({ peer: id }, "peer link up");
+    ws.on("pong", () => this.lastHeard.set(id, Date.now()));
     ws.on("message", (data: Buffer) => {
+      this.lastHeard.set(id, Date.now());
       let f;
       try {
         f = decodePeerFrame(data);
@@ -187,6 +213,7 @@ export class PeerNetwork {
     ws.on("close", () => {
       if (this.links.get(id) !== ws) return;
       this.links.delete(id);
+      this.lastHeard.delete(id);
       this.log.info({ peer: id }, "peer link down");
       this.events.down(id);
       if (id < this.self) this.scheduleDial(id);
@@ -197,6 +224,7 @@ export class PeerNetwork {
 
   async close(): Promise<void> {
     this.closed = true;
+    if (this.keepalive) clearInterval(this.keepalive);
     for (const t of this.dialTimers.values()) clearTimeout(t);
     for (const ws of this.links.values()) ws.terminate();
     this.links.clear();

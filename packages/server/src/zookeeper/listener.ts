@@ -102,13 +102,18 @@ export async function listenZooKeeper(node: KeeperNode, host: string, port: numb
     const remote = `${socket.remoteAddress}:${socket.remotePort}`;
     const transport = new ZkTransport(socket);
     let conn: Connection | undefined;
-    let first = true;
+    /** The first bytes, held until there are four: they say four-letter word or frame. */
+    let head: Buffer | undefined = Buffer.alloc(0);
     const decoder = new FrameDecoder(frameBytesMax);
     const handshake = setTimeout(() => socket.destroy(), HANDSHAKE_MS);
-    socket.on("data", (chunk: Buffer) => {
-      if (first) {
-        first = false;
-        const word = chunk.length >= 4 ? peekFourLetterWord(chunk.subarray(0, 4)) : undefined;
+    socket.on("data", (data: Buffer) => {
+      let chunk = data;
+      if (head) {
+        head = Buffer.concat([head, data]);
+        if (head.length < 4) return; // a word may arrive a byte at a time
+        chunk = head;
+        head = undefined;
+        const word = peekFourLetterWord(chunk.subarray(0, 4));
         if (word) {
           clearTimeout(handshake);
           socket.end(words(word));

@@ -130,12 +130,16 @@ export function requestOf(r: ZkRequest): Request | undefined {
   }
 }
 
-/** A multi's results in ZooKeeper's shape: `create` ops answer with the path, create2-like ones with the stat too. */
+/**
+ * A multi's results in ZooKeeper's shape. ZooKeeper 3.8 rebuilds a multi's creates from their
+ * create mode (MultiOperationRecord): a create or create2 becomes a plain create and answers
+ * with its path alone, while a container create keeps its own opcode and answers with the Stat.
+ */
 function multiResultOf(results: MultiOpResult[], ops: ZkMultiOp[]): ZkMultiResult[] {
   return results.map((res, i): ZkMultiResult => {
     switch (res.type) {
       case "create":
-        return ops[i]?.type === "create" ? { type: "create", path: res.path } : { type: "create2", path: res.path, stat: toJuteStat(res.stat) };
+        return ops[i]?.type === "createContainer" || ops[i]?.type === "createTTL" ? { type: "create2", path: res.path, stat: toJuteStat(res.stat) } : { type: "create", path: res.path };
       case "setData":
         return { type: "setData", stat: toJuteStat(res.stat) };
       case "delete":
