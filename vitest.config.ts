@@ -2,9 +2,10 @@ import { configDefaults, defineConfig } from "vitest/config";
 
 export default defineConfig({
   test: {
-    // End-to-end tests under test/ start real server processes; give them room.
-    testTimeout: 30_000,
-    hookTimeout: 30_000,
+    // Tests under test/ start real servers and JVMs; on two loaded cores they need room.
+    // These limits only end a test that hangs.
+    testTimeout: 120_000,
+    hookTimeout: 120_000,
     exclude: [...configDefaults.exclude, "**/data/**"],
     // Two cores: files that start whole ensembles must not starve each other of CPU, or
     // heartbeats miss and elections fire that the test did not cause.

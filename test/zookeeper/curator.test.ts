@@ -146,14 +146,15 @@ describe("Curator against a 3-node Keeper ensemble", () => {
     ]);
   });
 
-  it("digest auth, whoAmI, getACL and setACL with versions; ACLs are stored, not enforced", async () => {
+  it("digest auth, whoAmI, getACL and setACL with versions; ACLs are enforced", async () => {
     const s = await section("api");
     expect(s.whoAmI).toEqual(["ip:127.0.0.1"]);
     // ZooKeeper 3.8 lists digest:alice first; the order is not part of the API.
     expect([...s.whoAmIAfterAuth].sort()).toEqual(["digest:alice", "ip:127.0.0.1"]);
     expect(s).toMatchObject({ getACL: true, aversion0: 0, setACLStale: "BADVERSION", setACLAversion: 1, getACLAfterSet: true });
-    // A documented difference (docs/zookeeper-compatibility.md): ZooKeeper answers NOAUTH here.
-    expect(s.unauthenticatedWrite).toBe("ok");
+    expect(s.unauthenticatedWrite).toBe("NOAUTH");
+    expect(s.unauthenticatedRead).toBe("NOAUTH");
+    expect(s.authenticatedWrite).toBe("ok");
   });
 
   it("containers are reaped once empty, TTL nodes once expired (createContainer, createTTL)", async () => {

@@ -41,11 +41,10 @@
 //
 // DIVERGENCES this test found. Fixed, and kept as regression tests below: B1 (cversion counts
 // deletions too), B2 (containers and TTL nodes show ephemeralOwner 0), B4 (a create2 in a multi
-// answers like a create), B6 (create looks up the parent before validating the whole path).
-// Still open, each pinned by an `it.fails` below; the random runs look past exactly these:
+// answers like a create), B5 (ACLs are enforced: NOAUTH), B6 (create looks up the parent
+// before validating the whole path).
+// Still open, pinned by an `it.fails` below; the random runs look past exactly this:
 //  B3 null data reads back as empty data — creates/setData never carry null (noNullData).
-//  B5 ACLs are stored but never enforced (no NOAUTH) — only ACLs that allow this test everything,
-//     or invalid ones, are generated (onlyPermissiveAcls).
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { generate, type DiffOp, type GenOptions } from "./differential/ops.ts";
 import { Differ, type Tolerance } from "./differential/run.ts";
@@ -56,8 +55,8 @@ const unavailable = zookeeperUnavailable();
 const OPS = Number(process.env.KEEPER_DIFF_OPS ?? 2000);
 const SEEDS = (process.env.KEEPER_DIFF_SEEDS ?? "1,2,3").split(",").map((s) => Number(s.trim()));
 
-/** The exclusions for B3 and B5 (see above). */
-const AROUND_KNOWN_BUGS: GenOptions = { noNullData: true, onlyPermissiveAcls: true };
+/** The exclusion for B3 (see above). */
+const AROUND_KNOWN_BUGS: GenOptions = { noNullData: true };
 /** Nothing is tolerated any more (B1 and B2 are fixed). */
 const TOLERATED: ReadonlySet<Tolerance> = new Set<Tolerance>();
 
@@ -177,7 +176,7 @@ describe.skipIf(unavailable !== undefined)("differential: Keeper vs Apache ZooKe
     //     2  s0 getData /a
     //   zookeeper: {"err":"NOAUTH"}
     //   keeper:    {"err":"OK","data":"v1","stat":{...,"aversion":1,...}}
-    it.fails("B5: an ACL without READ denies getData", async () => {
+    it("B5: an ACL without READ denies getData", async () => {
       await expectSameReplies([
         { s: 0, op: "create2", path: "/a", data: "v1", flags: 0 },
         { s: 0, op: "setACL", path: "/a", acl: "none", version: -1 },
@@ -189,7 +188,7 @@ describe.skipIf(unavailable !== undefined)("differential: Keeper vs Apache ZooKe
     //     2  s0 setData /a "v2" v=-1
     //   zookeeper: {"err":"NOAUTH"}
     //   keeper:    {"err":"OK","stat":{...,"version":1,...}}
-    it.fails("B5: a read-only ACL denies setData", async () => {
+    it("B5: a read-only ACL denies setData", async () => {
       await expectSameReplies([
         { s: 0, op: "create2", path: "/a", data: "v1", flags: 0 },
         { s: 0, op: "setACL", path: "/a", acl: "read", version: -1 },

@@ -26,6 +26,12 @@ export interface Acl {
   id: string;
 }
 
+/** Who a client is, for ACL checks: its address (scheme "ip") and what auth packets added. */
+export interface Identity {
+  scheme: string;
+  id: string;
+}
+
 /** world:anyone with every permission, ZooKeeper's OPEN_ACL_UNSAFE. */
 export const OPEN_ACL_UNSAFE: readonly Acl[] = Object.freeze([{ perms: Perms.ALL, scheme: "world", id: "anyone" }]);
 

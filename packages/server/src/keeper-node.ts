@@ -1,9 +1,9 @@
 // The node's client-facing logic: sessions (connect, resume), dispatch of reads (answered
 // here) and writes (validated here, then prepared by the leader), and routing of applied
 // transactions back to replies and watch events.
-import { randomBytes } from "node:crypto";
-import { WatchManager, passwordMatches, validateWrite, type ReplicaStatus, type ReplicatedState, type TreeOutcome, type Txn, type WriteRequest } from "@keeper/core";
-import { AddWatchMode, Code, KeeperState, PROTOCOL_VERSION, pathProblem, type ClientInfo, formatSessionId, formatZxid, limits, type ClientMessage, type ConnectRequest, type Request, type Result, type SessionId } from "@keeper/protocol";
+import { createHash, randomBytes } from "node:crypto";
+import { WatchManager, aclAllows, passwordMatches, validateWrite, type ReplicaStatus, type ReplicatedState, type TreeOutcome, type Txn, type WriteRequest } from "@keeper/core";
+import { AddWatchMode, Code, KeeperState, Perms, PROTOCOL_VERSION, pathProblem, type ClientInfo, formatSessionId, formatZxid, limits, type ClientMessage, type ConnectRequest, type Identity, type Request, type Result, type SessionId } from "@keeper/protocol";
 import type { ServerConfig } from "./config.ts";
 import type { Logger } from "./logger.ts";
 import type { ZabRunner } from "./replica/zab-runner.ts";
@@ -20,12 +20,15 @@ const isLocal = (req: Request): req is LocalRequest => localTypes.has(req.type);
  * An identity from an auth packet. Only "digest" (user:password) is known; ZooKeeper stores
  * it as user:base64(sha1(user:password)). ACLs are stored but not enforced yet.
  */
-function authenticate(scheme: string, auth: Uint8Array): ClientInfo | undefined {
+function authenticate(scheme: string, auth: Uint8Array): { info: ClientInfo; identity: Identity } | undefined {
   if (scheme !== "digest") return undefined;
   const text = new TextDecoder().decode(auth);
   const colon = text.indexOf(":");
   if (colon <= 0) return undefined;
-  return { authScheme: "digest", user: text.slice(0, colon) };
+  const user = text.slice(0, colon);
+  // ZooKeeper's DigestAuthenticationProvider: the ACL id is user:base64(sha1(user:password)).
+  const digest = createHash("sha1").update(text).digest("base64");
+  return { info: { authScheme: "digest", user }, identity: { scheme: "digest", id: `${user}:${digest}` } };
 }
 
 /** Tokens match a createSession to the connection that asked: the server id keeps them unique. */
@@ -98,7 +101,11 @@ export class KeeperNode {
   applied(txn: Txn, outcome: TreeOutcome): void {
     const zxid = txn.hdr.zxid;
     for (const t of outcome.triggers) {
-      for (const f of this.watches.trigger(t)) f.watcher.send({ kind: "event", type: f.type, state: KeeperState.SyncConnected, path: f.path, zxid });
+      for (const f of this.watches.trigger(t)) {
+        // The watch fires either way; its event reaches only a watcher allowed to read the node.
+        if (t.acl && !aclAllows(t.acl, Perms.READ, f.watcher.identities)) continue;
+        f.watcher.send({ kind: "event", type: f.type, state: KeeperState.SyncConnected, path: f.path, zxid });
+      }
     }
     const sid = txn.hdr.sessionId;
     switch (txn.body.type) {
@@ -291,7 +298,8 @@ export class KeeperNode {
         return conn.enqueueRead(xid, () => {
           const id = authenticate(req.scheme, req.auth);
           if (!id) return this.reply(xid, Code.AUTHFAILED);
-          conn.authIds.push(id);
+          conn.authIds.push(id.info);
+          conn.authIdentities.push(id.identity);
           return this.reply(xid, Code.OK, { type: "auth" });
         });
       case "setWatches":
@@ -303,7 +311,7 @@ export class KeeperNode {
       default:
         this.counters.reads++;
         return conn.enqueueRead(xid, () => {
-          const out = executeRead(this.state.tree, this.watches, conn, req);
+          const out = executeRead(this.state.tree, this.watches, conn, req, conn.identities);
           return this.reply(xid, out.err, out.result);
         });
     }
@@ -330,7 +338,8 @@ export class KeeperNode {
       conn.enqueueRead(xid, () => this.reply(xid, Code.BADARGUMENTS));
       return;
     }
-    const problem = validateWrite(req, this.config.dataBytesMax);
+    const ids = conn.identities;
+    const problem = validateWrite(req, this.config.dataBytesMax, ids);
     if (problem) {
       this.counters.errors++;
       conn.log.debug({ xid, err: problem.err, reason: problem.reason }, "request rejected");
@@ -338,6 +347,6 @@ export class KeeperNode {
       return;
     }
     conn.enqueueWrite(xid);
-    if (!this.runner.submit({ type: "write", sessionId, cxid: xid, request: req })) conn.close(Code.CONNECTIONLOSS, "not serving");
+    if (!this.runner.submit({ type: "write", sessionId, cxid: xid, request: req, ids })) conn.close(Code.CONNECTIONLOSS, "not serving");
   }
 }

@@ -104,4 +104,17 @@ describe("ZooKeeper 3.6+ operations", () => {
     const who = await call({ type: "whoAmI" });
     expect(who.result).toEqual({ type: "whoAmI", clientInfo: [{ authScheme: "ip", user: "127.0.0.1" }] });
   });
+
+  it("ACLs are enforced by client address: READ-only forbids writes, a foreign address forbids reads", async () => {
+    const readOnly = [{ perms: 1, scheme: "ip", id: "127.0.0.1" }];
+    const foreign = [{ perms: 31, scheme: "ip", id: "10.0.0.0/8" }];
+    expect((await call({ type: "create", path: "/acl-ro", data: enc.encode("x"), acl: readOnly, mode: CreateMode.PERSISTENT, ttlMs: 0 })).err).toBe(Code.OK);
+    expect((await call({ type: "getData", path: "/acl-ro", watch: false })).err).toBe(Code.OK);
+    expect((await call({ type: "setData", path: "/acl-ro", data: enc.encode("y"), version: -1 })).err).toBe(Code.NOAUTH);
+    expect((await call({ type: "create", path: "/acl-ro/child", data: enc.encode(""), acl: [...OPEN_ACL_UNSAFE], mode: CreateMode.PERSISTENT, ttlMs: 0 })).err).toBe(Code.NOAUTH);
+    expect((await call({ type: "create", path: "/acl-far", data: enc.encode("x"), acl: foreign, mode: CreateMode.PERSISTENT, ttlMs: 0 })).err).toBe(Code.OK);
+    expect((await call({ type: "getData", path: "/acl-far", watch: false })).err).toBe(Code.NOAUTH);
+    expect((await call({ type: "exists", path: "/acl-far", watch: false })).err).toBe(Code.OK);
+    expect((await call({ type: "getACL", path: "/acl-far" })).err).toBe(Code.NOAUTH);
+  });
 });

@@ -420,10 +420,12 @@ public class CuratorScenario {
         out.put("setACLAversion", after.getAversion());
         List<ACL> got2 = zk.getACL(p + "/secret", new Stat());
         out.put("getACLAfterSet", got2.size() == 1 && got2.get(0).getId().getScheme().equals("world") && got2.get(0).getPerms() == ZooDefs.Perms.READ);
-        // Keeper stores ACLs but does not enforce them (docs/zookeeper-compatibility.md): a client
-        // without alice's credentials writes a node that only alice may touch.
+        // ACLs are enforced: a client without alice's credentials may not write or read a node
+        // that only alice may touch, while alice may.
         zk.create(p + "/alice", bytes("a"), aliceOnly, CreateMode.PERSISTENT);
         out.put("unauthenticatedWrite", errOf(() -> zk2.setData(p + "/alice", bytes("mallory"), -1)));
+        out.put("unauthenticatedRead", errOf(() -> zk2.getData(p + "/alice", false, null)));
+        out.put("authenticatedWrite", errOf(() -> zk.setData(p + "/alice", bytes("alice"), -1)));
         return out;
     }
 

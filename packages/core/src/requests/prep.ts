@@ -2,15 +2,17 @@
 // fails a check against the state becomes an error transaction, so its reply is ordered after
 // every earlier write and is only given once those commit; a request that is invalid whatever
 // the state (bad path, oversized data) is answered at once.
-import { CONTAINER_OWNER, Code, TTL_MS_MAX, isEphemeral, isSequential, isTtlMode, parentOf, pathProblem, sequenceSuffix, ttlOwner, CreateMode, asSessionId, type Acl, type MultiOp, type Request, type SessionId, type Stat, type Zxid } from "@keeper/protocol";
+import { CONTAINER_OWNER, Code, Perms, TTL_MS_MAX, isEphemeral, isSequential, isTtlMode, parentOf, pathProblem, sequenceSuffix, ttlOwner, CreateMode, asSessionId, type Acl, type Identity, type MultiOp, type Request, type SessionId, type Stat, type Zxid } from "@keeper/protocol";
 import { assertNever } from "../assert.ts";
 import { DataTree, SYSTEM_PATHS } from "../tree/data-tree.ts";
 import type { TreeTxn, Txn, TxnBody } from "../txn.ts";
-import { aclProblem } from "./acl.ts";
+import { aclAllows, aclProblem, expandAuthAcl } from "./acl.ts";
 import { PendingView, type NodeRecord } from "./pending-view.ts";
 
 export interface PrepContext {
   view: PendingView;
+  /** The client's identities for ACL checks; undefined for the system (reaper, expiry), which may do anything. */
+  ids?: readonly Identity[];
   zxid: Zxid;
   time: number;
   sessionId: SessionId;
@@ -35,7 +37,7 @@ export type WriteRequest = Extract<Request, { type: "create" | "delete" | "setDa
  * connected to can refuse a bad request at once instead of sending it to the leader. A multi
  * is left to prep, which reports its problems per op.
  */
-export function validateWrite(request: WriteRequest, dataBytesMax: number): { err: Code; reason: string } | undefined {
+export function validateWrite(request: WriteRequest, dataBytesMax: number, ids?: readonly Identity[]): { err: Code; reason: string } | undefined {
   if (request.type === "multi") return undefined;
   if (request.type === "sync") {
     const problem = pathProblem(request.path);
@@ -43,7 +45,7 @@ export function validateWrite(request: WriteRequest, dataBytesMax: number): { er
   }
   const view = new PendingView(new DataTree());
   try {
-    prepOp({ view, zxid: 1 as Zxid, time: 0, sessionId: asSessionId(0), cxid: 0, dataBytesMax }, request);
+    prepOp({ view, zxid: 1 as Zxid, time: 0, sessionId: asSessionId(0), cxid: 0, dataBytesMax, ...(ids ? { ids } : {}) }, request);
   } catch (e) {
     if (e instanceof Rejection && e.stateless) return { err: e.err, reason: e.reason };
     if (!(e instanceof Rejection)) throw e;
@@ -94,6 +96,7 @@ function prepOp(ctx: PrepContext, op: MultiOp | Extract<Request, { type: "setACL
       checkPath(op.path);
       checkData(ctx, op.data);
       const rec = mustExist(ctx, op.path);
+      checkPermission(ctx, rec.acl, Perms.WRITE, op.path);
       checkVersion(op.path, rec.stat.version, op.version);
       const version = rec.stat.version + 1;
       ctx.view.put(op.path, { acl: rec.acl, stat: { ...rec.stat, version, mzxid: ctx.zxid, mtime: ctx.time, dataLength: op.data.length } }, ctx.zxid);
@@ -101,16 +104,18 @@ function prepOp(ctx: PrepContext, op: MultiOp | Extract<Request, { type: "setACL
     }
     case "setACL": {
       checkPath(op.path);
-      checkAcl(op.acl);
+      const acl = checkAcl(ctx, op.acl);
       const rec = mustExist(ctx, op.path);
+      checkPermission(ctx, rec.acl, Perms.ADMIN, op.path);
       checkVersion(op.path, rec.stat.aversion, op.version);
       const aversion = rec.stat.aversion + 1;
-      ctx.view.put(op.path, { acl: op.acl, stat: { ...rec.stat, aversion } }, ctx.zxid);
-      return { type: "setACL", path: op.path, acl: op.acl, aversion };
+      ctx.view.put(op.path, { acl, stat: { ...rec.stat, aversion } }, ctx.zxid);
+      return { type: "setACL", path: op.path, acl, aversion };
     }
     case "check": {
       checkPath(op.path);
       const rec = mustExist(ctx, op.path);
+      checkPermission(ctx, rec.acl, Perms.READ, op.path);
       checkVersion(op.path, rec.stat.version, op.version);
       return { type: "check", path: op.path };
     }
@@ -131,10 +136,11 @@ function prepCreate(ctx: PrepContext, op: Extract<Request, { type: "create" }>):
   if (op.path.lastIndexOf("/") < 0 || op.path.includes("\0")) reject(Code.BADARGUMENTS, `invalid path ${JSON.stringify(op.path)}`, true);
   if (op.path === "/" && !sequential) reject(Code.NODEEXISTS, "the root always exists");
   checkData(ctx, op.data);
-  checkAcl(op.acl);
+  const acl = checkAcl(ctx, op.acl);
   // A sequential name's parent is found with the counter in place: "/a/" -> "/a".
   const parentPath = sequential ? parentOf(op.path + "0") : op.path.slice(0, Math.max(1, op.path.lastIndexOf("/")));
   const parent = ctx.view.get(parentPath) ?? reject(Code.NONODE, `parent ${parentPath} does not exist`);
+  checkPermission(ctx, parent.acl, Perms.CREATE, parentPath);
   const problem = pathProblem(op.path, sequential);
   if (problem) reject(Code.BADARGUMENTS, `invalid path ${JSON.stringify(op.path)}: ${problem}`);
   const path = sequential ? op.path + sequenceSuffix(parent.stat.cversion) : op.path;
@@ -145,9 +151,9 @@ function prepCreate(ctx: PrepContext, op: Extract<Request, { type: "create" }>):
     czxid: ctx.zxid, mzxid: ctx.zxid, pzxid: ctx.zxid, ctime: ctx.time, mtime: ctx.time,
     version: 0, cversion: 0, aversion: 0, ephemeralOwner: owner, dataLength: op.data.length, numChildren: 0,
   };
-  ctx.view.put(path, { stat, acl: op.acl }, ctx.zxid);
+  ctx.view.put(path, { stat, acl }, ctx.zxid);
   ctx.view.put(parentPath, { acl: parent.acl, stat: { ...parent.stat, cversion: parent.stat.cversion + 1, numChildren: parent.stat.numChildren + 1, pzxid: ctx.zxid } }, ctx.zxid);
-  return { type: "create", path, data: op.data, acl: op.acl, ephemeralOwner: owner };
+  return { type: "create", path, data: op.data, acl, ephemeralOwner: owner };
 }
 
 function prepDelete(ctx: PrepContext, path: string, version: number): TreeTxn {
@@ -155,6 +161,8 @@ function prepDelete(ctx: PrepContext, path: string, version: number): TreeTxn {
   if (SYSTEM_PATHS.includes(path)) reject(Code.BADARGUMENTS, `${path} is a system node and cannot be deleted`, true);
   const parentPath = parentOf(path);
   const parent = ctx.view.get(parentPath) ?? reject(Code.NONODE, `${parentPath} does not exist`);
+  // ZooKeeper's order: the parent's DELETE permission before the node itself is looked up.
+  checkPermission(ctx, parent.acl, Perms.DELETE, parentPath);
   const rec = mustExist(ctx, path);
   checkVersion(path, rec.stat.version, version);
   if (rec.stat.numChildren > 0) reject(Code.NOTEMPTY, `${path} has ${rec.stat.numChildren} children`);
@@ -192,9 +200,18 @@ function checkData(ctx: PrepContext, data: Uint8Array): void {
   if (data.length > ctx.dataBytesMax) reject(Code.BADARGUMENTS, `data of ${data.length} bytes exceeds the limit of ${ctx.dataBytesMax}`, true);
 }
 
-function checkAcl(acl: Acl[]): void {
+/** Validates an ACL and expands its "auth" entries into the client's identities. */
+function checkAcl(ctx: PrepContext, acl: Acl[]): Acl[] {
   const problem = aclProblem(acl);
   if (problem) reject(Code.INVALIDACL, problem, true);
+  const expanded = expandAuthAcl(acl, ctx.ids ?? []);
+  if (typeof expanded === "string") return reject(Code.INVALIDACL, expanded, true);
+  return expanded;
+}
+
+/** NOAUTH unless the node's ACL grants `perm` to the client (the system may do anything). */
+function checkPermission(ctx: PrepContext, acl: readonly Acl[], perm: number, path: string): void {
+  if (ctx.ids !== undefined && !aclAllows(acl, perm, ctx.ids)) reject(Code.NOAUTH, `the ACL of ${path} does not grant this client the permission`);
 }
 
 function mustExist(ctx: PrepContext, path: string): NodeRecord {

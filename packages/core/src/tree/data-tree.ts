@@ -19,6 +19,8 @@ export interface Znode {
 export interface WatchTrigger {
   type: EventType;
   path: string;
+  /** The ACL of the node the event is about: only watchers it grants READ are told (as ZooKeeper 3.8). */
+  acl?: readonly Acl[];
 }
 
 export interface TreeOutcome {
@@ -164,7 +166,7 @@ export class DataTree {
           n.stat.mtime = hdr.time;
           n.stat.dataLength = t.data.length;
         });
-        triggers.push({ type: EventType.NodeDataChanged, path: t.path });
+        triggers.push({ type: EventType.NodeDataChanged, path: t.path, acl: n.acl });
         return { type: "setData", stat: clientStat(n.stat) };
       }
       case "setACL": {
@@ -208,7 +210,7 @@ export class DataTree {
       parent.stat.pzxid = hdr.zxid;
     });
     this.track(path, owner);
-    triggers.push({ type: EventType.NodeCreated, path }, { type: EventType.NodeChildrenChanged, path: parentPath });
+    triggers.push({ type: EventType.NodeCreated, path, acl }, { type: EventType.NodeChildrenChanged, path: parentPath, acl: parent.acl });
     return clientStat(stat);
   }
 
@@ -233,7 +235,7 @@ export class DataTree {
     } else if (owner < 0) {
       this.reapable.delete(path);
     }
-    triggers.push({ type: EventType.NodeDeleted, path }, { type: EventType.NodeChildrenChanged, path: parentPath });
+    triggers.push({ type: EventType.NodeDeleted, path, acl: node.acl }, { type: EventType.NodeChildrenChanged, path: parentPath, acl: parent.acl });
   }
 
   private mustGet(path: string): Znode {

@@ -200,7 +200,7 @@ export class LeaderRole {
           this.propose({ hdr: { zxid, time, sessionId: req.sessionId, cxid: req.cxid }, body: { type: "error", err: Code.SESSIONEXPIRED } });
           return true;
         }
-        const out = prepRequest({ view, zxid, time, sessionId: req.sessionId, cxid: req.cxid, dataBytesMax: this.r.cfg.dataBytesMax }, req.request);
+        const out = prepRequest({ view, zxid, time, sessionId: req.sessionId, cxid: req.cxid, dataBytesMax: this.r.cfg.dataBytesMax, ...(req.ids ? { ids: req.ids } : {}) }, req.request);
         // The origin validated the request; a stateless error here still gets a transaction
         // so the origin's client is answered in order.
         const txn: Txn = out.kind === "txn" ? out.txn : { hdr: { zxid, time, sessionId: req.sessionId, cxid: req.cxid }, body: { type: "error", err: out.err } };

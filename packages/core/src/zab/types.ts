@@ -1,6 +1,6 @@
 // Messages and identities of the replication protocol (ZAB-style). Everything here is data:
 // the transport encodes it, the core decides on it.
-import type { SessionId, Zxid } from "@keeper/protocol";
+import type { Identity, SessionId, Zxid } from "@keeper/protocol";
 import type { WriteRequest } from "../requests/prep.ts";
 import type { Txn } from "../txn.ts";
 
@@ -19,7 +19,8 @@ export interface Vote {
 
 /** What a node hands its leader to be turned into a transaction. */
 export type ForwardedRequest =
-  | { type: "write"; sessionId: SessionId; cxid: number; request: WriteRequest }
+  /** `ids`: the client's identities for ACL checks (absent: the system, which may do anything). */
+  | { type: "write"; sessionId: SessionId; cxid: number; request: WriteRequest; ids?: Identity[] }
   /** `token` comes back as the createSession transaction's cxid, so the origin finds its client. */
   | { type: "createSession"; token: number; timeoutMs: number; password: Uint8Array }
   | { type: "closeSession"; sessionId: SessionId; cxid: number };

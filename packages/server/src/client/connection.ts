@@ -3,7 +3,7 @@
 // read's slot is evaluated only when it reaches the head, so it sees every earlier write of
 // this session. Watch events bypass the queue: they are sent the moment the change applies,
 // which puts them before any reply that could show the change.
-import { Code, limits, type ServerMessage, type SessionId } from "@keeper/protocol";
+import { Code, limits, type Identity, type ServerMessage, type SessionId } from "@keeper/protocol";
 import type { Logger } from "../logger.ts";
 
 /**
@@ -43,8 +43,15 @@ export class Connection {
   received = 0;
   sent = 0;
 
-  /** Identities added by auth packets. */
+  /** Identities added by auth packets, as whoAmI shows them. */
   readonly authIds: Array<{ authScheme: string; user: string }> = [];
+  /** Identities added by auth packets, as ACLs name them (digest: user:base64(sha1(user:password))). */
+  readonly authIdentities: Identity[] = [];
+
+  /** Who this client is for ACL checks: its address, and what it authenticated as. */
+  get identities(): Identity[] {
+    return [{ scheme: "ip", id: this.remoteHost }, ...this.authIdentities];
+  }
 
   /** The client's address without the port. */
   get remoteHost(): string {

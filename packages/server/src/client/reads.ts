@@ -1,15 +1,21 @@
 // Reads are answered from this node's applied tree, and set watches as ZooKeeper does: exists
 // watches a path present or not; getData and getChildren only watch nodes that exist.
-import { Code, EventType, WatcherType, ZXID_ZERO, pathProblem, limits, type ReadOp, type ReadOpResult, type Request, type Result, type WatchEventMessage, KeeperState } from "@keeper/protocol";
-import { clientStat, type DataTree, type WatchKind, type WatchManager } from "@keeper/core";
+import { Code, EventType, Perms, WatcherType, type Identity, ZXID_ZERO, pathProblem, limits, type ReadOp, type ReadOpResult, type Request, type Result, type WatchEventMessage, KeeperState } from "@keeper/protocol";
+import { aclAllows, clientStat, type DataTree, type WatchKind, type WatchManager } from "@keeper/core";
 
 export type ReadRequest = Extract<Request, { type: "exists" | "getData" | "getChildren" | "getACL" | "getAllChildrenNumber" | "multiRead" }>;
 export type ReadOutcome = { err: Code; result?: Result };
 
-export function executeRead<W>(tree: DataTree, watches: WatchManager<W>, watcher: W, req: ReadRequest): ReadOutcome {
-  if (req.type === "multiRead") return { err: Code.OK, result: { type: "multiRead", results: req.ops.map((op) => readOp(tree, op)) } };
+/**
+ * Answers a read. `ids` are the client's identities: as in ZooKeeper, getData, getChildren and
+ * getAllChildrenNumber need READ, getACL READ or ADMIN, exists nothing; a refused read sets no watch.
+ */
+export function executeRead<W>(tree: DataTree, watches: WatchManager<W>, watcher: W, req: ReadRequest, ids: readonly Identity[]): ReadOutcome {
+  if (req.type === "multiRead") return { err: Code.OK, result: { type: "multiRead", results: req.ops.map((op) => readOp(tree, op, ids)) } };
   if (pathProblem(req.path)) return { err: Code.BADARGUMENTS };
   const node = tree.node(req.path);
+  const needed = req.type === "exists" ? 0 : req.type === "getACL" ? Perms.READ | Perms.ADMIN : Perms.READ;
+  if (node && needed !== 0 && !aclAllows(node.acl, needed, ids)) return { err: Code.NOAUTH };
   const watch = "watch" in req && req.watch;
   if (watch && watches.countFor(watcher) >= limits.watchesPerSessionMax) return { err: Code.BADARGUMENTS };
   switch (req.type) {
@@ -35,10 +41,11 @@ export function executeRead<W>(tree: DataTree, watches: WatchManager<W>, watcher
 }
 
 /** One op of a multiRead: its own result or error; a failure does not stop the others. */
-function readOp(tree: DataTree, op: ReadOp): ReadOpResult {
+function readOp(tree: DataTree, op: ReadOp, ids: readonly Identity[]): ReadOpResult {
   if (pathProblem(op.path)) return { type: "error", err: Code.BADARGUMENTS };
   const node = tree.node(op.path);
   if (!node) return { type: "error", err: Code.NONODE };
+  if (!aclAllows(node.acl, Perms.READ, ids)) return { type: "error", err: Code.NOAUTH };
   return op.type === "getData" ? { type: "getData", data: node.data, stat: clientStat(node.stat) } : { type: "getChildren", children: [...node.children].sort() };
 }
 

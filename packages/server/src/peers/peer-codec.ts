@@ -17,7 +17,7 @@ const ROLES: readonly PeerRole[] = ["looking", "following", "leading"];
 function forwardToWire(req: ForwardedRequest): Obj {
   switch (req.type) {
     case "write":
-      return { write: { sessionId: req.sessionId, cxid: req.cxid, request: requestToObject(req.request) } };
+      return { write: { sessionId: req.sessionId, cxid: req.cxid, request: requestToObject(req.request), ids: req.ids ?? [], system: req.ids === undefined } };
     case "createSession":
       return { createSession: { token: req.token, timeoutMs: req.timeoutMs, password: req.password } };
     case "closeSession":
@@ -28,7 +28,8 @@ function forwardToWire(req: ForwardedRequest): Obj {
 function forwardFromWire(f: Obj): ForwardedRequest {
   if (f.req === "write") {
     const w: Obj = f.write ?? {};
-    return { type: "write", sessionId: asSessionId(n(w.sessionId)), cxid: n(w.cxid), request: requestFromObject(w.request ?? {}) as WriteRequest };
+    const ids = (Array.isArray(w.ids) ? w.ids : []).map((i: Obj) => ({ scheme: String(i.scheme ?? ""), id: String(i.id ?? "") }));
+    return { type: "write", sessionId: asSessionId(n(w.sessionId)), cxid: n(w.cxid), request: requestFromObject(w.request ?? {}) as WriteRequest, ...(w.system === true ? {} : { ids }) };
   }
   if (f.req === "createSession") {
     const c: Obj = f.createSession ?? {};
