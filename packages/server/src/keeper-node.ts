@@ -18,7 +18,7 @@ const isLocal = (req: Request): req is LocalRequest => localTypes.has(req.type);
 
 /**
  * An identity from an auth packet. Only "digest" (user:password) is known; ZooKeeper stores
- * it as user:base64(sha1(user:password)). ACLs are stored but not enforced yet.
+ * it as user:base64(sha1(user:password)). Its identity is checked against digest ACL entries.
  */
 function authenticate(scheme: string, auth: Uint8Array): { info: ClientInfo; identity: Identity } | undefined {
   if (scheme !== "digest") return undefined;
