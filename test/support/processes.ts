@@ -9,15 +9,31 @@ import { join, resolve } from "node:path";
 export const REPO_ROOT = resolve(import.meta.dirname, "../..");
 const CLI_MAIN = join(REPO_ROOT, "packages/cli/src/main.ts");
 
-/** A port nothing listens on right now (the OS picks it). */
+/**
+ * A port nothing listens on right now, for a server a test is about to start. It is chosen at
+ * random below Linux's ephemeral range (32768+), because a port the OS hands out there can be
+ * taken by any outgoing connection between this check and the server's bind.
+ */
 export async function freePort(host = "127.0.0.1"): Promise<number> {
-  return new Promise((res, rej) => {
+  for (let attempt = 0; attempt < 50; attempt++) {
+    const port = 20_000 + Math.floor(Math.random() * 12_000);
+    if (taken.has(port)) continue;
+    if (await canListen(port, host)) {
+      taken.add(port);
+      return port;
+    }
+  }
+  throw new Error("no free port found below the ephemeral range");
+}
+
+/** Ports this process has handed out, so one test run never hands the same one out twice. */
+const taken = new Set<number>();
+
+function canListen(port: number, host: string): Promise<boolean> {
+  return new Promise((resolve) => {
     const s = createServer();
-    s.once("error", rej);
-    s.listen(0, host, () => {
-      const port = (s.address() as { port: number }).port;
-      s.close(() => res(port));
-    });
+    s.once("error", () => resolve(false));
+    s.listen(port, host, () => s.close(() => resolve(true)));
   });
 }
 

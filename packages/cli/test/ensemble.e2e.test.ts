@@ -36,7 +36,8 @@ function canListen(port: number): Promise<boolean> {
 /** A base port whose next `n` ports all accept a listener right now, outside `avoid`. */
 async function freeRange(n: number, avoid: number[] = []): Promise<number> {
   for (let attempt = 0; attempt < 200; attempt++) {
-    const base = 20_000 + Math.floor(Math.random() * 40_000);
+    // Below the ephemeral range (32768+), where outgoing connections could take a port first.
+    const base = 20_000 + Math.floor(Math.random() * (12_000 - n));
     if (avoid.some((a) => Math.abs(a - base) < 2 * n)) continue;
     const ok = await Promise.all(Array.from({ length: n }, (_, i) => canListen(base + i)));
     if (ok.every(Boolean)) return base;
