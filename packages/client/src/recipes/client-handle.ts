@@ -63,6 +63,26 @@ export class ClientHandle {
     });
   }
 
+  /**
+   * Renews `expired` and runs `resume` with the new client, retrying with a growing pause
+   * (100 ms up to 5 s) while `wanted()` holds; failures on the way go to `onError`.
+   */
+  async renewAndResume(expired: KeeperClient, wanted: () => boolean, resume: (client: KeeperClient) => Promise<void>, onError: (e: Error) => void): Promise<void> {
+    let pauseMs = 100;
+    while (wanted()) {
+      try {
+        const client = await this.renew(expired);
+        if (wanted()) await resume(client);
+        return;
+      } catch (e) {
+        if (!wanted()) return;
+        onError(e instanceof Error ? e : new Error(String(e)));
+        await new Promise((r) => setTimeout(r, pauseMs));
+        pauseMs = Math.min(pauseMs * 2, 5_000);
+      }
+    }
+  }
+
   /** Stops following the client and closes it when the factory made it. */
   async close(): Promise<void> {
     this.closed = true;

@@ -169,18 +169,7 @@ export class GroupMembership extends RecipeEvents<GroupMembershipEvents> {
   }
 
   private async rejoin(expired: KeeperClient): Promise<void> {
-    let pauseMs = 100;
-    while (this.joined) {
-      try {
-        const client = await this.handle.renew(expired);
-        await this.createMember(client, true);
-        return;
-      } catch (e) {
-        if (!this.joined) return;
-        this.emitter.emit("error", e instanceof Error ? e : new Error(String(e)));
-        await new Promise((r) => setTimeout(r, pauseMs));
-        pauseMs = Math.min(pauseMs * 2, 5_000);
-      }
-    }
+    await this.handle.renewAndResume(expired, () => this.joined, (client) => this.createMember(client, true), (e) => this.emitter.emit("error", e));
   }
+
 }

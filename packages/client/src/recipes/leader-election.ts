@@ -218,18 +218,7 @@ export class LeaderElection extends RecipeEvents<LeaderElectionEvents> {
 
   /** Asks the factory for a new client until it gives one or the election is stopped. */
   private async rejoin(expired: KeeperClient): Promise<void> {
-    let pauseMs = 100;
-    while (this.running) {
-      try {
-        await this.handle.renew(expired);
-        if (this.running) await this.join();
-        return;
-      } catch (e) {
-        if (!this.running) return;
-        this.emitter.emit("error", e instanceof Error ? e : new Error(String(e)));
-        await new Promise((r) => setTimeout(r, pauseMs));
-        pauseMs = Math.min(pauseMs * 2, 5_000);
-      }
-    }
+    await this.handle.renewAndResume(expired, () => this.running, () => this.join(), (e) => this.emitter.emit("error", e));
   }
+
 }

@@ -232,18 +232,7 @@ export class TreeCache extends RecipeEvents<TreeCacheEvents> {
   }
 
   private async renew(expired: KeeperClient): Promise<void> {
-    let pauseMs = 100;
-    while (this.running) {
-      try {
-        await this.handle.renew(expired);
-        if (this.running) await this.rebuild();
-        return;
-      } catch (e) {
-        if (!this.running) return;
-        this.emitter.emit("error", e instanceof Error ? e : new Error(String(e)));
-        await new Promise((r) => setTimeout(r, pauseMs));
-        pauseMs = Math.min(pauseMs * 2, 5_000);
-      }
-    }
+    await this.handle.renewAndResume(expired, () => this.running, () => this.rebuild(), (e) => this.emitter.emit("error", e));
   }
+
 }
