@@ -39,12 +39,10 @@
 //     Keeper's leader every 10 ticks), so both are configured never to run during the test
 //     (differential/servers.ts); TTLs are an hour long.
 //
-// DIVERGENCES this test found. Fixed, and kept as regression tests below: B1 (cversion counts
-// deletions too), B2 (containers and TTL nodes show ephemeralOwner 0), B4 (a create2 in a multi
-// answers like a create), B5 (ACLs are enforced: NOAUTH), B6 (create looks up the parent
-// before validating the whole path).
-// Still open, pinned by an `it.fails` below; the random runs look past exactly this:
-//  B3 null data reads back as empty data — creates/setData never carry null (noNullData).
+// DIVERGENCES this test found, all fixed and kept as regression tests below: B1 (cversion counts
+// deletions too), B2 (containers and TTL nodes show ephemeralOwner 0), B3 (null data stays
+// null), B4 (a create2 in a multi answers like a create), B5 (ACLs are enforced: NOAUTH), B6
+// (create looks up the parent before validating the whole path). The random runs exclude nothing.
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { generate, type DiffOp, type GenOptions } from "./differential/ops.ts";
 import { Differ, type Tolerance } from "./differential/run.ts";
@@ -55,8 +53,8 @@ const unavailable = zookeeperUnavailable();
 const OPS = Number(process.env.KEEPER_DIFF_OPS ?? 2000);
 const SEEDS = (process.env.KEEPER_DIFF_SEEDS ?? "1,2,3").split(",").map((s) => Number(s.trim()));
 
-/** The exclusion for B3 (see above). */
-const AROUND_KNOWN_BUGS: GenOptions = { noNullData: true };
+/** No exclusions: every divergence found is fixed. */
+const AROUND_KNOWN_BUGS: GenOptions = {};
 /** Nothing is tolerated any more (B1 and B2 are fixed). */
 const TOLERATED: ReadonlySet<Tolerance> = new Set<Tolerance>();
 
@@ -145,7 +143,7 @@ describe.skipIf(unavailable !== undefined)("differential: Keeper vs Apache ZooKe
     //     1  s0 getData /c
     //   zookeeper: {"err":"OK","data":null,"stat":{...,"dataLength":0,...}}
     //   keeper:    {"err":"OK","data":"","stat":{...,"dataLength":0,...}}
-    it.fails("B3: null data reads back as empty", async () => {
+    it("B3: null data reads back as empty", async () => {
       await expectSameReplies([
         { s: 0, op: "create2", path: "/c", data: null, flags: 0 },
         { s: 0, op: "getData", path: "/c", watch: false },

@@ -7,7 +7,7 @@ import { DataTree } from "./tree/data-tree.ts";
 import { SessionTable } from "./sessions/session-table.ts";
 
 const MAGIC = 0x4b534e50; // "KSNP"
-const FORMAT = 1;
+const FORMAT = 2;
 
 export interface SnapshotMeta {
   zxid: Zxid;
@@ -37,7 +37,7 @@ export function writeSnapshot(tree: DataTree, sessions: SessionTable, chunkBytes
     w = new ByteWriter();
   };
   for (const [path, n] of tree.walk()) {
-    w.u8(1).str(path).bytes(n.data);
+    w.u8(1).str(path).bytes(n.data).u8(n.dataNull ? 1 : 0);
     writeStat(w, n.stat);
     w.u32(n.acl.length);
     for (const a of n.acl) w.i32(a.perms).str(a.scheme).str(a.id);
@@ -75,11 +75,12 @@ export function readSnapshot(header: Uint8Array, body: Iterable<Uint8Array>): { 
       if (kind === 1) {
         const path = r.str();
         const data = r.bytes();
+        const dataNull = r.u8() === 1;
         const stat = readStat(r);
         const n = r.u32();
         const acl = [];
         for (let i = 0; i < n; i++) acl.push({ perms: r.i32(), scheme: r.str(), id: r.str() });
-        tree.restoreNode(path, data, acl, stat);
+        tree.restoreNode(path, data, acl, stat, dataNull);
         nodes++;
       } else if (kind === 2) {
         sessions.add({ id: asSessionId(r.num()), timeoutMs: r.u32(), password: r.bytes() });

@@ -4,7 +4,7 @@ import { assertNever } from "./assert.ts";
 import { ByteReader, ByteWriter, DecodeError } from "./bytes.ts";
 import type { TreeTxn, Txn, TxnBody } from "./txn.ts";
 
-const FORMAT = 1;
+const FORMAT = 2;
 const TAGS = ["create", "delete", "setData", "setACL", "check", "multi", "error", "createSession", "closeSession", "sync"] as const;
 type Tag = (typeof TAGS)[number];
 const TREE_TYPES: ReadonlySet<string> = new Set(["create", "delete", "setData", "setACL", "check"]);
@@ -26,13 +26,14 @@ function writeBody(w: ByteWriter, b: TxnBody): void {
     case "create":
       w.str(b.path).bytes(b.data).num(b.ephemeralOwner);
       writeAcl(w, b.acl);
+      w.u8(b.nullData ? 1 : 0);
       return;
     case "delete":
     case "check":
       w.str(b.path);
       return;
     case "setData":
-      w.str(b.path).bytes(b.data).i32(b.version);
+      w.str(b.path).bytes(b.data).i32(b.version).u8(b.nullData ? 1 : 0);
       return;
     case "setACL":
       w.str(b.path).i32(b.aversion);
@@ -71,13 +72,17 @@ function readBody(r: ByteReader): TxnBody {
       const path = r.str();
       const data = r.bytes();
       const ephemeralOwner = r.int();
-      return { type: "create", path, data, ephemeralOwner, acl: readAcl(r) };
+      const acl = readAcl(r);
+      return { type: "create", path, data, ephemeralOwner, acl, ...(r.u8() === 1 ? { nullData: true } : {}) };
     }
     case "delete":
     case "check":
       return { type: tag, path: r.str() };
     case "setData":
-      return { type: "setData", path: r.str(), data: r.bytes(), version: r.i32() };
+      const path = r.str();
+      const data = r.bytes();
+      const version = r.i32();
+      return { type: "setData", path, data, version, ...(r.u8() === 1 ? { nullData: true } : {}) };
     case "setACL": {
       const path = r.str();
       const aversion = r.i32();

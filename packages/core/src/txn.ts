@@ -15,9 +15,9 @@ export interface TxnHeader {
 
 export type TreeTxn =
   /** ephemeralOwner: a session for an ephemeral, 0, or a container / TTL code (protocol's ownerKind). */
-  | { type: "create"; path: string; data: Uint8Array; acl: Acl[]; ephemeralOwner: number }
+  | { type: "create"; path: string; data: Uint8Array; acl: Acl[]; ephemeralOwner: number; nullData?: boolean }
   | { type: "delete"; path: string }
-  | { type: "setData"; path: string; data: Uint8Array; version: number }
+  | { type: "setData"; path: string; data: Uint8Array; version: number; nullData?: boolean }
   | { type: "setACL"; path: string; acl: Acl[]; aversion: number }
   | { type: "check"; path: string };
 

@@ -40,3 +40,24 @@ describe("containers and TTL nodes", () => {
     expect(ownerFromZk(zkEphemeralOwner(owner))).toBe(owner);
   });
 });
+
+describe("null data", () => {
+  it("survives apply, the log record and a snapshot, and hashes apart from empty data", async () => {
+    const { encodeTxn, decodeTxn, writeSnapshot, readSnapshot } = await import("../src/index.ts");
+    const h = new Harness();
+    h.submit({ ...create("/null", CreateMode.PERSISTENT), nullData: true });
+    h.submit(create("/empty", CreateMode.PERSISTENT));
+    expect(h.tree.node("/null")!.dataNull).toBe(true);
+    expect(h.tree.node("/empty")!.dataNull).toBe(false);
+    const last = h.log[h.log.length - 2]!;
+    expect(decodeTxn(encodeTxn(last))).toEqual(last);
+    const { chunks } = writeSnapshot(h.tree, h.state.sessions);
+    const back = readSnapshot(chunks[0]!, chunks.slice(1));
+    expect(back.tree.node("/null")!.dataNull).toBe(true);
+    expect(back.tree.digest()).toBe(h.tree.digest());
+    const other = new Harness();
+    other.submit(create("/null", CreateMode.PERSISTENT));
+    other.submit(create("/empty", CreateMode.PERSISTENT));
+    expect(other.tree.digest()).not.toBe(h.tree.digest());
+  });
+});

@@ -101,11 +101,12 @@ export function isEphemeral(mode: CreateMode): boolean {
 
 /** A client request, as every listener (native or ZooKeeper wire) hands it to the server. */
 export type Request =
-  | { type: "create"; path: string; data: Uint8Array; acl: Acl[]; mode: CreateMode; ttlMs: number }
+  /** nullData: ZooKeeper's null data (a Java client's `null`), distinct from zero bytes; `data` is then empty. */
+  | { type: "create"; path: string; data: Uint8Array; acl: Acl[]; mode: CreateMode; ttlMs: number; nullData?: boolean }
   | { type: "delete"; path: string; version: number }
   | { type: "exists"; path: string; watch: boolean }
   | { type: "getData"; path: string; watch: boolean }
-  | { type: "setData"; path: string; data: Uint8Array; version: number }
+  | { type: "setData"; path: string; data: Uint8Array; version: number; nullData?: boolean }
   | { type: "getChildren"; path: string; watch: boolean }
   | { type: "check"; path: string; version: number }
   | { type: "multi"; ops: MultiOp[] }
@@ -142,7 +143,7 @@ export type Result =
   | { type: "create"; path: string; stat: Stat }
   | { type: "delete" }
   | { type: "exists"; stat: Stat }
-  | { type: "getData"; data: Uint8Array; stat: Stat }
+  | { type: "getData"; data: Uint8Array; stat: Stat; nullData?: boolean }
   | { type: "setData"; stat: Stat }
   | { type: "getChildren"; children: string[]; stat: Stat }
   | { type: "check" }
@@ -161,7 +162,7 @@ export type Result =
   | { type: "whoAmI"; clientInfo: ClientInfo[] }
   | { type: "auth" };
 
-export type ReadOpResult = { type: "getData"; data: Uint8Array; stat: Stat } | { type: "getChildren"; children: string[] } | { type: "error"; err: Code };
+export type ReadOpResult = { type: "getData"; data: Uint8Array; stat: Stat; nullData?: boolean } | { type: "getChildren"; children: string[] } | { type: "error"; err: Code };
 export interface ClientInfo {
   authScheme: string;
   user: string;

@@ -100,7 +100,7 @@ function prepOp(ctx: PrepContext, op: MultiOp | Extract<Request, { type: "setACL
       checkVersion(op.path, rec.stat.version, op.version);
       const version = rec.stat.version + 1;
       ctx.view.put(op.path, { acl: rec.acl, stat: { ...rec.stat, version, mzxid: ctx.zxid, mtime: ctx.time, dataLength: op.data.length } }, ctx.zxid);
-      return { type: "setData", path: op.path, data: op.data, version };
+      return { type: "setData", path: op.path, data: op.data, version, ...(op.nullData ? { nullData: true } : {}) };
     }
     case "setACL": {
       checkPath(op.path);
@@ -153,7 +153,7 @@ function prepCreate(ctx: PrepContext, op: Extract<Request, { type: "create" }>):
   };
   ctx.view.put(path, { stat, acl }, ctx.zxid);
   ctx.view.put(parentPath, { acl: parent.acl, stat: { ...parent.stat, cversion: parent.stat.cversion + 1, numChildren: parent.stat.numChildren + 1, pzxid: ctx.zxid } }, ctx.zxid);
-  return { type: "create", path, data: op.data, acl, ephemeralOwner: owner };
+  return { type: "create", path, data: op.data, acl, ephemeralOwner: owner, ...(op.nullData ? { nullData: true } : {}) };
 }
 
 function prepDelete(ctx: PrepContext, path: string, version: number): TreeTxn {

@@ -7,6 +7,8 @@ import { TreeDigest, hashBytes, hashString, nodeHash } from "./digest.ts";
 
 export interface Znode {
   data: Uint8Array;
+  /** ZooKeeper's null data (then `data` is empty): reads give null, not zero bytes. */
+  dataNull: boolean;
   acl: Acl[];
   stat: Stat;
   children: Set<string>;
@@ -49,6 +51,9 @@ export function emptyStat(): Stat {
 }
 
 const EMPTY = new Uint8Array(0);
+/** Null data hashes apart from zero bytes, so replicas that disagree on it have different digests. */
+const NULL_DATA_HASH: [number, number] = [0x6e756c6c, 0x4e554c4c];
+const dataHashOf = (data: Uint8Array, dataNull: boolean): [number, number] => (dataNull ? NULL_DATA_HASH : hashBytes(data));
 
 /**
  * A node's Stat as ZooKeeper shows it to clients. Inside, cversion counts child creations
@@ -150,7 +155,7 @@ export class DataTree {
   private applyTreeTxn(hdr: TxnHeader, t: TreeTxn, triggers: WatchTrigger[]): Result {
     switch (t.type) {
       case "create": {
-        const stat = this.createNode(hdr, t.path, t.data, t.acl, t.ephemeralOwner, triggers);
+        const stat = this.createNode(hdr, t.path, t.data, t.acl, t.ephemeralOwner, triggers, t.nullData === true);
         return { type: "create", path: t.path, stat };
       }
       case "delete":
@@ -160,7 +165,8 @@ export class DataTree {
         const n = this.mustGet(t.path);
         this.update(t.path, n, () => {
           n.data = t.data;
-          n.dataHash = hashBytes(t.data);
+          n.dataNull = t.nullData === true;
+          n.dataHash = dataHashOf(t.data, n.dataNull);
           n.stat.version = t.version;
           n.stat.mzxid = hdr.zxid;
           n.stat.mtime = hdr.time;
@@ -185,7 +191,7 @@ export class DataTree {
     }
   }
 
-  private createNode(hdr: TxnHeader, path: string, data: Uint8Array, acl: Acl[], owner: number, triggers: WatchTrigger[]): Stat {
+  private createNode(hdr: TxnHeader, path: string, data: Uint8Array, acl: Acl[], owner: number, triggers: WatchTrigger[], dataNull: boolean): Stat {
     const parentPath = parentOf(path);
     const parent = this.mustGet(parentPath);
     assert(!this.nodes.has(path), `create of existing node ${path} at ${hdr.zxid}`);
@@ -200,7 +206,7 @@ export class DataTree {
       ephemeralOwner: owner,
       dataLength: data.length,
     };
-    const node = this.makeNode(path, data, acl, stat);
+    const node = this.makeNode(path, data, acl, stat, dataNull);
     this.nodes.set(path, node);
     this.digestSum.add(nodeHash(node.pathHash, node.dataHash, node.stat));
     this.update(parentPath, parent, () => {
@@ -251,18 +257,19 @@ export class DataTree {
     this.digestSum.add(nodeHash(n.pathHash, n.dataHash, n.stat));
   }
 
-  private makeNode(path: string, data: Uint8Array, acl: Acl[], stat: Stat): Znode {
-    return { data, acl, stat, children: new Set(), pathHash: hashString(path), dataHash: hashBytes(data) };
+  private makeNode(path: string, data: Uint8Array, acl: Acl[], stat: Stat, dataNull = false): Znode {
+    return { data, dataNull, acl, stat, children: new Set(), pathHash: hashString(path), dataHash: dataHashOf(data, dataNull) };
   }
 
   /** Inserts a node read from a snapshot; nodes arrive parents first. */
-  restoreNode(path: string, data: Uint8Array, acl: Acl[], stat: Stat): void {
+  restoreNode(path: string, data: Uint8Array, acl: Acl[], stat: Stat, dataNull = false): void {
     const existing = this.nodes.get(path);
     if (existing) {
       // System nodes exist already: take the snapshot's stat and data.
       this.update(path, existing, () => {
         existing.data = data;
-        existing.dataHash = hashBytes(data);
+        existing.dataNull = dataNull;
+        existing.dataHash = dataHashOf(data, dataNull);
         existing.acl = acl;
         existing.stat = { ...stat, numChildren: existing.children.size };
       });
@@ -271,7 +278,7 @@ export class DataTree {
     const parentPath = parentOf(path);
     const parent = this.nodes.get(parentPath);
     assert(parent !== undefined, `snapshot node ${path} arrives before its parent`);
-    const node = this.makeNode(path, data, acl, { ...stat, numChildren: 0 });
+    const node = this.makeNode(path, data, acl, { ...stat, numChildren: 0 }, dataNull);
     this.nodes.set(path, node);
     this.digestSum.add(nodeHash(node.pathHash, node.dataHash, node.stat));
     this.update(parentPath, parent, () => {

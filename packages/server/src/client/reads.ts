@@ -25,7 +25,7 @@ export function executeRead<W>(tree: DataTree, watches: WatchManager<W>, watcher
     case "getData":
       if (!node) return { err: Code.NONODE };
       if (watch) watches.add("data", req.path, watcher);
-      return { err: Code.OK, result: { type: "getData", data: node.data, stat: clientStat(node.stat) } };
+      return { err: Code.OK, result: { type: "getData", data: node.data, stat: clientStat(node.stat), ...(node.dataNull ? { nullData: true } : {}) } };
     case "getChildren":
       if (!node) return { err: Code.NONODE };
       if (watch) watches.add("child", req.path, watcher);
@@ -46,7 +46,7 @@ function readOp(tree: DataTree, op: ReadOp, ids: readonly Identity[]): ReadOpRes
   const node = tree.node(op.path);
   if (!node) return { type: "error", err: Code.NONODE };
   if (!aclAllows(node.acl, Perms.READ, ids)) return { type: "error", err: Code.NOAUTH };
-  return op.type === "getData" ? { type: "getData", data: node.data, stat: clientStat(node.stat) } : { type: "getChildren", children: [...node.children].sort() };
+  return op.type === "getData" ? { type: "getData", data: node.data, stat: clientStat(node.stat), ...(node.dataNull ? { nullData: true } : {}) } : { type: "getChildren", children: [...node.children].sort() };
 }
 
 /** The kinds of watch a removeWatches / checkWatches of this watcher type covers. */

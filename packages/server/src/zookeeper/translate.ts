@@ -46,7 +46,7 @@ function zxidOf(v: bigint) {
 /** A create's mode: the opcode says container, the flags say the rest (as ZooKeeper's CreateMode.fromFlag). */
 function createOf(r: Extract<ZkRequest, { type: "create" | "create2" | "createContainer" | "createTTL" }>): Extract<Request, { type: "create" }> {
   const mode = r.type === "createContainer" ? CreateMode.CONTAINER : (r.flags as CreateMode);
-  return { type: "create", path: r.path, data: r.data ?? EMPTY, acl: r.acl, mode, ttlMs: r.type === "createTTL" ? Number(r.ttl) : 0 };
+  return { type: "create", path: r.path, data: r.data ?? EMPTY, acl: r.acl, mode, ttlMs: r.type === "createTTL" ? Number(r.ttl) : 0, ...(r.data === null ? { nullData: true } : {}) };
 }
 
 function multiOpOf(op: ZkMultiOp): MultiOp {
@@ -59,7 +59,7 @@ function multiOpOf(op: ZkMultiOp): MultiOp {
     case "delete":
       return { type: "delete", path: op.path, version: op.version };
     case "setData":
-      return { type: "setData", path: op.path, data: op.data ?? EMPTY, version: op.version };
+      return { type: "setData", path: op.path, data: op.data ?? EMPTY, version: op.version, ...(op.data === null ? { nullData: true } : {}) };
     case "check":
       return { type: "check", path: op.path, version: op.version };
   }
@@ -82,7 +82,7 @@ export function requestOf(r: ZkRequest): Request | undefined {
     case "getChildren2":
       return { type: "getChildren", path: r.path, watch: r.watch };
     case "setData":
-      return { type: "setData", path: r.path, data: r.data ?? EMPTY, version: r.version };
+      return { type: "setData", path: r.path, data: r.data ?? EMPTY, version: r.version, ...(r.data === null ? { nullData: true } : {}) };
     case "getACL":
       return { type: "getACL", path: r.path };
     case "setACL":
@@ -152,7 +152,7 @@ function multiResultOf(results: MultiOpResult[], ops: ZkMultiOp[]): ZkMultiResul
 }
 
 function readResultOf(r: ReadOpResult) {
-  return r.type === "getData" ? { type: "getData" as const, data: r.data, stat: toJuteStat(r.stat) } : r;
+  return r.type === "getData" ? { type: "getData" as const, data: r.nullData ? null : r.data, stat: toJuteStat(r.stat) } : r;
 }
 
 /** The ZooKeeper reply body for `result`, shaped by what the client asked (`req`). */
@@ -166,7 +166,7 @@ export function responseOf(req: ZkRequest, result: Result | undefined): ZkRespon
     case "setACL":
       return { type: result.type, stat: toJuteStat(result.stat) };
     case "getData":
-      return { type: "getData", data: result.data, stat: toJuteStat(result.stat) };
+      return { type: "getData", data: result.nullData ? null : result.data, stat: toJuteStat(result.stat) };
     case "getChildren":
       return req.type === "getChildren2" ? { type: "getChildren2", children: result.children, stat: toJuteStat(result.stat) } : { type: "getChildren", children: result.children };
     case "getACL":
