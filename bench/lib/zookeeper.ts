@@ -1,24 +1,20 @@
 // A real Apache ZooKeeper ensemble on loopback for the baseline: one JVM per server
 // (QuorumPeerMain from Debian's /usr/share/java/zookeeper.jar), free ports, a temporary
 // data directory, zoo.cfg and myid written per node. Only the PIDs started here are signalled.
-import { spawn, spawnSync, type ChildProcess } from "node:child_process";
-import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { spawnSync, type ChildProcess } from "node:child_process";
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { createRequire } from "node:module";
-import { connect as netConnect } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { freePort } from "../../test/support/processes.ts";
+import { HOST, QUORUM_PEER_MAIN, fourLetter, isRunning, spawnZooKeeper, writeZooCfg, zookeeperJarUnavailable } from "../../test/support/zookeeper-server.ts";
 
-const HOST = "127.0.0.1";
-export const ZK_JAR = "/usr/share/java/zookeeper.jar";
-/** slf4j binding so the server logs to stderr (the jar's manifest brings slf4j-api and the rest). */
-const SLF4J_SIMPLE = "/usr/share/java/slf4j-simple.jar";
+export { ZK_JAR, fourLetter } from "../../test/support/zookeeper-server.ts";
 
 /** Why the ZooKeeper baseline cannot run here, or undefined when it can. */
 export function zookeeperUnavailable(): string | undefined {
-  if (!existsSync(ZK_JAR)) return `${ZK_JAR} not found (install Debian's zookeeper package: apt-get install -y zookeeper)`;
-  const java = spawnSync("java", ["-version"], { encoding: "utf8" });
-  if (java.error || java.status !== 0) return `java is not runnable: ${java.error?.message ?? java.stderr}`;
+  const why = zookeeperJarUnavailable();
+  if (why !== undefined) return why;
   try {
     createRequire(import.meta.url)("node-zookeeper-client");
   } catch (e) {
@@ -30,25 +26,6 @@ export function zookeeperUnavailable(): string | undefined {
 export function zookeeperVersion(): string {
   const r = spawnSync("dpkg-query", ["-W", "-f", "${Version}", "zookeeper"], { encoding: "utf8" });
   return r.status === 0 ? r.stdout.trim() : "unknown";
-}
-
-/** Sends a four-letter word and returns the whole answer ("" if the server does not answer). */
-export function fourLetter(port: number, word: string, timeoutMs = 1_000): Promise<string> {
-  return new Promise((resolve) => {
-    let out = "";
-    const s = netConnect(port, HOST);
-    const t = setTimeout(() => {
-      s.destroy();
-      resolve(out);
-    }, timeoutMs);
-    s.on("connect", () => s.write(word));
-    s.on("data", (d) => (out += d.toString()));
-    s.on("error", () => {});
-    s.on("close", () => {
-      clearTimeout(t);
-      resolve(out);
-    });
-  });
 }
 
 export type ZkMode = "leader" | "follower" | "standalone" | "not serving" | "down";
@@ -64,7 +41,7 @@ export async function zkMode(port: number): Promise<ZkMode> {
 export class ZkNode {
   child: ChildProcess | undefined;
   exited: Promise<void> = Promise.resolve();
-  private out = "";
+  private readonly log = { text: "" };
   constructor(
     readonly id: number,
     readonly clientPort: number,
@@ -74,7 +51,7 @@ export class ZkNode {
   ) {}
 
   get running(): boolean {
-    return this.child !== undefined && this.child.exitCode === null && this.child.signalCode === null;
+    return this.child !== undefined && isRunning(this.child);
   }
   get pid(): number | undefined {
     return this.child?.pid;
@@ -85,27 +62,9 @@ export class ZkNode {
 
   start(): void {
     if (this.running) throw new Error(`zookeeper ${this.id} already running`);
-    const child = spawn(
-      "java",
-      [
-        "-Xms64m",
-        "-Xmx256m",
-        "-Dorg.slf4j.simpleLogger.defaultLogLevel=warn",
-        "-Dzookeeper.jmx.log4j.disable=true",
-        "-cp",
-        `${ZK_JAR}:${SLF4J_SIMPLE}`,
-        "org.apache.zookeeper.server.quorum.QuorumPeerMain",
-        join(this.dir, "zoo.cfg"),
-      ],
-      { stdio: ["ignore", "pipe", "pipe"] },
-    );
-    this.child = child;
-    const keep = (d: Buffer): void => {
-      this.out = (this.out + d.toString()).slice(-20_000);
-    };
-    child.stdout!.on("data", keep);
-    child.stderr!.on("data", keep);
-    this.exited = new Promise((r) => child.once("exit", () => r()));
+    const jvm = spawnZooKeeper(QUORUM_PEER_MAIN, join(this.dir, "zoo.cfg"), this.log);
+    this.child = jvm.child;
+    this.exited = jvm.exited;
   }
 
   signal(sig: NodeJS.Signals): void {
@@ -128,7 +87,7 @@ export class ZkNode {
   }
 
   output(): string {
-    return this.out;
+    return this.log.text;
   }
 }
 
@@ -151,18 +110,13 @@ export class ZkEnsemble {
       e.nodes.push(new ZkNode(i, p[3 * (i - 1)]!, p[3 * (i - 1) + 1]!, p[3 * (i - 1) + 2]!, dir));
     }
     for (const n of e.nodes) {
-      const cfg = [
-        `tickTime=${opts.tickTime ?? 2000}`,
-        `initLimit=${opts.initLimit ?? 10}`,
-        `syncLimit=${opts.syncLimit ?? 5}`,
-        `dataDir=${join(n.dir, "data")}`,
-        `clientPort=${n.clientPort}`,
-        `clientPortAddress=${HOST}`,
-        "4lw.commands.whitelist=*",
-        "admin.enableServer=false",
-        ...e.nodes.map((m) => `server.${m.id}=${HOST}:${m.peerPort}:${m.electionPort}`),
-      ];
-      writeFileSync(join(n.dir, "zoo.cfg"), cfg.join("\n") + "\n");
+      writeZooCfg(join(n.dir, "zoo.cfg"), {
+        tickTime: opts.tickTime ?? 2000,
+        settings: [`initLimit=${opts.initLimit ?? 10}`, `syncLimit=${opts.syncLimit ?? 5}`],
+        dataDir: join(n.dir, "data"),
+        clientPort: n.clientPort,
+        extra: e.nodes.map((m) => `server.${m.id}=${HOST}:${m.peerPort}:${m.electionPort}`),
+      });
       writeFileSync(join(n.dir, "data", "myid"), `${n.id}\n`);
     }
     return e;

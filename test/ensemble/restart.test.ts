@@ -5,7 +5,7 @@
 // from a snapshot (SNAP).
 import { afterAll, beforeAll, describe, expect, it, onTestFailed } from "vitest";
 import type { KeeperClient } from "@keeper/client";
-import { startEnsemble, type Ensemble, type EnsembleNode } from "../support/ensemble.ts";
+import { startEnsemble, type Ensemble, type EnsembleNode, type NodeStatus } from "../support/ensemble.ts";
 
 const text = (b: Uint8Array): string => new TextDecoder().decode(b);
 const pad = (n: number): string => String(n).padStart(5, "0");
@@ -36,6 +36,35 @@ async function expectZnodes(e: Ensemble, node: EnsembleNode, parent: string, cou
   }
 }
 
+/**
+ * Writes parent/p0..p<initial-1> through all nodes but one follower, SIGKILLs that follower,
+ * writes `missed` more through the others, restarts it and checks that every node converges on
+ * the same lastZxid and digest, the follower following; returns the follower and its status.
+ */
+async function restartLaggingFollower(e: Ensemble, parent: string, initial: number, missed: number): Promise<{ follower: EnsembleNode; status: NodeStatus }> {
+  const leader = await e.waitForLeader();
+  const follower = e.nodes.find((n) => n.id !== leader.node.id)!;
+  const others = e.nodes.filter((n) => n !== follower);
+
+  const c = await e.connect({ hosts: others });
+  await c.create(parent);
+  await createMany(c, parent, 0, initial);
+  await e.waitConverged();
+
+  await follower.kill("SIGKILL");
+  await createMany(c, parent, initial, initial + missed);
+  await c.close();
+  const before = await e.waitConverged({ nodes: others });
+
+  await follower.start();
+  const after = await e.waitConverged({ nodes: e.nodes, timeoutMs: 20_000 });
+  expect(after.lastZxid).toBe(before.lastZxid);
+  expect(after.digest).toBe(before.digest);
+  const status = (await follower.status())!;
+  expect(status.state).toBe("following");
+  return { follower, status };
+}
+
 describe("follower restart (DIFF) and whole-ensemble restart", () => {
   let e: Ensemble;
   beforeAll(async () => {
@@ -47,26 +76,7 @@ describe("follower restart (DIFF) and whole-ensemble restart", () => {
 
   it("a SIGKILLed follower catches up on 200 writes it missed, from the leader's log", async () => {
     onTestFailed(() => console.error(e.output().slice(-30_000)));
-    const leader = await e.waitForLeader();
-    const follower = e.nodes.find((n) => n.id !== leader.node.id)!;
-    const others = e.nodes.filter((n) => n !== follower);
-
-    const c = await e.connect({ hosts: others });
-    await c.create("/r");
-    await createMany(c, "/r", 0, 20);
-    await e.waitConverged();
-
-    await follower.kill("SIGKILL");
-    await createMany(c, "/r", 20, 220);
-    await c.close();
-    const before = await e.waitConverged({ nodes: others });
-
-    await follower.start();
-    const after = await e.waitConverged({ nodes: e.nodes, timeoutMs: 20_000 });
-    expect(after.lastZxid).toBe(before.lastZxid);
-    expect(after.digest).toBe(before.digest);
-    const fs = (await follower.status())!;
-    expect(fs.state).toBe("following");
+    const { follower, status: fs } = await restartLaggingFollower(e, "/r", 20, 200);
     // DIFF: the follower appended the missing transactions to its own log, one by one.
     expect(fs.log.txns, "transactions the restarted follower logged").toBeGreaterThanOrEqual(200);
     await expectZnodes(e, follower, "/r", 220);
@@ -106,26 +116,7 @@ describe("follower restart past the leader's log window (SNAP)", () => {
 
   it(`a follower that missed ${MISSED} transactions (> ${WINDOW}) catches up by SNAP`, async () => {
     onTestFailed(() => console.error(e.output().slice(-30_000)));
-    const leader = await e.waitForLeader();
-    const follower = e.nodes.find((n) => n.id !== leader.node.id)!;
-    const others = e.nodes.filter((n) => n !== follower);
-
-    const c = await e.connect({ hosts: others });
-    await c.create("/s");
-    await createMany(c, "/s", 0, 10);
-    await e.waitConverged();
-
-    await follower.kill("SIGKILL");
-    await createMany(c, "/s", 10, 10 + MISSED);
-    await c.close();
-    const before = await e.waitConverged({ nodes: others });
-
-    await follower.start();
-    const after = await e.waitConverged({ nodes: e.nodes, timeoutMs: 20_000 });
-    expect(after.lastZxid).toBe(before.lastZxid);
-    expect(after.digest).toBe(before.digest);
-    const fs = (await follower.status())!;
-    expect(fs.state).toBe("following");
+    const { follower, status: fs } = await restartLaggingFollower(e, "/s", 10, MISSED);
     // SNAP: the follower installed a snapshot instead of logging every missed transaction.
     expect(fs.log.txns, "transactions the restarted follower logged").toBeLessThan(MISSED);
     await expectZnodes(e, follower, "/s", 10 + MISSED);

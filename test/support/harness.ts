@@ -5,29 +5,16 @@ import type { ChildProcess } from "node:child_process";
 import { join } from "node:path";
 import { WebSocket as WsWebSocket } from "ws";
 import { connect, type ClientOptions, type ClientState, type KeeperClient, type WebSocketConstructor } from "@keeper/client";
+import { poll, sleep } from "./ensemble.ts";
 import { fetchStatus, freePort, runCli, startNodeProcess, tempDir, type NodeProcess } from "./processes.ts";
 
 export const HOST = "127.0.0.1";
 
-/** Polls `cond` until it returns a truthy value (which is returned) or `timeoutMs` passes. */
-export async function waitFor<T>(cond: () => T | Promise<T>, opts: { timeoutMs?: number; intervalMs?: number; what?: string } = {}): Promise<NonNullable<T>> {
-  const deadline = Date.now() + (opts.timeoutMs ?? 10_000);
-  let last: unknown;
-  for (;;) {
-    try {
-      const v = await cond();
-      if (v) return v as NonNullable<T>;
-      last = v;
-    } catch (e) {
-      last = e;
-    }
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${opts.what ?? "condition"} (last: ${last instanceof Error ? last.message : String(last)})`);
-    await sleep(opts.intervalMs ?? 20);
-  }
-}
+export { sleep };
 
-export function sleep(ms: number): Promise<void> {
-  return new Promise((r) => setTimeout(r, ms));
+/** Polls `cond` until it returns a truthy value (which is returned) or `timeoutMs` passes: ensemble.ts's poll, every 20 ms by default. */
+export function waitFor<T>(cond: () => T | Promise<T>, opts: { timeoutMs?: number; intervalMs?: number; what?: string } = {}): Promise<NonNullable<T>> {
+  return poll(cond, { ...opts, intervalMs: opts.intervalMs ?? 20 });
 }
 
 /** Resolves when `client` reaches `state` (immediately if it is there already). */

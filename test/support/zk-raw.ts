@@ -1,9 +1,16 @@
-// A bare ZooKeeper wire connection for tests that send what no real client would (truncated
-// frames, oversized lengths, unknown opcodes, garbage): raw bytes out, frames in, decoded with
-// the jute codec of @keeper/protocol.
+// Two raw ZooKeeper wire-protocol clients over net.Socket, both on the jute codec of
+// @keeper/protocol (client half):
+//  - RawZk, a bare connection for tests that send what no real client would (truncated frames,
+//    oversized lengths, unknown opcodes, garbage): raw bytes out, frames in.
+//  - ZkRawClient, a minimal well-behaved client: the connect handshake, requests matched to
+//    replies by xid, pings at a third of the negotiated timeout, and every watch notification
+//    collected in arrival order together with how many replies had arrived before it (so the
+//    order of events relative to replies can be checked). It hides nothing: replies come back as
+//    decoded frames, errors as codes.
 import { connect as netConnect, type Socket } from "node:net";
 import {
   FrameDecoder,
+  PING_XID,
   NOTIFICATION_XID,
   decodeConnectResponse,
   decodeReply,
@@ -15,6 +22,16 @@ import {
   type ZkReply,
   type ZkRequest,
 } from "@keeper/protocol";
+
+/** A ConnectRequest frame for a new session, or to `resume` an old one. */
+function connectRequest(timeOut: number, resume?: { sessionId: bigint; passwd: Uint8Array }): Uint8Array {
+  return encodeConnectRequest({ protocolVersion: 0, lastZxidSeen: 0n, timeOut, sessionId: resume?.sessionId ?? 0n, passwd: resume?.passwd ?? new Uint8Array(16), readOnly: false });
+}
+
+/** The xid a server frame starts with (NOTIFICATION_XID, PING_XID or a request's). */
+function frameXid(frame: Uint8Array): number {
+  return new DataView(frame.buffer, frame.byteOffset, frame.byteLength).getInt32(0);
+}
 
 export class RawZk {
   private readonly decoder = new FrameDecoder(64 * 1024 * 1024);
@@ -84,7 +101,7 @@ export class RawZk {
 
   /** Sends a ConnectRequest (a new session, or `resume` an old one) and reads the ConnectResponse. */
   async handshake(resume?: { sessionId: bigint; passwd: Uint8Array }, timeOut = 10_000): Promise<ZkConnectResponse> {
-    this.write(encodeConnectRequest({ protocolVersion: 0, lastZxidSeen: 0n, timeOut, sessionId: resume?.sessionId ?? 0n, passwd: resume?.passwd ?? new Uint8Array(16), readOnly: false }));
+    this.write(connectRequest(timeOut, resume));
     const f = await this.nextFrame();
     if (typeof f === "string") throw new Error(`no ConnectResponse: ${f}`);
     return decodeConnectResponse(f);
@@ -95,7 +112,7 @@ export class RawZk {
     for (;;) {
       const f = await this.nextFrame(timeoutMs);
       if (typeof f === "string") return f;
-      if (new DataView(f.buffer, f.byteOffset).getInt32(0) === NOTIFICATION_XID) {
+      if (frameXid(f) === NOTIFICATION_XID) {
         this.events.push(decodeWatchEvent(f).event);
         continue;
       }
@@ -112,6 +129,177 @@ export class RawZk {
   end(): void {
     this.sock.end();
     this.sock.destroy();
+  }
+}
+
+export interface ZkRawEvent {
+  type: number;
+  state: number;
+  path: string;
+  zxid: bigint;
+  /** Replies (to non-ping requests) this client had received when the event arrived. */
+  afterReplies: number;
+}
+
+interface Pending {
+  opcode: number;
+  resolve: (r: ZkReply) => void;
+  reject: (e: Error) => void;
+}
+
+export class ZkRawClient {
+  readonly events: ZkRawEvent[] = [];
+  /** Replies received so far (pings excluded). */
+  replies = 0;
+  private xid = 0;
+  private readonly pending = new Map<number, Pending>();
+  private ping: NodeJS.Timeout | undefined;
+  private closedError: Error | undefined;
+
+  private constructor(
+    private readonly socket: Socket,
+    readonly sessionId: bigint,
+    readonly timeoutMs: number,
+    readonly passwd: Uint8Array,
+    private readonly decoder: FrameDecoder,
+  ) {}
+
+  /** Opens a TCP connection and a new session (or resumes `sessionId`). */
+  static async connect(host: string, port: number, opts: { timeoutMs?: number; connectTimeoutMs?: number } = {}): Promise<ZkRawClient> {
+    const socket = netConnect(port, host);
+    socket.setNoDelay(true);
+    const decoder = new FrameDecoder(16 * 1024 * 1024);
+    const first = await new Promise<{ frame: Uint8Array; rest: Uint8Array[] }>((resolve, reject) => {
+      const t = setTimeout(() => fail(new Error(`no ConnectResponse from ${host}:${port} within ${opts.connectTimeoutMs ?? 10_000} ms`)), opts.connectTimeoutMs ?? 10_000);
+      const fail = (e: Error): void => {
+        clearTimeout(t);
+        socket.off("data", onData);
+        socket.destroy();
+        reject(e);
+      };
+      const onData = (chunk: Buffer): void => {
+        let frames: Uint8Array[];
+        try {
+          frames = decoder.push(chunk);
+        } catch (e) {
+          return fail(e as Error);
+        }
+        if (frames.length === 0) return;
+        clearTimeout(t);
+        socket.off("data", onData);
+        socket.off("error", fail);
+        socket.off("close", onClose);
+        resolve({ frame: frames[0]!, rest: frames.slice(1) });
+      };
+      const onClose = (): void => fail(new Error(`connection to ${host}:${port} closed during the handshake`));
+      socket.on("data", onData);
+      socket.once("error", fail);
+      socket.once("close", onClose);
+      socket.once("connect", () => {
+        socket.write(connectRequest(opts.timeoutMs ?? 30_000));
+      });
+    });
+    const rsp = decodeConnectResponse(first.frame);
+    if (rsp.timeOut <= 0 || rsp.sessionId === 0n) {
+      socket.destroy();
+      throw new Error(`session refused by ${host}:${port}`);
+    }
+    const c = new ZkRawClient(socket, rsp.sessionId, rsp.timeOut, rsp.passwd, decoder);
+    socket.on("data", (chunk: Buffer) => c.onData(chunk));
+    socket.on("error", (e) => c.fail(e));
+    socket.on("close", () => c.fail(new Error("connection closed")));
+    for (const f of first.rest) c.onFrame(f);
+    c.ping = setInterval(() => {
+      if (!c.closedError) socket.write(encodeZkRequest(PING_XID, { type: "ping" }));
+    }, Math.max(500, Math.floor(rsp.timeOut / 3)));
+    c.ping.unref();
+    return c;
+  }
+
+  /**
+   * Sends one request and resolves with its decoded reply (never rejects on a ZooKeeper error
+   * code). Rejects when the connection fails, or after `timeoutMs` without a reply.
+   */
+  request(req: ZkRequest, timeoutMs = 10_000): Promise<ZkReply> {
+    if (this.closedError) return Promise.reject(this.closedError);
+    const xid = ++this.xid;
+    const opcode = zkRequestOpcode(req);
+    return new Promise<ZkReply>((resolve, reject) => {
+      const t = setTimeout(() => {
+        this.pending.delete(xid);
+        reject(new Error(`no reply to ${req.type} (xid ${xid}) within ${timeoutMs} ms`));
+      }, timeoutMs);
+      this.pending.set(xid, {
+        opcode,
+        resolve: (r) => {
+          clearTimeout(t);
+          resolve(r);
+        },
+        reject: (e) => {
+          clearTimeout(t);
+          reject(e);
+        },
+      });
+      this.socket.write(encodeZkRequest(xid, req));
+    });
+  }
+
+  /** closeSession, then the socket. Ephemerals of the session go with it. */
+  async close(): Promise<void> {
+    if (this.closedError) return;
+    try {
+      await Promise.race([this.request({ type: "closeSession" }), new Promise((r) => setTimeout(r, 5_000))]);
+    } catch {
+      // already gone
+    }
+    this.destroy();
+  }
+
+  destroy(): void {
+    if (this.ping) clearInterval(this.ping);
+    this.closedError ??= new Error("client closed");
+    this.socket.destroy();
+  }
+
+  private onData(chunk: Buffer): void {
+    let frames: Uint8Array[];
+    try {
+      frames = this.decoder.push(chunk);
+    } catch (e) {
+      this.fail(e as Error);
+      return;
+    }
+    for (const f of frames) this.onFrame(f);
+  }
+
+  private onFrame(frame: Uint8Array): void {
+    const xid = frameXid(frame);
+    if (xid === NOTIFICATION_XID) {
+      const { zxid, event } = decodeWatchEvent(frame);
+      this.events.push({ ...event, zxid, afterReplies: this.replies });
+      return;
+    }
+    if (xid === PING_XID) return;
+    const p = this.pending.get(xid);
+    if (!p) {
+      this.replies++; // the reply to a request that timed out
+      return;
+    }
+    this.pending.delete(xid);
+    this.replies++;
+    try {
+      p.resolve(decodeReply(frame, p.opcode));
+    } catch (e) {
+      p.reject(e as Error);
+    }
+  }
+
+  private fail(e: Error): void {
+    if (this.ping) clearInterval(this.ping);
+    this.closedError ??= e;
+    for (const p of this.pending.values()) p.reject(this.closedError);
+    this.pending.clear();
+    this.socket.destroy();
   }
 }
 

@@ -18,7 +18,7 @@
 //    that session had received when the event arrived): ZooKeeper delivers a watch event before
 //    the reply that follows the change, and before any later reply on that connection.
 import { Code, codeName, type JuteStat, type ZkMultiReadResult, type ZkMultiResult, type ZkReply } from "@keeper/protocol";
-import { ZkRawClient } from "../../support/zk-raw-client.ts";
+import { ZkRawClient } from "../../support/zk-raw.ts";
 import { formatOp, mapPaths, PATHS, SESSIONS, toRequest, type DiffOp } from "./ops.ts";
 
 export const SIDES = ["zookeeper", "keeper"] as const;
