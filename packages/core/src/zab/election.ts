@@ -31,7 +31,12 @@ export class Election {
   private ticks = 0;
   private lastSent = 0;
 
-  constructor(private readonly cfg: ZabConfig, selfVote: Vote, lastRound: number) {
+  /**
+   * `reachable` says which peers are connected now: once every reachable voter holds our vote,
+   * no better vote can arrive, so the finalize wait is skipped (it only avoids flapping; a
+   * leader that meets a follower with a newer history steps down anyway).
+   */
+  constructor(private readonly cfg: ZabConfig, selfVote: Vote, lastRound: number, private readonly reachable: () => ReadonlySet<ServerId> = () => new Set()) {
     this.vote = selfVote;
     this.round = lastRound + 1;
     this.votes.set(cfg.self, selfVote);
@@ -89,8 +94,10 @@ export class Election {
       this.finalizeAt = undefined;
       return {};
     }
-    // Everyone voted and agrees: nothing better can come, decide now.
-    if (agreeing.length === this.cfg.voters.length || this.cfg.finalizeTicks === 0) return { decided: this.vote.leader };
+    // Every voter we can reach agrees: nothing better can come now, decide.
+    const connected = this.reachable();
+    const allReachableAgree = this.cfg.voters.every((v) => v === this.cfg.self || !connected.has(v) || agreeing.includes(v));
+    if (allReachableAgree || this.cfg.finalizeTicks === 0) return { decided: this.vote.leader };
     this.finalizeAt ??= this.ticks + this.cfg.finalizeTicks;
     return {};
   }

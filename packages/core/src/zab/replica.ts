@@ -256,7 +256,7 @@ export class ZabReplica {
   // ---- election -------------------------------------------------------------------------
 
   private newElection(): Election {
-    const e = new Election(this.cfg, selfVote(this.cfg.self, this.log.lastZxid, this.currentEpoch), this.lastRound);
+    const e = new Election(this.cfg, selfVote(this.cfg.self, this.log.lastZxid, this.currentEpoch), this.lastRound, () => this.connected);
     this.lastRound = e.round;
     return e;
   }
