@@ -8,7 +8,7 @@ import { HistoryChecker, InvariantViolation } from "./checker.ts";
 import { SimDisk } from "./disk.ts";
 import { History } from "./history.ts";
 import { ABSENT, type HistoryOp, type KeyState, type OpInput } from "./linearizability.ts";
-import { SimNetwork } from "./network.ts";
+import { SimNetwork, type MessageFaults } from "./network.ts";
 import { Random } from "./random.ts";
 
 export interface SimOptions {
@@ -21,6 +21,8 @@ export interface SimOptions {
   fsyncMs: [number, number];
   /** Per simulated millisecond, the chance of each fault starting. */
   faultRate: number;
+  /** Loss, duplication and reordering of the messages ZAB tolerates them on, during storms. */
+  messageFaults: MessageFaults | undefined;
   /** Snapshot a node's disk after this many applies (exercises SNAP sync). */
   snapshotEvery: number;
   logWindowTxns: number;
@@ -51,6 +53,7 @@ export const defaultSimOptions: Omit<SimOptions, "seed"> = {
   latencyMs: [1, 15],
   fsyncMs: [1, 8],
   faultRate: 0.002,
+  messageFaults: { drop: 0.02, duplicate: 0.03, reorder: 0.1, lateMs: 200 },
   snapshotEvery: 40,
   logWindowTxns: 20,
   clients: 4,
@@ -356,6 +359,7 @@ export class SimCluster {
     if (this.now >= this.phaseUntil) {
       this.calm = !this.calm && this.rng.chance(0.5);
       this.phaseUntil = this.now + this.rng.range(1000, 4000);
+      this.net.messageFaults = this.calm ? undefined : this.opts.messageFaults;
     }
     if (this.calm) return;
     if (this.rng.chance(this.opts.faultRate)) {
@@ -561,12 +565,17 @@ export class SimCluster {
 
   replayCommand(): string {
     const o = this.opts;
-    const extra = `${o.testFault ? ` --fault ${o.testFault}` : ""}${o.simFault ? ` --fault ${o.simFault}` : ""}${o.durationMs !== defaultSimOptions.durationMs ? ` --duration ${o.durationMs}` : ""}`;
+    const mf = o.messageFaults;
+    const dmf = defaultSimOptions.messageFaults;
+    const sameFaults = mf === dmf || (mf !== undefined && dmf !== undefined && mf.drop === dmf.drop && mf.duplicate === dmf.duplicate && mf.reorder === dmf.reorder && mf.lateMs === dmf.lateMs);
+    const messageFaults = sameFaults ? "" : ` --message-faults ${mf ? `${mf.drop},${mf.duplicate},${mf.reorder},${mf.lateMs}` : "off"}`;
+    const extra = `${o.testFault ? ` --fault ${o.testFault}` : ""}${o.simFault ? ` --fault ${o.simFault}` : ""}${o.durationMs !== defaultSimOptions.durationMs ? ` --duration ${o.durationMs}` : ""}${messageFaults}`;
     return `npm run sim -- --nodes ${o.nodes} --seed ${o.seed}${extra}`;
   }
 
   private healEverything(): void {
     this.opts.faultRate = 0;
+    this.net.messageFaults = undefined;
     for (const k of [...this.healAt.keys()]) this.healAt.set(k, this.now);
     for (const k of [...this.restartAt.keys()]) this.restartAt.set(k, this.now);
     this.healAndRestart();

@@ -1,5 +1,6 @@
 // npm run sim -- [--seeds N] [--start S] [--nodes 3|5] [--seed S] [--duration MS]
-//                [--fault commitWithoutQuorum|syncReadEarly] [--verbose]
+//                [--fault commitWithoutQuorum|syncReadEarly]
+//                [--message-faults DROP,DUPLICATE,REORDER,LATE_MS|off] [--verbose]
 // Runs seeded simulations of a whole ensemble; a failing seed prints the command that replays it.
 import { parseArgs } from "node:util";
 import { SimCluster, defaultSimOptions, type SimOptions } from "./cluster.ts";
@@ -12,6 +13,7 @@ const { values } = parseArgs({
     nodes: { type: "string", default: "3" },
     duration: { type: "string" },
     fault: { type: "string" },
+    "message-faults": { type: "string" },
     verbose: { type: "boolean", default: false },
   },
 });
@@ -28,6 +30,18 @@ if (values.fault !== undefined && Object.keys(faults).length === 0) {
   process.stderr.write("--fault must be commitWithoutQuorum or syncReadEarly\n");
   process.exit(2);
 }
+const mf = values["message-faults"];
+if (mf !== undefined) {
+  const parts = mf.split(",").map(Number);
+  if (mf === "off") faults.messageFaults = undefined;
+  else if (parts.length === 4 && parts.every((x) => Number.isFinite(x) && x >= 0) && parts.slice(0, 3).every((p) => p <= 1) && parts[3]! >= 1) {
+    const [drop, duplicate, reorder, lateMs] = parts as [number, number, number, number];
+    faults.messageFaults = { drop, duplicate, reorder, lateMs };
+  } else {
+    process.stderr.write("--message-faults must be off or DROP,DUPLICATE,REORDER,LATE_MS (chances 0..1, LATE_MS >= 1)\n");
+    process.exit(2);
+  }
+}
 const first = Number(values.seed ?? values.start);
 const count = values.seed !== undefined ? 1 : Number(values.seeds);
 const started = performance.now();
@@ -38,7 +52,7 @@ for (let seed = first; seed < first + count; seed++) {
   try {
     sim.run();
     ops += sim.history.ops.length;
-    if (values.verbose) process.stdout.write(`seed ${seed} ok: ${sim.check.committedCount} committed, ${sim.history.ops.length} client ops, ${JSON.stringify(sim.stats)}, linearizability ${JSON.stringify(sim.history.stats)}\n`);
+    if (values.verbose) process.stdout.write(`seed ${seed} ok: ${sim.check.committedCount} committed, ${sim.history.ops.length} client ops, ${JSON.stringify(sim.stats)}, messages ${JSON.stringify(sim.net.faultStats)}, linearizability ${JSON.stringify(sim.history.stats)}\n`);
   } catch (e) {
     failed++;
     // The message ends with the replay command.

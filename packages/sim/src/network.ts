@@ -1,5 +1,9 @@
-// A simulated network of FIFO links (as TCP gives ZAB). Faults are what TCP can really do:
-// delay, and a broken connection that loses whatever was in flight and tells both ends.
+// A simulated network between replicas. ZAB's proposals, forwarded requests and sync messages
+// ride one FIFO stream per pair (TCP in the server, as in ZooKeeper): their only fault is a
+// broken connection, which loses whatever was in flight and tells both ends. The messages ZAB
+// is built to survive losing, repeating or reordering (votes are re-sent; acks, commits and
+// heartbeats are cumulative) also get those faults here, one message at a time, while
+// `messageFaults` is on.
 import type { PeerMessage, ServerId } from "@keeper/core";
 import { Random } from "./random.ts";
 
@@ -12,12 +16,28 @@ interface InFlight {
   generation: number;
 }
 
+/** Message types whose delivery need not be FIFO or exactly-once. */
+const LOOSE_TYPES: ReadonlySet<PeerMessage["type"]> = new Set(["notification", "ack", "commit", "ping"]);
+
+export interface MessageFaults {
+  /** Per loose message, the chance it is lost, sent twice, or delivered out of order. */
+  drop: number;
+  duplicate: number;
+  reorder: number;
+  /** A reordered or repeated copy arrives up to this much later than it would have. */
+  lateMs: number;
+}
+
 export class SimNetwork {
   private queue: InFlight[] = [];
   private readonly lastAt = new Map<string, number>();
   private readonly generation = new Map<string, number>();
   /** Links cut by a partition, as "a>b" (one-way cuts allowed). */
   readonly cut = new Set<string>();
+  /** Applied to loose messages while set (the cluster turns it off between fault storms). */
+  messageFaults: MessageFaults | undefined;
+  /** `overtook`: reordered messages delivered ahead of one sent before them on the same link. */
+  readonly faultStats = { dropped: 0, duplicated: 0, reordered: 0, overtook: 0 };
 
   constructor(private readonly rng: Random, private readonly latencyMs: [number, number]) {}
 
@@ -32,9 +52,29 @@ export class SimNetwork {
   send(now: number, from: ServerId, to: ServerId, msg: PeerMessage): void {
     const k = this.key(from, to);
     if (!this.linkUp(from, to)) return;
-    const at = Math.max(this.lastAt.get(k) ?? 0, now + this.rng.range(this.latencyMs[0], this.latencyMs[1]));
-    this.lastAt.set(k, at);
-    this.queue.push({ at, from, to, msg, generation: this.generation.get(this.pairKey(from, to)) ?? 0 });
+    const generation = this.generation.get(this.pairKey(from, to)) ?? 0;
+    const latency = now + this.rng.range(this.latencyMs[0], this.latencyMs[1]);
+    const f = LOOSE_TYPES.has(msg.type) ? this.messageFaults : undefined;
+    if (f && this.rng.chance(f.drop)) {
+      this.faultStats.dropped++;
+      return;
+    }
+    if (f && this.rng.chance(f.reorder)) {
+      // Outside the stream's order: either on time, overtaking whatever is queued ahead of it
+      // on the link, or late, overtaken by what is sent after it.
+      const at = this.rng.chance(0.5) ? latency : latency + this.rng.range(1, f.lateMs);
+      this.faultStats.reordered++;
+      if (at < (this.lastAt.get(k) ?? 0)) this.faultStats.overtook++;
+      this.queue.push({ at, from, to, msg, generation });
+    } else {
+      const at = Math.max(this.lastAt.get(k) ?? 0, latency);
+      this.lastAt.set(k, at);
+      this.queue.push({ at, from, to, msg, generation });
+    }
+    if (f && this.rng.chance(f.duplicate)) {
+      this.faultStats.duplicated++;
+      this.queue.push({ at: latency + this.rng.range(0, f.lateMs), from, to, msg, generation });
+    }
   }
 
   private pairKey(a: ServerId, b: ServerId): string {

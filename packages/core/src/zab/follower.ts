@@ -14,6 +14,8 @@ export class FollowerRole {
   private lastHeardTick: number;
   private readonly startedTick: number;
   private ackedZxid: Zxid = 0 as Zxid;
+  /** The highest commit point the leader has announced in this attempt. */
+  private commitSeen: Zxid = 0 as Zxid;
   private readonly touched = new Set<SessionId>();
   /** This attempt to join; messages of earlier attempts carry another id and are ignored. */
   private readonly syncId: number;
@@ -74,25 +76,38 @@ export class FollowerRole {
       case "upToDate":
         if (this.phase !== "synced" || msg.epoch !== this.epoch) return;
         this.phase = "broadcast";
-        this.r.commitUpTo(msg.commitZxid);
+        this.leaderCommitted(msg.commitZxid);
         this.r.setServing(true);
         return;
       case "proposal":
         if ((this.phase !== "synced" && this.phase !== "broadcast") || msg.epoch !== this.epoch) return;
         this.r.append(msg.txn);
+        if (this.phase === "broadcast") this.leaderCommitted(this.commitSeen);
         return;
       case "commit":
-        if (this.phase === "broadcast" && msg.epoch === this.epoch) this.r.commitUpTo(msg.zxid);
+        if (this.phase === "broadcast" && msg.epoch === this.epoch) this.leaderCommitted(msg.zxid);
         return;
       case "ping":
         if (msg.epoch !== this.epoch) return;
-        if (this.phase === "broadcast") this.r.commitUpTo(msg.commitZxid);
+        if (this.phase === "broadcast") this.leaderCommitted(msg.commitZxid);
         this.r.send(this.leaderId, { type: "ping", epoch: msg.epoch, commitZxid: this.r.state.lastZxid, sessions: [...this.touched] });
         this.touched.clear();
         return;
       default:
         return;
     }
+  }
+
+  /**
+   * The leader says everything up to `zxid` is committed. Commits and heartbeats are
+   * cumulative and may overtake the proposal they cover (they are not ordered with it on
+   * every transport), so apply what is logged and keep the rest for when it arrives. Safe:
+   * after sync this log is a prefix of the leader's, so a logged zxid at or below the
+   * leader's commit point is the leader's committed transaction.
+   */
+  private leaderCommitted(zxid: Zxid): void {
+    if (zxid > this.commitSeen) this.commitSeen = zxid;
+    this.r.commitUpTo(Math.min(this.commitSeen, this.r.log.lastZxid) as Zxid);
   }
 
   private onLeaderInfo(epoch: number): void {
