@@ -120,9 +120,11 @@ message PeerFrame {
     PeerFollowerInfo followerInfo = 4; PeerLeaderInfo leaderInfo = 5; PeerAckEpoch ackEpoch = 6;
     PeerSnap snap = 7; PeerTrunc trunc = 8; PeerDiff diff = 9; PeerNewLeader newLeader = 10;
     PeerAck ack = 11; PeerUpToDate upToDate = 12; PeerProposal proposal = 13; PeerCommit commit = 14;
-    PeerPing ping = 15; PeerForward forward = 16;
+    PeerPing ping = 15; PeerForward forward = 16; PeerBatch batch = 17;
   }
 }
+// Messages produced in one turn of the event loop, each an encoded PeerFrame, in order.
+message PeerBatch { repeated bytes frames = 1; }
 
 message ClientFrame { oneof frame { ConnectRequest connect = 1; Request request = 2; } }
 message ServerFrame { oneof frame { ConnectResponse connected = 1; Response response = 2; WatchEvent event = 3; CloseNotice close = 4; } }

@@ -35,6 +35,20 @@ describe("peer codec", () => {
     expect(plain((back as { msg: PeerMessage }).msg)).toEqual(plain(msg));
   });
 
+  it("a batch carries its messages in order", () => {
+    const back = decodePeerFrame(encodePeerFrame({ kind: "batch", frames: messages.map((msg) => encodePeerFrame({ kind: "message", msg })) }));
+    expect(back.kind).toBe("batch");
+    expect(plain((back as { messages: PeerMessage[] }).messages)).toEqual(plain(messages));
+  });
+
+  it("a batch holding a batch, a hello or garbage is a FrameError", () => {
+    const one = encodePeerFrame({ kind: "message", msg: messages[0]! });
+    const hello = encodePeerFrame({ kind: "hello", serverId: asServerId(1), peers: "1=a:1", protocolVersion: 2 });
+    for (const frames of [[encodePeerFrame({ kind: "batch", frames: [one] })], [one, hello], [one, new Uint8Array([0xff, 0xff, 0xff])]]) {
+      expect(() => decodePeerFrame(encodePeerFrame({ kind: "batch", frames }))).toThrow(/batch|peer frame/);
+    }
+  });
+
   it("garbage is a FrameError, never another exception", () => {
     for (let i = 0; i < 200; i++) {
       const junk = Uint8Array.from({ length: 1 + (i % 40) }, (_, j) => (i * 31 + j * 17) & 0xff);
@@ -63,11 +77,12 @@ describe("PeerNetwork handshake", () => {
 
   async function node(id: number, spec: string, claimedSpec = spec) {
     const ups: ServerId[] = [];
+    const received: PeerMessage[] = [];
     const members = parsePeers(spec);
-    const net = new PeerNetwork(asServerId(id), members, canonicalPeers(parsePeers(claimedSpec)), { up: (p) => ups.push(p), down: () => {}, message: () => {} }, silent);
+    const net = new PeerNetwork(asServerId(id), members, canonicalPeers(parsePeers(claimedSpec)), { up: (p) => ups.push(p), down: () => {}, message: (_from, m) => received.push(m) }, silent);
     nets.push(net);
     await net.listen("127.0.0.1", members.find((m) => m.id === id)?.port ?? (await freePort()));
-    return { net, ups };
+    return { net, ups, received };
   }
 
   async function until(cond: () => boolean, ms = 3000): Promise<void> {
@@ -83,6 +98,25 @@ describe("PeerNetwork handshake", () => {
     await until(() => a.ups.length > 0 && b.ups.length > 0);
     expect(a.ups).toEqual([2]);
     expect(b.ups).toEqual([1]);
+  });
+
+  it("messages sent in one turn, small ones batched and a big one alone, arrive once each and in order", async () => {
+    const [p1, p2] = [await freePort(), await freePort()];
+    const spec = `1=127.0.0.1:${p1},2=127.0.0.1:${p2}`;
+    const a = await node(1, spec);
+    const b = await node(2, spec);
+    await until(() => a.ups.length > 0 && b.ups.length > 0);
+    const sent: PeerMessage[] = [];
+    for (let i = 1; i <= 3000; i++) {
+      // Every 1000th is a 300 KiB snap: bigger than a batch may be.
+      const msg: PeerMessage = i % 1000 === 0
+        ? { type: "snap", syncId: i, zxid: makeZxid(1, i), chunks: [new Uint8Array(300 * 1024).fill(i % 251)] }
+        : { type: "commit", epoch: 1, zxid: makeZxid(1, i) };
+      sent.push(msg);
+      a.net.send(asServerId(2), msg);
+    }
+    await until(() => b.received.length >= sent.length, 10_000);
+    expect(b.received.map((m) => m.type === "commit" ? m.zxid : m.type === "snap" ? m.syncId : -1)).toEqual(sent.map((m, i) => (m.type === "snap" ? i + 1 : makeZxid(1, i + 1))));
   });
 
   it("nodes given different peer lists refuse each other and say why", async () => {

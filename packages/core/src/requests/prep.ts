@@ -37,13 +37,16 @@ export type WriteRequest = Extract<Request, { type: "create" | "delete" | "setDa
  * connected to can refuse a bad request at once instead of sending it to the leader. A multi
  * is left to prep, which reports its problems per op.
  */
+/** validateWrite's stand-in state: PendingView only reads its tree, so one serves every call. */
+let emptyTree: DataTree | undefined;
+
 export function validateWrite(request: WriteRequest, dataBytesMax: number, ids?: readonly Identity[]): { err: Code; reason: string } | undefined {
   if (request.type === "multi") return undefined;
   if (request.type === "sync") {
     const problem = pathProblem(request.path);
     return problem ? { err: Code.BADARGUMENTS, reason: problem } : undefined;
   }
-  const view = new PendingView(new DataTree());
+  const view = new PendingView((emptyTree ??= new DataTree()));
   try {
     prepOp({ view, zxid: 1 as Zxid, time: 0, sessionId: asSessionId(0), cxid: 0, dataBytesMax, ...(ids ? { ids } : {}) }, request);
   } catch (e) {

@@ -7,7 +7,11 @@ const PeerFrame = protoRoot.lookupType("keeper.PeerFrame");
 export type PeerFrameMessage =
   | { kind: "hello"; serverId: ServerId; peers: string; protocolVersion: number }
   | { kind: "refusal"; reason: string }
-  | { kind: "message"; msg: PeerMessage };
+  | { kind: "message"; msg: PeerMessage }
+  /** Encoded single-message frames sent together; decoded into `messages`. */
+  | { kind: "batch"; frames: Uint8Array[] };
+
+export type DecodedPeerFrame = Exclude<PeerFrameMessage, { kind: "batch" }> | { kind: "batch"; messages: PeerMessage[] };
 
 type Obj = Record<string, any>;
 const n = (v: unknown): number => (typeof v === "number" ? v : 0);
@@ -100,12 +104,16 @@ function messageFromWire(which: string, b: Obj): PeerMessage {
 }
 
 export function encodePeerFrame(f: PeerFrameMessage): Uint8Array {
-  const obj = f.kind === "hello" ? { hello: { serverId: f.serverId, peers: f.peers, protocolVersion: f.protocolVersion } } : f.kind === "refusal" ? { refusal: { reason: f.reason } } : messageToWire(f.msg);
+  const obj =
+    f.kind === "hello" ? { hello: { serverId: f.serverId, peers: f.peers, protocolVersion: f.protocolVersion } }
+    : f.kind === "refusal" ? { refusal: { reason: f.reason } }
+    : f.kind === "batch" ? { batch: { frames: f.frames } }
+    : messageToWire(f.msg);
   return PeerFrame.encode(PeerFrame.fromObject(obj)).finish();
 }
 
 /** Decodes one peer frame; anything malformed is a FrameError (the link is then dropped). */
-export function decodePeerFrame(data: Uint8Array): PeerFrameMessage {
+export function decodePeerFrame(data: Uint8Array, nested = false): DecodedPeerFrame {
   let f: Obj;
   try {
     f = PeerFrame.toObject(PeerFrame.decode(data), { oneofs: true, defaults: false, bytes: Uint8Array as never }) as Obj;
@@ -120,6 +128,16 @@ export function decodePeerFrame(data: Uint8Array): PeerFrameMessage {
     }
     if (which === "refusal") return { kind: "refusal", reason: typeof f.refusal?.reason === "string" ? f.refusal.reason : "" };
     if (which === undefined) throw new FrameError("empty peer frame");
+    if (which === "batch") {
+      if (nested) throw new FrameError("a batch inside a batch");
+      const frames: unknown[] = Array.isArray(f.batch?.frames) ? f.batch.frames : [];
+      const messages = frames.map((bytes) => {
+        const inner = decodePeerFrame(bytes as Uint8Array, true);
+        if (inner.kind !== "message") throw new FrameError(`a ${inner.kind} inside a batch`);
+        return inner.msg;
+      });
+      return { kind: "batch", messages };
+    }
     return { kind: "message", msg: messageFromWire(which, f[which] ?? {}) };
   } catch (e) {
     if (e instanceof FrameError) throw e;

@@ -10,7 +10,10 @@ import type { Logger } from "../logger.ts";
 import type { PeerAddress } from "../config.ts";
 import { decodePeerFrame, encodePeerFrame } from "./peer-codec.ts";
 
-const PEER_PROTOCOL_VERSION = 1;
+/** 2: frames may be batches. */
+const PEER_PROTOCOL_VERSION = 2;
+/** Frames queued in one turn are batched up to this size; a bigger frame (a SNAP) goes alone. */
+const BATCH_BYTES_MAX = 256 * 1024;
 /** Snapshots travel in one message: allow large frames between peers. */
 const PEER_FRAME_BYTES_MAX = 1024 * 1024 * 1024;
 const REDIAL_MS_MIN = 50;
@@ -26,6 +29,12 @@ export interface PeerEvents {
 
 export class PeerNetwork {
   private readonly links = new Map<ServerId, WebSocket>();
+  /**
+   * Frames sent in this turn of the event loop, per link, flushed together on the next tick:
+   * a leader's commit fans out proposals, commits and pings as many small messages, and one
+   * WebSocket frame (one syscall) for the lot costs a fraction of one each.
+   */
+  private readonly outbox = new Map<ServerId, { ws: WebSocket; frames: Uint8Array[] }>();
   /** When each link last carried anything (a message or a pong). */
   private readonly lastHeard = new Map<ServerId, number>();
   private keepalive: NodeJS.Timeout | undefined;
@@ -89,7 +98,35 @@ export class PeerNetwork {
   send(to: ServerId, msg: PeerMessage): void {
     const ws = this.links.get(to);
     if (!ws || ws.readyState !== WebSocket.OPEN) return; // a lost message is a lost link: ZAB copes
-    ws.send(encodePeerFrame({ kind: "message", msg }));
+    let queued = this.outbox.get(to);
+    if (queued === undefined || queued.ws !== ws) {
+      if (this.outbox.size === 0) process.nextTick(() => this.flush());
+      queued = { ws, frames: [] };
+      this.outbox.set(to, queued);
+    }
+    queued.frames.push(encodePeerFrame({ kind: "message", msg }));
+  }
+
+  private flush(): void {
+    for (const [to, { ws, frames }] of this.outbox) {
+      // The link a frame was queued for may be gone: its frames go with it, never on a newer link.
+      if (this.links.get(to) !== ws || ws.readyState !== WebSocket.OPEN) continue;
+      let batch: Uint8Array[] = [];
+      let bytes = 0;
+      const sendBatch = () => {
+        if (batch.length === 1) ws.send(batch[0]!);
+        else if (batch.length > 1) ws.send(encodePeerFrame({ kind: "batch", frames: batch }));
+        batch = [];
+        bytes = 0;
+      };
+      for (const f of frames) {
+        if (bytes + f.length > BATCH_BYTES_MAX) sendBatch();
+        batch.push(f);
+        bytes += f.length;
+      }
+      sendBatch();
+    }
+    this.outbox.clear();
   }
 
   private hello(): Uint8Array {
@@ -209,6 +246,7 @@ export class PeerNetwork {
         return ws.terminate();
       }
       if (f.kind === "message") this.events.message(id, f.msg);
+      else if (f.kind === "batch") for (const msg of f.messages) if (this.links.get(id) === ws) this.events.message(id, msg);
     });
     ws.on("close", () => {
       if (this.links.get(id) !== ws) return;

@@ -47,24 +47,42 @@ class ZkTransport implements ClientTransport {
   /** The ConnectResponse has gone out: from now on the stream carries replies and events. */
   private handshakeDone = false;
 
+  private corked = false;
+
   constructor(private readonly socket: Socket) {}
+
+  /**
+   * Replies produced in one turn of the event loop (a commit answers many requests at once)
+   * leave in one writev instead of a syscall each.
+   */
+  private write(frame: Uint8Array): void {
+    if (!this.corked) {
+      this.corked = true;
+      this.socket.cork();
+      process.nextTick(() => {
+        this.corked = false;
+        this.socket.uncork();
+      });
+    }
+    this.socket.write(frame);
+  }
 
   send(msg: ServerMessage): void {
     switch (msg.kind) {
       case "connected":
         this.handshakeDone = true;
-        this.socket.write(encodeConnectResponse({ protocolVersion: ZK_PROTOCOL_VERSION, timeOut: msg.timeoutMs, sessionId: BigInt(msg.sessionId), passwd: msg.password, readOnly: msg.readOnly }, this.clientSentReadOnly));
+        this.write(encodeConnectResponse({ protocolVersion: ZK_PROTOCOL_VERSION, timeOut: msg.timeoutMs, sessionId: BigInt(msg.sessionId), passwd: msg.password, readOnly: msg.readOnly }, this.clientSentReadOnly));
         return;
       case "response": {
         const req = this.asked.shift();
         // ZooKeeper answers a failed multi with header err 0 and the per-op errors in its body.
         const multi = msg.result?.type === "multi" || msg.result?.type === "multiRead";
         const body = req ? responseOf(req, msg.err === Code.OK || multi ? msg.result : undefined) : undefined;
-        this.socket.write(encodeReply(msg.xid, BigInt(msg.zxid), multi ? Code.OK : msg.err, body));
+        this.write(encodeReply(msg.xid, BigInt(msg.zxid), multi ? Code.OK : msg.err, body));
         return;
       }
       case "event":
-        this.socket.write(encodeWatchEvent(msg.type, msg.state, msg.path, BigInt(msg.zxid)));
+        this.write(encodeWatchEvent(msg.type, msg.state, msg.path, BigInt(msg.zxid)));
         return;
       case "close":
         return; // ZooKeeper has no close notice: close() tells what it can
