@@ -277,6 +277,38 @@ describe("Stat fields after each op", () => {
     expect(h.tree.stat("/p")!.aversion).toBe(2);
   });
 
+  it("nodes with equal ACLs share one frozen list, and a setACL on one leaves the others alone", () => {
+    const h = new Harness();
+    h.create("/a", "");
+    h.create("/b", "");
+    const shared = h.tree.node("/a")!.acl;
+    expect(h.tree.node("/b")!.acl).toBe(shared);
+    expect(Object.isFrozen(shared) && Object.isFrozen(shared[0])).toBe(true);
+    h.submit({ type: "setACL", path: "/a", acl: [{ perms: Perms.READ, scheme: "world", id: "anyone" }], version: -1 });
+    expect(h.tree.node("/a")!.acl).toEqual([{ perms: Perms.READ, scheme: "world", id: "anyone" }]);
+    expect(h.tree.node("/b")!.acl).toEqual(acl());
+  });
+
+  it("a leaf gains and loses children: counts, order and digest stay right", () => {
+    const h = new Harness();
+    h.create("/p", "");
+    const empty = h.tree.digest();
+    h.create("/p/b", "");
+    h.create("/p/a", "");
+    expect(h.tree.children("/p")).toEqual(["a", "b"]);
+    h.submit({ type: "delete", path: "/p/a", version: -1 });
+    h.submit({ type: "delete", path: "/p/b", version: -1 });
+    expect(h.tree.children("/p")).toEqual([]);
+    expect(h.tree.node("/p")!.stat.numChildren).toBe(0);
+    h.create("/p/c", "");
+    expect(h.tree.children("/p")).toEqual(["c"]);
+    expect(h.tree.children("/p/c")).toEqual([]);
+    h.submit({ type: "delete", path: "/p/c", version: -1 });
+    // Only cversion and pzxid moved since: the digest covers them, so it differs from before.
+    expect(h.tree.digest()).not.toBe(empty);
+    expect(h.tree.node("/")!.children.has("p")).toBe(true);
+  });
+
   it("check and sync change no Stat but use a zxid", () => {
     const h = new Harness();
     h.create("/p", "abc");

@@ -6,7 +6,7 @@ import type { DataTree } from "../tree/data-tree.ts";
 
 export interface NodeRecord {
   stat: Stat;
-  acl: Acl[];
+  acl: readonly Acl[];
 }
 
 interface Entry {

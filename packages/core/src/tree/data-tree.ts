@@ -9,9 +9,11 @@ export interface Znode {
   data: Uint8Array;
   /** ZooKeeper's null data (then `data` is empty): reads give null, not zero bytes. */
   dataNull: boolean;
-  acl: Acl[];
+  /** Shared between nodes with equal lists (see internAcl): never mutate it, replace it. */
+  acl: readonly Acl[];
   stat: Stat;
-  children: Set<string>;
+  /** NO_CHILDREN (shared) until the first child: most znodes are leaves. */
+  children: ReadonlySet<string>;
   /** Cached hashes for the digest. */
   pathHash: [number, number];
   dataHash: [number, number];
@@ -64,6 +66,37 @@ export function clientStat(stat: Stat): Stat {
   return { ...stat, cversion: 2 * stat.cversion - stat.numChildren, ephemeralOwner: stat.ephemeralOwner < 0 ? 0 : stat.ephemeralOwner };
 }
 
+/** Every leaf's child set. Read-only by type; addChild swaps in a real set. */
+const NO_CHILDREN: ReadonlySet<string> = new Set<string>();
+
+function addChild(n: Znode, name: string): void {
+  if (n.children === NO_CHILDREN) n.children = new Set([name]);
+  else (n.children as Set<string>).add(name);
+}
+
+function removeChild(n: Znode, name: string): void {
+  if (n.children === NO_CHILDREN) return;
+  (n.children as Set<string>).delete(name);
+  if (n.children.size === 0) n.children = NO_CHILDREN;
+}
+
+/**
+ * Equal ACL lists share one frozen array: nearly every znode carries one of a handful of
+ * lists, and a list per node costs about a tenth of a small node's memory. Bounded, so
+ * that many distinct lists cost no more than unshared ones.
+ */
+const ACL_CACHE_MAX = 4096;
+const aclCache = new Map<string, readonly Acl[]>();
+
+export function internAcl(acl: readonly Acl[]): readonly Acl[] {
+  const key = acl.map((a) => `${a.perms}\u0000${a.scheme}\u0000${a.id}`).join("\u0001");
+  const cached = aclCache.get(key);
+  if (cached !== undefined) return cached;
+  const frozen = Object.freeze(acl.map((a) => Object.freeze({ perms: a.perms, scheme: a.scheme, id: a.id })));
+  if (aclCache.size < ACL_CACHE_MAX) aclCache.set(key, frozen);
+  return frozen;
+}
+
 export class DataTree {
   private readonly nodes = new Map<string, Znode>();
   private readonly ephemeralsBySession = new Map<SessionId, Set<string>>();
@@ -75,7 +108,7 @@ export class DataTree {
 
   constructor() {
     for (const path of SYSTEM_PATHS) {
-      if (path !== "/") this.nodes.get(parentOf(path))!.children.add(nameOf(path));
+      if (path !== "/") addChild(this.nodes.get(parentOf(path))!, nameOf(path));
       this.nodes.set(path, this.makeNode(path, EMPTY, [...OPEN_ACL_UNSAFE], emptyStat()));
     }
     for (const path of SYSTEM_PATHS) {
@@ -178,7 +211,7 @@ export class DataTree {
       case "setACL": {
         const n = this.mustGet(t.path);
         this.update(t.path, n, () => {
-          n.acl = t.acl;
+          n.acl = internAcl(t.acl);
           n.stat.aversion = t.aversion;
         });
         return { type: "setACL", stat: clientStat(n.stat) };
@@ -191,7 +224,7 @@ export class DataTree {
     }
   }
 
-  private createNode(hdr: TxnHeader, path: string, data: Uint8Array, acl: Acl[], owner: number, triggers: WatchTrigger[], dataNull: boolean): Stat {
+  private createNode(hdr: TxnHeader, path: string, data: Uint8Array, acl: readonly Acl[], owner: number, triggers: WatchTrigger[], dataNull: boolean): Stat {
     const parentPath = parentOf(path);
     const parent = this.mustGet(parentPath);
     assert(!this.nodes.has(path), `create of existing node ${path} at ${hdr.zxid}`);
@@ -210,7 +243,7 @@ export class DataTree {
     this.nodes.set(path, node);
     this.digestSum.add(nodeHash(node.pathHash, node.dataHash, node.stat));
     this.update(parentPath, parent, () => {
-      parent.children.add(nameOf(path));
+      addChild(parent, nameOf(path));
       parent.stat.cversion++;
       parent.stat.numChildren = parent.children.size;
       parent.stat.pzxid = hdr.zxid;
@@ -228,7 +261,7 @@ export class DataTree {
     this.digestSum.remove(nodeHash(node.pathHash, node.dataHash, node.stat));
     this.nodes.delete(path);
     this.update(parentPath, parent, () => {
-      parent.children.delete(nameOf(path));
+      removeChild(parent, nameOf(path));
       parent.stat.numChildren = parent.children.size;
       // ZooKeeper moves pzxid on delete but leaves cversion alone.
       parent.stat.pzxid = hdr.zxid;
@@ -257,12 +290,12 @@ export class DataTree {
     this.digestSum.add(nodeHash(n.pathHash, n.dataHash, n.stat));
   }
 
-  private makeNode(path: string, data: Uint8Array, acl: Acl[], stat: Stat, dataNull = false): Znode {
-    return { data, dataNull, acl, stat, children: new Set(), pathHash: hashString(path), dataHash: dataHashOf(data, dataNull) };
+  private makeNode(path: string, data: Uint8Array, acl: readonly Acl[], stat: Stat, dataNull = false): Znode {
+    return { data, dataNull, acl: internAcl(acl), stat, children: NO_CHILDREN, pathHash: hashString(path), dataHash: dataHashOf(data, dataNull) };
   }
 
   /** Inserts a node read from a snapshot; nodes arrive parents first. */
-  restoreNode(path: string, data: Uint8Array, acl: Acl[], stat: Stat, dataNull = false): void {
+  restoreNode(path: string, data: Uint8Array, acl: readonly Acl[], stat: Stat, dataNull = false): void {
     const existing = this.nodes.get(path);
     if (existing) {
       // System nodes exist already: take the snapshot's stat and data.
@@ -270,7 +303,7 @@ export class DataTree {
         existing.data = data;
         existing.dataNull = dataNull;
         existing.dataHash = dataHashOf(data, dataNull);
-        existing.acl = acl;
+        existing.acl = internAcl(acl);
         existing.stat = { ...stat, numChildren: existing.children.size };
       });
       return;
@@ -282,7 +315,7 @@ export class DataTree {
     this.nodes.set(path, node);
     this.digestSum.add(nodeHash(node.pathHash, node.dataHash, node.stat));
     this.update(parentPath, parent, () => {
-      parent.children.add(nameOf(path));
+      addChild(parent, nameOf(path));
       parent.stat.numChildren = parent.children.size;
     });
     this.track(path, stat.ephemeralOwner);

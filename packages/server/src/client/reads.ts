@@ -32,7 +32,7 @@ export function executeRead<W>(tree: DataTree, watches: WatchManager<W>, watcher
       return { err: Code.OK, result: { type: "getChildren", children: [...node.children].sort(), stat: clientStat(node.stat) } };
     case "getACL":
       if (!node) return { err: Code.NONODE };
-      return { err: Code.OK, result: { type: "getACL", acl: node.acl, stat: clientStat(node.stat) } };
+      return { err: Code.OK, result: { type: "getACL", acl: [...node.acl], stat: clientStat(node.stat) } };
     case "getAllChildrenNumber": {
       const count = tree.descendantCount(req.path);
       return count === undefined ? { err: Code.NONODE } : { err: Code.OK, result: { type: "getAllChildrenNumber", count } };
