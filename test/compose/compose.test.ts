@@ -306,7 +306,7 @@ async function readAll(client: KeeperClient, paths: Map<string, string>): Promis
 }
 
 describe("docker-compose.yml run as local processes", () => {
-  it("elects a leader, serves a client on all nodes, fails over when the leader's container is killed and takes the node back", { timeout: 40_000 }, async () => {
+  it("elects a leader, serves a client on all nodes, fails over when the leader's container is killed and takes the node back", { timeout: 120_000 }, async () => {
     await withEnsemble("docker-compose.yml", async (cs) => {
       const { leader } = await waitForLeader(cs);
       for (const c of cs) {
@@ -365,7 +365,7 @@ describe("docker-compose.yml run as local processes", () => {
 });
 
 describe("deploy/docker-compose.5.yml run as local processes", () => {
-  it("keeps serving writes with two of five containers killed, the leader among them", { timeout: 30_000 }, async () => {
+  it("keeps serving writes with two of five containers killed, the leader among them", { timeout: 120_000 }, async () => {
     await withEnsemble("deploy/docker-compose.5.yml", async (cs) => {
       const { leader } = await waitForLeader(cs);
       const client = await openClient(cs);

@@ -168,7 +168,10 @@ describe("kazoo against a 3-node Keeper ensemble", () => {
 
     it("pings keep an idle 2 s session alive for 5 s", async () => {
       const s = await section(basics, "ping");
-      expect(s).toEqual({ sameSession: true, ephemeralKept: true, negotiatedTimeoutMs: 2000, states: [] });
+      expect(s).toMatchObject({ sameSession: true, ephemeralKept: true, negotiatedTimeoutMs: 2000 });
+      // A ping reply later than kazoo's jittered read timeout may suspend and reconnect the
+      // connection on a loaded machine; the session itself must never be lost.
+      expect(s.states).not.toContain("LOST");
     });
   });
 
@@ -203,7 +206,9 @@ describe("kazoo against a 3-node Keeper ensemble", () => {
 
     it("Counter: concurrent increments are not lost", async () => {
       const s = await section(recipes, "counter");
-      expect(s.value).toBe(s.expected);
+      // A retried increment after a lost reply counts twice (kazoo's Counter, as with ZooKeeper).
+      if (s.suspensions === 0) expect(s.value).toBe(s.expected);
+      else expect(s.value).toBeGreaterThanOrEqual(s.expected);
       expect(s.float).toBe(3.75);
     });
 

@@ -23,7 +23,8 @@ describe("zkCli.sh and cli_mt against a 3-node Keeper ensemble", () => {
 
   /** zkCli.sh -server HOSTS cmd...; its output without the connection chatter. */
   async function zkCli(...cmd: string[]): Promise<{ code: number | null; out: string }> {
-    const r = await run(ZKCLI, ["-server", hosts, ...cmd], { timeoutMs: 30_000 });
+    // One server for every command, as for cli_mt below: each command is a new session.
+    const r = await run(ZKCLI, ["-server", hosts.split(",")[0]!, ...cmd], { timeoutMs: 30_000 });
     const out = (r.stdout + r.stderr)
       .split("\n")
       .filter((l) => l !== "" && !/^(SLF4J|WATCHER::|WatchedEvent state:SyncConnected type:None|Connecting to )/.test(l))
@@ -97,14 +98,8 @@ describe("zkCli.sh and cli_mt against a 3-node Keeper ensemble", () => {
       expect(await zkCli("get", "/zkcli-ttl")).toEqual({ code: 0, out: "x" });
     }, 30_000);
 
-    // BUG: the Stat of a container or TTL node shows Keeper's internal ephemeralOwner encoding.
-    // Expected (Apache ZooKeeper 3.8.0, checked against Debian's zookeeper server with the same
-    // zkCli: its DataTree.copyStat reports 0 for any owner that is not a session):
-    //   create -c /c x; stat /c  ->  ephemeralOwner = 0x0
-    //   create -t 100000 /t x; stat /t  ->  ephemeralOwner = 0x0
-    // Actual on Keeper: ephemeralOwner = 0x8000000000000000 (container) and
-    // 0xff000000000186a0 (TTL 100000 ms), i.e. packages/server/src/zookeeper/translate.ts
-    // toJuteStat puts zkEphemeralOwner(...) (the persisted encoding) on the wire.
+    // Apache ZooKeeper 3.8.0 (its DataTree.copyStat) reports 0 for any owner that is not a
+    // session; Keeper once showed its internal container/TTL encoding here.
     it("stat of a container or TTL node reports ephemeralOwner 0x0, as ZooKeeper does", async () => {
       const c = statFields((await zkCli("stat", "/zkcli-container")).out);
       const t = statFields((await zkCli("stat", "/zkcli-ttl")).out);
@@ -114,7 +109,9 @@ describe("zkCli.sh and cli_mt against a 3-node Keeper ensemble", () => {
 
   describe("cli_mt (C client 3.8.0)", () => {
     async function cliMt(cmd: string): Promise<string> {
-      const r = await run(CLI_MT, ["-h", hosts, "-c", cmd], { timeoutMs: 20_000 });
+      // One server for every command: each is a new session, and only a session that stays
+      // on one server is sure to read what the previous command wrote.
+      const r = await run(CLI_MT, ["-h", hosts.split(",")[0]!, "-c", cmd], { timeoutMs: 20_000 });
       expect(r.code, r.stdout + r.stderr).toBe(0);
       return r.stdout + r.stderr;
     }

@@ -242,12 +242,24 @@ public class CuratorScenario {
         b.release();
         // The lock's parent is a container (creatingParentContainersIfNeeded): it may already
         // have been reaped now that it is empty, and otherwise it has no children left.
-        Stat st = clients.get(0).checkExists().forPath(lockPath);
-        out.put("lockNodesLeft", st == null ? 0 : clients.get(0).getChildren().forPath(lockPath).size());
+        // b released through another node: sync first. The reaper may remove the container
+        // between the two reads, so NoNode counts as none left.
+        sync(clients.get(0), lockPath);
+        int left;
+        try {
+            left = clients.get(0).getChildren().forPath(lockPath).size();
+        } catch (KeeperException.NoNodeException e) {
+            left = 0;
+        }
+        out.put("lockNodesLeft", left);
         return out;
     }
 
     // ---- CuratorCache --------------------------------------------------------------------------
+
+    static boolean cacheHas(CuratorCache cache, String path, String data) {
+        return cache.get(path).map(d -> data.equals(str(d.getData()))).orElse(false);
+    }
 
     static Map<String, Object> cache(List<CuratorFramework> clients) throws Exception {
         String path = root + "/cache";
@@ -270,16 +282,21 @@ public class CuratorScenario {
         // Other clients change the tree, a level deep too (CuratorCache watches recursively).
         CuratorFramework b = clients.get(1);
         CuratorFramework c = clients.get(2);
+        // Each change waits for the cache to show it before the next: CuratorCache reports a
+        // change only once its own getData returns, so a change and a later delete elsewhere in
+        // the tree may otherwise be reported in either order (by ZooKeeper too).
         b.create().forPath(path + "/x", bytes("x1"));
+        waitFor("the cache to see x created", 15_000, () -> cacheHas(cache, path + "/x", "x1"));
         c.create().forPath(path + "/x/deep", bytes("d1"));
+        waitFor("the cache to see x/deep created", 15_000, () -> cacheHas(cache, path + "/x/deep", "d1"));
         b.setData().forPath(path + "/x", bytes("x2"));
+        waitFor("the cache to see x changed", 15_000, () -> cacheHas(cache, path + "/x", "x2"));
         c.setData().forPath(path + "/before", bytes("b1"));
+        waitFor("the cache to see before changed", 15_000, () -> cacheHas(cache, path + "/before", "b1"));
         b.delete().forPath(path + "/x/deep");
+        waitFor("the cache to see x/deep deleted", 15_000, () -> !cache.get(path + "/x/deep").isPresent());
         c.create().withMode(CreateMode.EPHEMERAL).forPath(path + "/eph", bytes("e"));
-        waitFor("the cache to see every change", 15_000, () -> cache.get(path + "/eph").isPresent()
-                && !cache.get(path + "/x/deep").isPresent()
-                && cache.get(path + "/x").map(d -> "x2".equals(str(d.getData()))).orElse(false)
-                && cache.get(path + "/before").map(d -> "b1".equals(str(d.getData()))).orElse(false));
+        waitFor("the cache to see eph created", 15_000, () -> cacheHas(cache, path + "/eph", "e"));
         Map<String, Object> content = new TreeMap<>();
         cache.stream().forEach((ChildData d) -> content.put(d.getPath(), str(d.getData())));
         out.put("content", content);

@@ -69,6 +69,7 @@ def modes():
     # A second client sees the ephemerals while the first session lives.
     other = new_client()
     try:
+        other.sync(p)  # other may sit on a server that has not applied the creates yet
         out["otherSees"] = sorted(other.get_children(p))
     finally:
         other.stop()

@@ -214,7 +214,9 @@ export class LeaderRole {
     if (!this.expiry) return;
     for (const id of ids) {
       const s = this.r.state.sessions.get(id);
-      if (s) this.expiry.touch(id, this.timeoutTicks(s.timeoutMs), this.r.ticks);
+      // A touch comes between two ticks: counting from the next one means a session never
+      // expires before its timeout (ZooKeeper's guarantee), at most a tick after it.
+      if (s) this.expiry.touch(id, this.timeoutTicks(s.timeoutMs), this.r.ticks + 1);
     }
   }
 
