@@ -13,6 +13,8 @@ describe("zkCli.sh and cli_mt against a 3-node Keeper ensemble", () => {
     requireFile(ZKCLI, "zookeeper");
     requireFile(CLI_MT, "zookeeper-bin");
     e = await startEnsemble({ size: 3 });
+    // The commands talk to one node: wait until every node serves, not just a quorum.
+    await e.waitConverged();
     hosts = connectString(await zkPorts(e));
   }, 60_000);
 

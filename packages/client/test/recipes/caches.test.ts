@@ -32,18 +32,26 @@ describe("GroupMembership", () => {
   it("GroupMembership: a member whose session expires drops out of the others' list and rejoins with a factory", async () => {
     const path = "/groups/expiry";
     const proxy = await Proxy.start(() => keeper.port);
+    const changes: string[][] = [];
+    const sawLeave = () => changes.some((c) => c.length === 1);
     let made = 0;
-    const flaky = group(() => client(made++ === 0 ? proxy.address : keeper.address, { sessionTimeoutMs: 600 }), path, { id: "flaky" });
+    // The rejoin's client comes only once the watcher has seen flaky leave: a rejoin quicker
+    // than the watcher's re-read would otherwise hide the leave from it (a watch fires once
+    // per change it sees, never per intermediate state), and the test would race.
+    const flaky = group(async () => {
+      if (made++ === 0) return client(proxy.address, { sessionTimeoutMs: 600 });
+      await poll(sawLeave, "watcher to see flaky leave");
+      return client(keeper.address, { sessionTimeoutMs: 600 });
+    }, path, { id: "flaky" });
     const watcher = group(factory(keeper.address), path, { id: "watcher" });
     await flaky.join();
     await watcher.join();
     await poll(() => watcher.list.length === 2, "both members");
     const expired = next(flaky, "expired");
-    const changes: string[][] = [];
     watcher.on("change", (m) => changes.push(ids(m)));
     proxy.cut();
     await expired;
-    await poll(() => changes.some((c) => c.length === 1), "watcher to see flaky leave");
+    await poll(sawLeave, "watcher to see flaky leave");
     await poll(() => watcher.list.length === 2 && made === 2, "flaky to rejoin");
     await poll(() => flaky.list.length === 2, "flaky's rebuilt list");
   });

@@ -26,6 +26,11 @@ export class FollowerRole {
     this.syncId = r.nextSyncId();
   }
 
+  /** Still in discovery: the chosen leader has not yet answered with an epoch. */
+  get joining(): boolean {
+    return this.phase === "discovery";
+  }
+
   start(): void {
     if (this.r.connected.has(this.leaderId)) this.sendInfo();
   }

@@ -311,6 +311,24 @@ export class LeaderRole {
       if (this.r.state.sessions.has(id)) this.prepare({ type: "closeSession", sessionId: id, cxid: 0 });
     }
     if (this.r.ticks % REAP_EVERY_TICKS === 0) this.reap();
+    if (this.r.ticks % cfg.electionResendTicks === 0) this.announce();
+  }
+
+  /**
+   * Tells connected voters that do not follow us that we lead, established, in our epoch. A
+   * node that settled on another leader while a quorum settled on us (elections decided on
+   * votes that were already stale) learns it here, instead of waiting out initLimit.
+   */
+  private announce(): void {
+    for (const id of this.r.connected) {
+      if (this.learners.get(id)?.phase === "active") continue;
+      this.r.send(id, { type: "notification", vote: { leader: this.self, zxid: this.r.log.lastZxid, epoch: this.newEpoch! }, round: this.r.status().round, state: "leading" });
+    }
+  }
+
+  /** Not yet established: still collecting or syncing a quorum of followers. */
+  get establishing(): boolean {
+    return this.phase !== "broadcast";
   }
 
   /**

@@ -101,6 +101,12 @@ export class ZabReplica {
   receive(from: ServerId, msg: PeerMessage): void {
     if (!this.cfg.voters.includes(from) || from === this.cfg.self) return;
     if (msg.type === "notification") return this.onNotification(from, msg);
+    if (msg.type === "followerInfo" && this.role.kind === "following") {
+      // A peer chose this node as its leader, but it follows another: say so, or the peer
+      // waits out initLimit before it looks again.
+      this.send(from, { type: "notification", vote: { leader: this.role.follower.leaderId, zxid: this.log.lastZxid, epoch: this.currentEpoch }, round: this.lastRound, state: "following" });
+      return;
+    }
     if (this.role.kind === "leading") this.role.leader.receive(from, msg);
     else if (this.role.kind === "following") this.role.follower.receive(from, msg);
   }
@@ -268,6 +274,16 @@ export class ZabReplica {
       this.outbox.push(...step.send);
       if (step.decided !== undefined) this.decide(step.decided);
       return;
+    }
+    // Following a node that says it follows another: it will never lead us.
+    if (this.role.kind === "following" && from === this.role.follower.leaderId && msg.state === "following" && this.role.follower.joining) {
+      return this.lookAgain(`chosen leader ${from} follows ${msg.vote.leader}`);
+    }
+    // Another node leads, established in an epoch this node never accepted: a quorum is
+    // already with it, so this node's own attempt (to lead, or to follow a third) cannot win.
+    if (msg.state === "leading" && msg.vote.leader === from && msg.vote.epoch > this.acceptedEpoch) {
+      if (this.role.kind === "leading" && this.role.leader.establishing) return this.lookAgain(`server ${from} leads epoch ${msg.vote.epoch}`);
+      if (this.role.kind === "following" && this.role.follower.joining && this.role.follower.leaderId !== from) return this.lookAgain(`server ${from} leads epoch ${msg.vote.epoch}`);
     }
     // Settled: tell a looking peer whom we follow, so it can join.
     if (msg.state === "looking") {
