@@ -393,7 +393,7 @@ function markdown(r: FailoverReport): string {
   const sizes = [...new Set(r.series.map((s) => s.size))];
   const out: string[] = [];
   out.push("# Benchmarks", "");
-  out.push("Throughput, latency and memory against ZooKeeper: [benchmarks-throughput.md](benchmarks-throughput.md).", "");
+  out.push("Throughput, latency and memory against ZooKeeper: [benchmarks-throughput.md](benchmarks-throughput.md).", "What moved these figures, and what is left: [performance.md](performance.md) (written by hand; this page is generated).", "");
   out.push("## Failover gap", "");
   out.push(
     "How long writes stop when the leader dies (SIGKILL) or freezes (SIGSTOP). One client issues a",

@@ -170,6 +170,8 @@ export async function run(opts: { log?: (line: string) => void; writeDoc?: boole
       `Machine: ${Object.entries(info).map(([k, v]) => `${k} ${v}`).join(", ")}.`,
       "The client and all six servers share the machine's cores, so these are relative figures.",
       "",
+      "What moved these figures, and what is left: [performance.md](performance.md).",
+      "",
     ].join("\n");
     writeFileSync(join(REPO_ROOT, "docs/benchmarks-throughput.md"), doc);
   }
