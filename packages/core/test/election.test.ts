@@ -43,6 +43,16 @@ describe("Election", () => {
     expect(e.receive(ids[1]!, vote(3, 9), e.round, "looking").decided).toBe(3);
   });
 
+  it("answers a worse vote of its own round with its vote, so a peer that missed it need not wait for a resend", () => {
+    const reachable = new Set<ServerId>([ids[1]!, ids[2]!]);
+    const e = new Election(cfg, vote(2, 5), 0, () => reachable);
+    e.start();
+    const step = e.receive(ids[1]!, vote(1, 5), e.round, "looking");
+    expect(step.send).toEqual([{ to: ids[1], msg: { type: "notification", vote: vote(2, 5), round: e.round, state: "looking" } }]);
+    // The same vote as ours needs no answer.
+    expect(e.receive(ids[2]!, vote(2, 5), e.round, "looking").send).toEqual([]);
+  });
+
   it("joins a leader that a quorum of settled nodes follows", () => {
     const e = new Election(cfg, vote(1, 5), 0, () => new Set(ids.slice(1)));
     e.start();

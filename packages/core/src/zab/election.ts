@@ -83,6 +83,10 @@ export class Election {
       this.votes.set(this.cfg.self, vote);
       this.finalizeAt = undefined;
       send = this.broadcast();
+    } else if (!sameVote(vote, this.vote)) {
+      // A worse vote in our round: the sender may never have seen ours (it was settled when we
+      // sent it, and settled nodes do not keep votes). Tell it now, not at the next resend.
+      send = this.broadcast(from);
     }
     this.votes.set(from, vote);
     return { send, ...this.check() };
