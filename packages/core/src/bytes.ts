@@ -4,9 +4,15 @@ const encoder = new TextEncoder();
 const decoder = new TextDecoder("utf-8", { fatal: true });
 
 export class ByteWriter {
-  private buf = new Uint8Array(256);
-  private view = new DataView(this.buf.buffer);
+  private buf: Uint8Array;
+  private view: DataView;
   private pos = 0;
+
+  /** `capacity`: bytes to start with; a writer that knows its size (a snapshot chunk) grows less. */
+  constructor(capacity = 256) {
+    this.buf = new Uint8Array(capacity);
+    this.view = new DataView(this.buf.buffer);
+  }
 
   private room(n: number): void {
     if (this.pos + n <= this.buf.length) return;
@@ -49,8 +55,14 @@ export class ByteWriter {
     this.pos += v.length;
     return this;
   }
+  /** UTF-8 with a u32 length prefix, encoded in place (no intermediate array). */
   str(v: string): this {
-    return this.bytes(encoder.encode(v));
+    // A UTF-16 code unit takes at most 3 bytes of UTF-8.
+    this.room(4 + v.length * 3);
+    const { written } = encoder.encodeInto(v, this.buf.subarray(this.pos + 4));
+    this.view.setUint32(this.pos, written);
+    this.pos += 4 + written;
+    return this;
   }
   finish(): Uint8Array {
     return this.buf.slice(0, this.pos);

@@ -30,11 +30,13 @@ function readStat(r: ByteReader): Stat {
 /** Serialises state into chunks of about `chunkBytes`; the first chunk is the header. */
 export function writeSnapshot(tree: DataTree, sessions: SessionTable, chunkBytes = 4 * 1024 * 1024): { meta: SnapshotMeta; chunks: Uint8Array[] } {
   const chunks: Uint8Array[] = [];
-  let w = new ByteWriter();
+  // Sized for a whole chunk (plus one large node), so a chunk rarely regrows and copies.
+  const capacity = chunkBytes + 64 * 1024;
+  let w = new ByteWriter(capacity);
   let nodes = 0;
   const flush = () => {
     if (w.length > 0) chunks.push(w.finish());
-    w = new ByteWriter();
+    w = new ByteWriter(capacity);
   };
   for (const [path, n] of tree.walk()) {
     w.u8(1).str(path).bytes(n.data).u8(n.dataNull ? 1 : 0);
