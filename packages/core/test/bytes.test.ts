@@ -18,7 +18,7 @@ describe("ByteWriter strings", () => {
         }
         expect(r.done).toBe(true);
       }),
-      { numRuns: RUNS },
+      RUNS,
     );
   });
 
