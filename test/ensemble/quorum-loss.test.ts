@@ -4,6 +4,7 @@
 import { afterAll, afterEach, describe, expect, it, onTestFailed } from "vitest";
 import { Code, KeeperError, type KeeperClient } from "@keeper/client";
 import { HOST, poll, startEnsemble, type Ensemble, type EnsembleNode } from "../support/ensemble.ts";
+import { fourLetterWord } from "../support/zk-tools.ts";
 
 const text = (b: Uint8Array): string => new TextDecoder().decode(b);
 const OUTCOME_UNKNOWN: number[] = [Code.CONNECTIONLOSS, Code.OPERATIONTIMEOUT];
@@ -90,6 +91,11 @@ describe("quorum loss", () => {
     }, { timeoutMs: 5_000, what: "the survivor to report looking (or read-only) and not serving" });
     expect(st.leader ?? null).toBeNull();
     expect(await readyz(survivor)).toBe(503);
+    // It says what it is doing, and its four-letter words report no mode it does not have.
+    expect(st.activity).toMatch(st.state === "looking" ? /^looking: electing/ : /^read-only: no quorum/);
+    const srvr = await fourLetterWord(st.zkPort, "srvr");
+    if (st.state === "looking") expect(srvr).toBe("This ZooKeeper instance is not currently serving requests\n");
+    else expect(srvr).toMatch(/Mode: read-only/);
 
     // While there is no quorum, every write settles within its own timeout.
     for (let i = 0; i < 3; i++) {

@@ -200,6 +200,57 @@ describe("bad input on the ZooKeeper port", () => {
     });
   });
 
+  describe("jute nulls: a well-formed request never closes the session", () => {
+    /** A request frame whose path (the first field after the header) is a jute null. */
+    function nullPath(xid: number, opcode: number, rest: (w: JuteWriter) => void): Uint8Array {
+      const w = new JuteWriter({ lengthPrefix: true });
+      w.int(xid).int(opcode).ustring(null);
+      rest(w);
+      return w.finish();
+    }
+
+    it("a null path: MARSHALLINGERROR for that request, as ZooKeeper answers it, and the connection goes on", async () => {
+      const { c } = await session();
+      const cases: Array<[number, (w: JuteWriter) => void]> = [
+        [OpCode.getData, (w) => w.bool(false)],
+        [OpCode.exists, (w) => w.bool(false)],
+        [OpCode.getChildren2, (w) => w.bool(false)],
+        [OpCode.setData, (w) => w.buffer(enc("x")).int(-1)],
+        [OpCode.delete, (w) => w.int(-1)],
+        [OpCode.create, (w) => w.buffer(null).vector(OPEN_ACL, (v, a) => v.int(a.perms).ustring(a.scheme).ustring(a.id)).int(0)],
+        [OpCode.getACL, () => {}],
+      ];
+      let xid = 1;
+      for (const [opcode, rest] of cases) {
+        c.write(nullPath(xid, opcode, rest));
+        // As ZooKeeper 3.8 answers them (setData checks its path first: BADARGUMENTS).
+        expect(await c.reply(opcode), `opcode ${opcode}`).toMatchObject({ xid, err: opcode === OpCode.setData ? Code.BADARGUMENTS : Code.MARSHALLINGERROR });
+        xid++;
+        expect(await c.request(xid, { type: "exists", path: "/observer", watch: false }), `after opcode ${opcode}`).toMatchObject({ xid, err: Code.OK });
+        xid++;
+      }
+      c.end();
+      await othersUnaffected();
+    });
+
+    it("null ACL fields: an auth id is ignored, a null world id is MARSHALLINGERROR, a null scheme INVALIDACL, a null list INVALIDACL", async () => {
+      const { c } = await session();
+      expect(await c.request(1, { type: "auth", authType: 0, scheme: "digest", auth: enc("bob:secret") })).toMatchObject({ err: Code.OK });
+      const create = (xid: number, path: string, acl: Array<{ perms: number; scheme: string | null; id: string | null }>) => c.request(xid, { type: "create", path, data: null, acl, flags: 0 });
+      expect(await create(2, "/null-auth-id", [{ perms: 31, scheme: "auth", id: null }])).toMatchObject({ xid: 2, err: Code.OK });
+      expect(await c.request(3, { type: "getACL", path: "/null-auth-id" })).toMatchObject({ xid: 3, err: Code.OK, body: { acl: [{ perms: 31, scheme: "digest", id: expect.stringMatching(/^bob:/) }] } });
+      expect(await create(4, "/null-world-id", [{ perms: 31, scheme: "world", id: null }])).toMatchObject({ xid: 4, err: Code.MARSHALLINGERROR });
+      expect(await create(5, "/null-scheme", [{ perms: 31, scheme: null, id: "anyone" }])).toMatchObject({ xid: 5, err: Code.INVALIDACL });
+      const nullList = new JuteWriter({ lengthPrefix: true });
+      nullList.int(6).int(OpCode.create).ustring("/null-acl-list").buffer(null).int(-1).int(0);
+      c.write(nullList.finish());
+      expect(await c.reply(OpCode.create)).toMatchObject({ xid: 6, err: Code.INVALIDACL });
+      expect(await c.request(7, { type: "getData", path: "/null-auth-id", watch: false })).toMatchObject({ xid: 7, err: Code.OK, body: { data: null } });
+      c.end();
+      await othersUnaffected();
+    });
+  });
+
   it("many bad connections at once leave the node serving", async () => {
     const conns = await Promise.all(Array.from({ length: 30 }, () => RawZk.open(port)));
     conns.forEach((c, i) => c.write(i % 3 === 0 ? lengthPrefix(0x7fffffff) : i % 3 === 1 ? randomBytes(100) : truncatedGetData(1)));

@@ -6,7 +6,7 @@ export { SessionExpiry } from "./sessions/expiry.ts";
 export { WatchManager, type WatchKind, type FiredWatch } from "./watches/watch-manager.ts";
 export { PendingView, type NodeRecord } from "./requests/pending-view.ts";
 export { prepRequest, validateWrite, prepCloseSession, prepCreateSession, type PrepContext, type PrepOutcome, type WriteRequest } from "./requests/prep.ts";
-export { aclProblem, aclAllows, expandAuthAcl } from "./requests/acl.ts";
+export { aclAllows, fixupAcl, withoutDuplicates } from "./requests/acl.ts";
 export { ReplicatedState } from "./state.ts";
 export { encodeTxn, decodeTxn } from "./txn-codec.ts";
 export { writeSnapshot, readSnapshot, readSnapshotHeader, type SnapshotMeta } from "./snapshot.ts";

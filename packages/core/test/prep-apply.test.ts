@@ -58,7 +58,10 @@ const createCases: Case[] = [
   { name: "the auth scheme", request: badAcl([{ perms: Perms.ALL, scheme: "auth", id: "" }]), expect: stateless(Code.INVALIDACL) },
   { name: "world with an id other than anyone", request: badAcl([{ perms: Perms.ALL, scheme: "world", id: "bob" }]), expect: stateless(Code.INVALIDACL) },
   { name: "more ACL entries than aclEntriesMax", request: badAcl(Array.from({ length: limits.aclEntriesMax + 1 }, (_, i) => ({ perms: Perms.READ, scheme: "ip", id: `10.0.0.${i}` }))), expect: stateless(Code.INVALIDACL) },
-  { name: "permissions out of range", request: badAcl([{ perms: 32, scheme: "world", id: "anyone" }]), expect: stateless(Code.INVALIDACL) },
+  // As ZooKeeper, which stores any int: bits beyond ALL grant nothing more.
+  { name: "permissions beyond ALL", request: badAcl([{ perms: 32, scheme: "world", id: "anyone" }]), expect: ok },
+  { name: "permissions -1", request: badAcl([{ perms: -1, scheme: "world", id: "anyone" }]), expect: ok },
+  { name: "permissions beyond a 32-bit int", request: badAcl([{ perms: 2 ** 31, scheme: "world", id: "anyone" }]), expect: stateless(Code.INVALIDACL) },
   { name: "PERSISTENT_WITH_TTL mode without a ttl", request: createReq("/n", "", CreateMode.PERSISTENT_WITH_TTL), expect: stateless(Code.BADARGUMENTS) },
   { name: "PERSISTENT_SEQUENTIAL_WITH_TTL mode without a ttl", request: createReq("/n", "", CreateMode.PERSISTENT_SEQUENTIAL_WITH_TTL), expect: stateless(Code.BADARGUMENTS) },
   { name: "a ttl on a PERSISTENT create", request: { ...createReq("/n", "", CreateMode.PERSISTENT), ttlMs: 1000 } as WriteRequest, expect: stateless(Code.BADARGUMENTS) },

@@ -29,6 +29,8 @@ describe("joining the leader a quorum already follows", () => {
   it("a would-be leader still collecting followers steps down when an established leader of a newer epoch speaks, then joins it", () => {
     const { r, settle } = standalone3();
     expect(r.status()).toMatchObject({ role: "leading", serving: false });
+    // It says why it serves nobody yet (an operator reads this in /status).
+    expect(r.status().activity).toMatch(/^leading: waiting for followers, 1 of 2 needed have reported$/);
     // Server 2 leads epoch 1, which server 3 never accepted.
     r.receive(s2, note(r, s2, "leading", 1));
     settle();

@@ -60,6 +60,9 @@ const bytes = (v: unknown): Uint8Array => (v instanceof Uint8Array ? v : new Uin
 const num = (v: unknown): number => (typeof v === "number" ? v : 0);
 const str = (v: unknown): string => (typeof v === "string" ? v : "");
 
+/** `{nullData: true}` when the message says so, else nothing (the field is optional in the types). */
+const nullData = (b: Obj): { nullData?: true } => (b.nullData === true ? { nullData: true } : {});
+
 function statToWire(s: Stat): Obj {
   return { ...s };
 }
@@ -99,11 +102,11 @@ function requestFromWire(r: Obj, inMulti: boolean): Request {
   const b: Obj = op === undefined ? {} : (r[op] ?? {});
   switch (op) {
     case "create":
-      return { type: "create", path: str(b.path), data: bytes(b.data), acl: aclFromWire(b.acl), mode: createMode(num(b.mode)), ttlMs: num(b.ttlMs) };
+      return { type: "create", path: str(b.path), data: bytes(b.data), acl: aclFromWire(b.acl), mode: createMode(num(b.mode)), ttlMs: num(b.ttlMs), ...nullData(b) };
     case "delete":
       return { type: "delete", path: str(b.path), version: num(b.version) };
     case "setData":
-      return { type: "setData", path: str(b.path), data: bytes(b.data), version: num(b.version) };
+      return { type: "setData", path: str(b.path), data: bytes(b.data), version: num(b.version), ...nullData(b) };
     case "check":
       return { type: "check", path: str(b.path), version: num(b.version) };
   }
@@ -185,7 +188,7 @@ export function requestFromObject(obj: Record<string, unknown>): Request {
 function requestToWire(req: Request): Obj {
   switch (req.type) {
     case "create":
-      return { create: { path: req.path, data: req.data, acl: req.acl, mode: req.mode, ttlMs: req.ttlMs } };
+      return { create: { path: req.path, data: req.data, acl: req.acl, mode: req.mode, ttlMs: req.ttlMs, nullData: req.nullData === true } };
     case "delete":
       return { delete: { path: req.path, version: req.version } };
     case "exists":
@@ -193,7 +196,7 @@ function requestToWire(req: Request): Obj {
     case "getChildren":
       return { [req.type]: { path: req.path, watch: req.watch } };
     case "setData":
-      return { setData: { path: req.path, data: req.data, version: req.version } };
+      return { setData: { path: req.path, data: req.data, version: req.version, nullData: req.nullData === true } };
     case "check":
       return { check: { path: req.path, version: req.version } };
     case "multi":
@@ -236,7 +239,7 @@ function resultToWire(res: Result): Obj {
     case "setACL":
       return { [res.type === "setACL" ? "setAcl" : res.type]: { stat: statToWire(res.stat) } };
     case "getData":
-      return { getData: { data: res.data, stat: statToWire(res.stat) } };
+      return { getData: { data: res.data, stat: statToWire(res.stat), nullData: res.nullData === true } };
     case "getChildren":
       return { getChildren: { children: res.children, stat: statToWire(res.stat) } };
     case "multi":
@@ -253,7 +256,7 @@ function resultToWire(res: Result): Obj {
       return {
         multiRead: {
           results: res.results.map((r) =>
-            r.type === "error" ? { err: r.err } : r.type === "getData" ? { err: 0, data: r.data, stat: statToWire(r.stat) } : { err: 0, children: r.children, isChildren: true },
+            r.type === "error" ? { err: r.err } : r.type === "getData" ? { err: 0, data: r.data, stat: statToWire(r.stat), nullData: r.nullData === true } : { err: 0, children: r.children, isChildren: true },
           ),
         },
       };
@@ -284,7 +287,7 @@ function resultFromWire(r: Obj): Result | undefined {
     case "setAcl":
       return { type: "setACL", stat: statFromWire(b.stat) };
     case "getData":
-      return { type: "getData", data: bytes(b.data), stat: statFromWire(b.stat) };
+      return { type: "getData", data: bytes(b.data), stat: statFromWire(b.stat), ...nullData(b) };
     case "getChildren":
       return { type: "getChildren", children: Array.isArray(b.children) ? b.children.map(str) : [], stat: statFromWire(b.stat) };
     case "multi": {
@@ -306,7 +309,7 @@ function resultFromWire(r: Obj): Result | undefined {
       return {
         type: "multiRead",
         results: (Array.isArray(b.results) ? b.results : []).map((x: Obj): ReadOpResult =>
-          num(x.err) !== 0 ? { type: "error", err: num(x.err) as Code } : x.isChildren === true ? { type: "getChildren", children: Array.isArray(x.children) ? x.children.map(str) : [] } : { type: "getData", data: bytes(x.data), stat: statFromWire(x.stat) },
+          num(x.err) !== 0 ? { type: "error", err: num(x.err) as Code } : x.isChildren === true ? { type: "getChildren", children: Array.isArray(x.children) ? x.children.map(str) : [] } : { type: "getData", data: bytes(x.data), stat: statFromWire(x.stat), ...nullData(x) },
         ),
       };
     case "whoAmI":

@@ -26,10 +26,11 @@ message ConnectResponse {
 // Server -> client before it closes the connection: a ZooKeeper code and a reason.
 message CloseNotice { int32 code = 1; string reason = 2; }
 
-message CreateRequest { string path = 1; bytes data = 2; repeated Acl acl = 3; int32 mode = 4; int64 ttlMs = 5; }
+// nullData: ZooKeeper's null data (a jute null buffer), distinct from zero bytes; data is then empty.
+message CreateRequest { string path = 1; bytes data = 2; repeated Acl acl = 3; int32 mode = 4; int64 ttlMs = 5; bool nullData = 6; }
 message DeleteRequest { string path = 1; int32 version = 2; }
 message PathWatchRequest { string path = 1; bool watch = 2; }
-message SetDataRequest { string path = 1; bytes data = 2; int32 version = 3; }
+message SetDataRequest { string path = 1; bytes data = 2; int32 version = 3; bool nullData = 4; }
 message CheckRequest { string path = 1; int32 version = 2; }
 message PathRequest { string path = 1; }
 message SetAclRequest { string path = 1; repeated Acl acl = 2; int32 version = 3; }
@@ -59,14 +60,14 @@ message Request {
 
 message CreateResult { string path = 1; Stat stat = 2; }
 message StatResult { Stat stat = 1; }
-message DataResult { bytes data = 1; Stat stat = 2; }
+message DataResult { bytes data = 1; Stat stat = 2; bool nullData = 3; }
 message ChildrenResult { repeated string children = 1; Stat stat = 2; }
 message AclResult { repeated Acl acl = 1; Stat stat = 2; }
 message PathResult { string path = 1; }
 message MultiResult { repeated Response results = 1; }
 message CountResult { int32 count = 1; }
 message PathsResult { repeated string paths = 1; }
-message ReadOpResult { int32 err = 1; bytes data = 2; Stat stat = 3; repeated string children = 4; bool isChildren = 5; }
+message ReadOpResult { int32 err = 1; bytes data = 2; Stat stat = 3; repeated string children = 4; bool isChildren = 5; bool nullData = 6; }
 message MultiReadResult { repeated ReadOpResult results = 1; }
 message ClientInfo { string authScheme = 1; string user = 2; }
 message WhoAmIResult { repeated ClientInfo clientInfo = 1; }

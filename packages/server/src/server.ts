@@ -87,6 +87,7 @@ export async function startServer(input: ServerConfig | Partial<ServerConfig>, l
       state: node!.readOnly ? "read-only" : members.length > 1 ? s.role : "standalone",
       role: s.role,
       serving: s.serving,
+      activity: node!.readOnly ? `read-only: no quorum; ${s.activity}` : s.activity,
       leader: s.leader ?? null,
       epoch: s.currentEpoch,
       acceptedEpoch: s.acceptedEpoch,
@@ -119,7 +120,8 @@ export async function startServer(input: ServerConfig | Partial<ServerConfig>, l
     const watches = node!.watches.stats();
     return {
       version: ZOOKEEPER_COMPAT_VERSION,
-      mode: node!.readOnly ? "read-only" : members.length <= 1 ? "standalone" : s.role === "leading" ? "leader" : s.role === "following" ? "follower" : "looking",
+      // "leader" only once established: a leader still syncing its followers serves nobody.
+      mode: node!.readOnly ? "read-only" : !s.serving ? "not serving" : members.length <= 1 ? "standalone" : s.role === "leading" ? "leader" : "follower",
       serving: s.serving,
       zxid: s.committedZxid,
       nodeCount: tree.size,

@@ -1,28 +1,81 @@
-import { Perms, limits, type Acl, type Identity } from "@keeper/protocol";
+import { limits, type Acl, type Identity } from "@keeper/protocol";
 
-const SCHEMES = new Set(["world", "ip", "digest", "sasl", "x509", "super", "auth"]);
+/**
+ * Schemes an ACL entry may name: those a stock ZooKeeper has a provider for (ip, digest) and
+ * its two built-ins (world, auth). ZooKeeper answers INVALIDACL for any other scheme (sasl and
+ * x509 only exist there when configured, and Keeper authenticates neither).
+ */
+const SCHEMES = new Set(["world", "ip", "digest", "auth"]);
+const INT32_MIN = -0x8000_0000;
+const INT32_MAX = 0x7fff_ffff;
 
-/** Why an ACL list cannot be stored (ZooKeeper answers INVALIDACL), or undefined. */
-export function aclProblem(acl: Acl[]): string | undefined {
+/**
+ * ZooKeeper's fixupACL, in its order: an empty list is invalid; duplicate entries are dropped
+ * (ZooKeeper >= 3.5, ZOOKEEPER-1877, first occurrence kept); each entry is checked; an "auth"
+ * entry stands for every identity the client authenticated (its address does not count) with
+ * the entry's permissions, and is invalid when there is none. Duplicates are removed before the
+ * expansion, as there, so an expanded identity may repeat an explicit entry.
+ * Returns the ACL to store, or why it cannot be stored (INVALIDACL).
+ */
+export function fixupAcl(acl: readonly Acl[], ids: readonly Identity[]): Acl[] | string {
   if (acl.length === 0) return "ACL list is empty";
-  if (acl.length > limits.aclEntriesMax) return `ACL list has ${acl.length} entries, max ${limits.aclEntriesMax}`;
-  for (const a of acl) {
-    if (!Number.isInteger(a.perms) || a.perms < 0 || a.perms > Perms.ALL) return `invalid permissions ${a.perms}`;
-    if (!SCHEMES.has(a.scheme)) return `unknown ACL scheme ${JSON.stringify(a.scheme)}`;
-    if (a.scheme === "world" && a.id !== "anyone") return `world scheme takes id "anyone", not ${JSON.stringify(a.id)}`;
+  const unique = withoutDuplicates(acl);
+  for (const a of unique) {
+    const problem = entryProblem(a);
+    if (problem) return problem;
   }
+  const authed = ids.filter((i) => i.scheme !== "ip");
+  const out: Acl[] = [];
+  for (const a of unique) {
+    if (a.scheme !== "auth") out.push({ perms: a.perms, scheme: a.scheme, id: a.id });
+    else if (authed.length === 0) return "an ACL of scheme auth needs an authenticated identity (send an auth packet first)";
+    else for (const i of authed) out.push({ perms: a.perms, scheme: i.scheme, id: i.id });
+  }
+  // Checked after the expansion: an "auth" entry may stand for many identities.
+  if (out.length > limits.aclEntriesMax) return `ACL list has ${out.length} entries, max ${limits.aclEntriesMax}`;
+  return out;
+}
+
+/** `acl` with every entry equal to an earlier one (perms, scheme and id) left out. */
+export function withoutDuplicates(acl: readonly Acl[]): Acl[] {
+  const seen = new Set<string>();
+  return acl.filter((a) => {
+    const key = JSON.stringify([a.perms, a.scheme, a.id]);
+    if (seen.has(key)) return false;
+    seen.add(key);
+    return true;
+  });
+}
+
+/** Why one ACL entry is invalid (ZooKeeper's provider isValid checks), or undefined. */
+function entryProblem(a: Acl): string | undefined {
+  // Any 32-bit int, as ZooKeeper stores it: bits beyond ALL grant nothing more, -1 grants all.
+  if (!Number.isInteger(a.perms) || a.perms < INT32_MIN || a.perms > INT32_MAX) return `invalid permissions ${a.perms}`;
+  if (!SCHEMES.has(a.scheme)) return `unknown ACL scheme ${JSON.stringify(a.scheme)}`;
+  if (a.scheme === "world" && a.id !== "anyone") return `world scheme takes id "anyone", not ${JSON.stringify(a.id)}`;
+  if (a.scheme === "digest" && !digestIdValid(a.id)) return `a digest ACL id is "user:base64(sha1(user:password))", not ${JSON.stringify(a.id)}`;
+  if (a.scheme === "ip" && !ipIdValid(a.id)) return `an ip ACL id is an IPv4 address or CIDR block, not ${JSON.stringify(a.id)}`;
   return undefined;
 }
 
-/**
- * ZooKeeper's fixupACL: an "auth" entry stands for every identity the client authenticated
- * (its address does not count), with the entry's permissions. None: the ACL is invalid.
- */
-export function expandAuthAcl(acl: Acl[], ids: readonly Identity[]): Acl[] | string {
-  if (!acl.some((a) => a.scheme === "auth")) return acl;
-  const authed = ids.filter((i) => i.scheme !== "ip");
-  if (authed.length === 0) return "an ACL of scheme auth needs an authenticated identity (send an auth packet first)";
-  return acl.flatMap((a) => (a.scheme === "auth" ? authed.map((i) => ({ perms: a.perms, scheme: i.scheme, id: i.id })) : [a]));
+/** DigestAuthenticationProvider.isValid: `id.split(":").length == 2` (Java drops trailing empty parts). */
+function digestIdValid(id: string): boolean {
+  const parts = id.split(":");
+  while (parts.length > 0 && parts[parts.length - 1] === "") parts.pop();
+  return parts.length === 2;
+}
+
+/** IPAuthenticationProvider.isValid: an IPv4 address, optionally "/bits" with 0 <= bits <= 32. */
+function ipIdValid(id: string): boolean {
+  const slash = id.indexOf("/");
+  const address = slash < 0 ? id : id.slice(0, slash);
+  if (ipv4(address) === undefined) return false;
+  if (slash < 0) return true;
+  const bits = id.slice(slash + 1);
+  // Integer.parseInt: an optional sign, then decimal digits.
+  if (!/^[+-]?\d+$/.test(bits)) return false;
+  const n = Number(bits);
+  return n >= 0 && n <= 32;
 }
 
 /** Whether `acl` grants `perm` to a client with identities `ids` (ZooKeeper's checkACL). */
@@ -50,8 +103,11 @@ function ipMatches(pattern: string, address: string): boolean {
   return ((a & mask) >>> 0) === ((b & mask) >>> 0);
 }
 
+/** A dotted IPv4 address as a number; each part parses as Java's Integer.parseInt would. */
 function ipv4(s: string): number | undefined {
-  const parts = s.split(".").map(Number);
-  if (parts.length !== 4 || parts.some((p) => !Number.isInteger(p) || p < 0 || p > 255)) return undefined;
+  const text = s.split(".");
+  if (text.length !== 4 || text.some((p) => !/^[+-]?\d+$/.test(p))) return undefined;
+  const parts = text.map(Number);
+  if (parts.some((p) => p < 0 || p > 255)) return undefined;
   return ((parts[0]! << 24) | (parts[1]! << 16) | (parts[2]! << 8) | parts[3]!) >>> 0;
 }

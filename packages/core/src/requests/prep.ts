@@ -6,7 +6,7 @@ import { CONTAINER_OWNER, Code, Perms, TTL_MS_MAX, isEphemeral, isSequential, is
 import { assertNever } from "../assert.ts";
 import { DataTree, SYSTEM_PATHS } from "../tree/data-tree.ts";
 import type { TreeTxn, Txn, TxnBody } from "../txn.ts";
-import { aclAllows, aclProblem, expandAuthAcl } from "./acl.ts";
+import { aclAllows, fixupAcl } from "./acl.ts";
 import { PendingView, type NodeRecord } from "./pending-view.ts";
 
 export interface PrepContext {
@@ -203,13 +203,11 @@ function checkData(ctx: PrepContext, data: Uint8Array): void {
   if (data.length > ctx.dataBytesMax) reject(Code.BADARGUMENTS, `data of ${data.length} bytes exceeds the limit of ${ctx.dataBytesMax}`, true);
 }
 
-/** Validates an ACL and expands its "auth" entries into the client's identities. */
+/** The ACL to store: validated, duplicates removed, "auth" entries expanded (ZooKeeper's fixupACL). */
 function checkAcl(ctx: PrepContext, acl: Acl[]): Acl[] {
-  const problem = aclProblem(acl);
-  if (problem) reject(Code.INVALIDACL, problem, true);
-  const expanded = expandAuthAcl(acl, ctx.ids ?? []);
-  if (typeof expanded === "string") return reject(Code.INVALIDACL, expanded, true);
-  return expanded;
+  const fixed = fixupAcl(acl, ctx.ids ?? []);
+  if (typeof fixed === "string") return reject(Code.INVALIDACL, fixed, true);
+  return fixed;
 }
 
 /** NOAUTH unless the node's ACL grants `perm` to the client (the system may do anything). */

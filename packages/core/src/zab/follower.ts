@@ -35,6 +35,20 @@ export class FollowerRole {
     if (this.r.connected.has(this.leaderId)) this.sendInfo();
   }
 
+  /** What this follower is doing, in words, for /status. */
+  activity(): string {
+    switch (this.phase) {
+      case "discovery":
+        return this.r.connected.has(this.leaderId) ? `following ${this.leaderId}: waiting for its epoch` : `following ${this.leaderId}: waiting for a link to it`;
+      case "sync":
+        return `following ${this.leaderId}: taking its history for epoch ${this.epoch}`;
+      case "synced":
+        return `following ${this.leaderId}: synced to epoch ${this.epoch}, waiting for the leader to be established`;
+      case "broadcast":
+        return `following ${this.leaderId} in epoch ${this.epoch}`;
+    }
+  }
+
   private lastInfoTick = -1;
 
   private sendInfo(): void {

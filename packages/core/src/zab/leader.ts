@@ -61,6 +61,16 @@ export class LeaderRole {
     this.checkDiscovery();
   }
 
+  /** What this leader is doing, in words, for /status (an operator asks why it does not serve). */
+  activity(): string {
+    const quorum = Math.floor(this.r.cfg.voters.length / 2) + 1;
+    const count = (ok: (l: Learner) => boolean): number => 1 + [...this.learners.values()].filter(ok).length;
+    if (this.phase === "broadcast") return `leading epoch ${this.newEpoch}: established, ${count((l) => l.phase === "active") - 1} follower(s) in sync`;
+    if (this.phase === "sync") return `leading: syncing followers to epoch ${this.newEpoch}, ${count((l) => l.phase === "active")} of ${quorum} needed acknowledged NEWLEADER`;
+    if (this.newEpoch === undefined) return `leading: waiting for followers, ${count(() => true)} of ${quorum} needed have reported`;
+    return `leading: proposed epoch ${this.newEpoch}, ${count((l) => l.phase !== "info")} of ${quorum} needed acknowledged it`;
+  }
+
   // ---- discovery ----------------------------------------------------------------------
 
   private infos(): ServerId[] {

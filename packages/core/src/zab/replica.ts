@@ -32,6 +32,8 @@ export interface ReplicaStatus {
   lastLoggedZxid: Zxid;
   committedZxid: Zxid;
   round: number;
+  /** What the role is doing, in words: why a node is not serving, or whom it serves with. */
+  activity: string;
 }
 
 export interface ReplicaBoot {
@@ -173,6 +175,7 @@ export class ZabReplica {
       lastLoggedZxid: this.log.lastZxid,
       committedZxid: this.state.lastZxid,
       round: this.lastRound,
+      activity: this.role.kind === "leading" ? this.role.leader.activity() : this.role.kind === "following" ? this.role.follower.activity() : `looking: electing a leader (round ${this.lastRound})`,
     };
   }
 

@@ -31,6 +31,18 @@ export class JuteError extends KeeperError {
   }
 }
 
+/**
+ * A well-formed jute null (length -1) where Keeper needs a value, such as a path. ZooKeeper
+ * deserialises the null and then fails the request with MARSHALLINGERROR, keeping the session:
+ * so the server answers this request with an error instead of closing the connection.
+ */
+export class JuteNullFieldError extends JuteError {
+  constructor(readonly field: string) {
+    super(`null ${field}`);
+    this.name = "JuteNullFieldError";
+  }
+}
+
 const INT_MIN = -0x8000_0000;
 const INT_MAX = 0x7fff_ffff;
 const LONG_MIN = -(1n << 63n);
@@ -213,7 +225,7 @@ export class JuteReader {
   /** A ustring that may not be null (a path, a scheme, a child name). */
   string(field: string): string {
     const s = this.ustring();
-    if (s === null) throw new JuteError(`null ${field}`);
+    if (s === null) throw new JuteNullFieldError(field);
     return s;
   }
 

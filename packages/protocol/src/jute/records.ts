@@ -51,16 +51,23 @@ export const IdRecord: JuteRecord<JuteId> = {
   },
 };
 
-/** org.apache.zookeeper.data.ACL, flattened: on the wire it is `int perms` then an Id record. */
-export type JuteAcl = Acl;
+/**
+ * org.apache.zookeeper.data.ACL, flattened: on the wire it is `int perms` then an Id record.
+ * Scheme and id are nullable as in jute: kazoo sends every empty string as null, so the `auth`
+ * entry of CREATOR_ALL_ACL arrives with a null id. What a null means is the server's to judge
+ * (ZooKeeper's fixupACL), not the decoder's.
+ */
+export interface JuteAcl {
+  perms: number;
+  scheme: string | null;
+  id: string | null;
+}
 export const AclRecord: JuteRecord<JuteAcl> = {
   write(w, v) {
     w.int(v.perms).ustring(v.scheme).ustring(v.id);
   },
   read(r) {
-    const perms = r.int();
-    const { scheme, id } = IdRecord.read(r);
-    return { perms, scheme, id };
+    return { perms: r.int(), scheme: r.ustring(), id: r.ustring() };
   },
 };
 
@@ -222,7 +229,7 @@ export const WatcherEventRecord: JuteRecord<JuteWatcherEvent> = {
   },
 };
 
-/** AuthPacket; `type` is unused by ZooKeeper (clients send 0). A null `auth` decodes as empty. */
+/** AuthPacket; `type` is unused by ZooKeeper (clients send 0). A null `scheme` or `auth` decodes as empty. */
 export interface JuteAuthPacket {
   type: number;
   scheme: string;
@@ -233,7 +240,8 @@ export const AuthPacketRecord: JuteRecord<JuteAuthPacket> = {
     w.int(v.type).ustring(v.scheme).buffer(v.auth);
   },
   read(r) {
-    return { type: r.int(), scheme: r.string("AuthPacket.scheme"), auth: r.buffer() ?? new Uint8Array(0) };
+    // A null scheme names no provider: the server answers AUTHFAILED, as ZooKeeper does.
+    return { type: r.int(), scheme: r.ustring() ?? "", auth: r.buffer() ?? new Uint8Array(0) };
   },
 };
 

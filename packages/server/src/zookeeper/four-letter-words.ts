@@ -5,7 +5,8 @@ import { hostname, platform, release } from "node:os";
 /** What this node reports; the server builds it fresh for each word. */
 export interface NodeReport {
   version: string;
-  mode: "leader" | "follower" | "standalone" | "read-only" | "looking";
+  /** "not serving": looking, or leading or following but not yet established (see NOT_SERVING). */
+  mode: "leader" | "follower" | "standalone" | "read-only" | "not serving";
   serving: boolean;
   zxid: number;
   nodeCount: number;
@@ -63,12 +64,25 @@ function mntr(r: NodeReport): string {
   return rows.map(([k, v]) => `${k}\t${v}`).join("\n") + "\n";
 }
 
+/**
+ * ZooKeeper's answer to the words that describe a server while it serves nobody (electing, or a
+ * leader or follower not yet established): it has no mode to report, so no monitor may read one.
+ */
+export const NOT_SERVING = "This ZooKeeper instance is not currently serving requests\n";
+
+/** Words ZooKeeper answers with NOT_SERVING while it is not serving (ruok, isro, envi, cons still answer). */
+const NEED_SERVING = new Set(["srvr", "stat", "mntr", "conf", "wchs"]);
+
 export function answerFourLetterWord(word: string, report: () => NodeReport): string {
+  if (NEED_SERVING.has(word) && report().mode === "not serving") return NOT_SERVING;
   switch (word) {
     case "ruok":
       return "imok";
-    case "isro":
-      return report().serving ? "rw" : "ro";
+    case "isro": {
+      // ZooKeeper prints "null" when no server is running (electing).
+      const mode = report().mode;
+      return mode === "not serving" ? "null" : mode === "read-only" ? "ro" : "rw";
+    }
     case "srvr":
       return srvr(report());
     case "stat": {

@@ -5,7 +5,9 @@ import {
   Code,
   FrameDecoder,
   JuteError,
-
+  JuteNullFieldError,
+  KeeperError,
+  OpCode,
   PROTOCOL_VERSION,
   ZK_PROTOCOL_VERSION,
   asSessionId,
@@ -211,17 +213,34 @@ function handleRequest(node: KeeperNode, conn: Connection, transport: ZkTranspor
   } catch (e) {
     node.counters.badFrames++;
     const xid = e instanceof JuteError ? e.xid : undefined;
+    if (e instanceof JuteNullFieldError && xid !== undefined) {
+      // Well-formed jute with a null where a value must be (a path): ZooKeeper answers this
+      // request MARSHALLINGERROR and the session goes on, so Keeper does too.
+      conn.log.info({ err: e.message, xid, opcode: e.opcode }, "ZooKeeper request with a null field");
+      // (setData validates its path first there, so it answers BADARGUMENTS.)
+      const err = e.opcode === OpCode.setData ? Code.BADARGUMENTS : Code.MARSHALLINGERROR;
+      return refuse(node, conn, transport, xid, { type: "unknown", opcode: e.opcode ?? 0, body: new Uint8Array(0) }, err, `request ${e.opcode}: ${e.message}`);
+    }
     conn.log.warn({ err: (e as Error).message, xid }, "malformed ZooKeeper request");
     // As ZooKeeper: a request that does not parse ends the connection (the session lives on).
     return conn.close(Code.MARSHALLINGERROR, (e as Error).message);
   }
   const { xid, request: zk } = decoded;
-  const request = requestOf(zk);
-  transport.asked.push(zk);
-  if (!request) {
-    node.handleMessage(conn, { kind: "invalid", xid, err: Code.UNIMPLEMENTED, reason: `operation ${decoded.opcode} is not supported` });
-    return;
+  let request;
+  try {
+    request = requestOf(zk);
+  } catch (e) {
+    if (!(e instanceof KeeperError)) throw e;
+    conn.log.info({ err: e.message, xid, opcode: decoded.opcode }, "ZooKeeper request refused");
+    return refuse(node, conn, transport, xid, zk, e.code, e.message);
   }
+  if (!request) return refuse(node, conn, transport, xid, zk, Code.UNIMPLEMENTED, `operation ${decoded.opcode} is not supported`);
+  transport.asked.push(zk);
   node.handleMessage(conn, { kind: "request", xid, request });
 }
 
+/** Answers `xid` with `err` in its turn among the connection's replies; the session goes on. */
+function refuse(node: KeeperNode, conn: Connection, transport: ZkTransport, xid: number, zk: ZkRequest, err: Code, reason: string): void {
+  transport.asked.push(zk);
+  node.handleMessage(conn, { kind: "invalid", xid, err, reason });
+}

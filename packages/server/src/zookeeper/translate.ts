@@ -1,7 +1,11 @@
 // ZooKeeper's wire records <-> Keeper's requests and results. The server already speaks
 // ZooKeeper's codes and semantics, so this is a mapping of shapes, not of meaning.
 import {
+  Code,
   CreateMode,
+  KeeperError,
+  type Acl,
+  type JuteAcl,
   OpCode,
   zkEphemeralOwner,
   type MultiOp,
@@ -43,10 +47,27 @@ function zxidOf(v: bigint) {
   return asZxid(v < 0n ? 0 : v > BigInt(Number.MAX_SAFE_INTEGER) ? Number.MAX_SAFE_INTEGER : Number(v));
 }
 
+/**
+ * A jute ACL list as ZooKeeper's fixupACL reads it. A null scheme is INVALIDACL (an empty one
+ * names no scheme, so the same answer follows). A null id means nothing for "auth", whose id is
+ * ignored (kazoo sends CREATOR_ALL_ACL's empty id as null); for a scheme whose provider reads the
+ * id (world, digest, ip) ZooKeeper fails the request with MARSHALLINGERROR (a null dereference in
+ * PrepRequestProcessor), and so does Keeper, with a reason, keeping the session. Schemes no
+ * provider serves answer INVALIDACL later, whatever the id.
+ */
+function aclOf(list: JuteAcl[]): Acl[] {
+  return list.map((a) => {
+    if (a.scheme === null) return { perms: a.perms, scheme: "", id: a.id ?? "" };
+    if (a.id === null && ID_READING_SCHEMES.has(a.scheme)) throw new KeeperError(Code.MARSHALLINGERROR, `null id in an ACL entry of scheme ${a.scheme}`);
+    return { perms: a.perms, scheme: a.scheme, id: a.id ?? "" };
+  });
+}
+const ID_READING_SCHEMES = new Set(["world", "digest", "ip"]);
+
 /** A create's mode: the opcode says container, the flags say the rest (as ZooKeeper's CreateMode.fromFlag). */
 function createOf(r: Extract<ZkRequest, { type: "create" | "create2" | "createContainer" | "createTTL" }>): Extract<Request, { type: "create" }> {
   const mode = r.type === "createContainer" ? CreateMode.CONTAINER : (r.flags as CreateMode);
-  return { type: "create", path: r.path, data: r.data ?? EMPTY, acl: r.acl, mode, ttlMs: r.type === "createTTL" ? Number(r.ttl) : 0, ...(r.data === null ? { nullData: true } : {}) };
+  return { type: "create", path: r.path, data: r.data ?? EMPTY, acl: aclOf(r.acl), mode, ttlMs: r.type === "createTTL" ? Number(r.ttl) : 0, ...(r.data === null ? { nullData: true } : {}) };
 }
 
 function multiOpOf(op: ZkMultiOp): MultiOp {
@@ -65,7 +86,10 @@ function multiOpOf(op: ZkMultiOp): MultiOp {
   }
 }
 
-/** The Keeper request for a ZooKeeper one, or undefined when Keeper does not offer it. */
+/**
+ * The Keeper request for a ZooKeeper one, or undefined when Keeper does not offer it. Throws
+ * KeeperError for a well-formed request ZooKeeper fails as a whole (the caller answers its xid).
+ */
 export function requestOf(r: ZkRequest): Request | undefined {
   switch (r.type) {
     case "create":
@@ -86,7 +110,7 @@ export function requestOf(r: ZkRequest): Request | undefined {
     case "getACL":
       return { type: "getACL", path: r.path };
     case "setACL":
-      return { type: "setACL", path: r.path, acl: r.acl, version: r.version };
+      return { type: "setACL", path: r.path, acl: aclOf(r.acl), version: r.version };
     case "sync":
       return { type: "sync", path: r.path };
     case "check":
