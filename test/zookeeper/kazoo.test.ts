@@ -15,6 +15,9 @@ describe("kazoo against a 3-node Keeper ensemble", () => {
   let ports: Map<number, number>;
   let basics: Promise<Run>;
   let recipes: Promise<Run>;
+  let nulls: Promise<Run>;
+  /** The roles nulls_acls.py was told, as /status reported them before it started. */
+  let roles: { leader: number; follower: number };
 
   beforeAll(async () => {
     requireFile(PYTHON, "python3");
@@ -22,7 +25,13 @@ describe("kazoo against a 3-node Keeper ensemble", () => {
     e = await startEnsemble({ size: 3 });
     ports = await zkPorts(e);
     const hosts = connectString(ports);
-    // The two independent scenario groups run side by side; each test awaits the one it reads.
+    // Every node serving before the roles are read (a quorum serving is not every node serving).
+    await e.waitConverged();
+    const { node: leader, status } = await e.waitForLeader();
+    const follower = (await e.statuses()).find((s) => s.status.state === "following" && s.status.serving && s.status.leader === status.leader)!.node;
+    roles = { leader: leader.id, follower: follower.id };
+    // The independent scenario groups run side by side; each test awaits the one it reads.
+    nulls = run(PYTHON, [join(DIR, "nulls_acls.py"), hosts, "/kazoo-nulls", connectString(ports, [leader.id]), connectString(ports, [follower.id])], { timeoutMs: 60_000, cwd: DIR, env: ENV });
     basics = run(PYTHON, [join(DIR, "basics.py"), hosts, "/kazoo-basics"], { timeoutMs: 60_000, cwd: DIR, env: ENV });
     recipes = run(PYTHON, [join(DIR, "recipes.py"), hosts, "/kazoo-recipes"], { timeoutMs: 60_000, cwd: DIR, env: ENV });
   }, 60_000);
@@ -220,8 +229,72 @@ describe("kazoo against a 3-node Keeper ensemble", () => {
     });
   });
 
+  // Issue 9, each case written through the leader and through a follower (whose writes reach
+  // the leader forwarded over the peer link), then read back through every node after a sync.
+  // The expected values are what ZooKeeper 3.8 answers the same script (checked by hand against
+  // Debian's zookeeper, standalone).
+  describe("jute nulls and ACL lists through the leader and a follower (issue 9)", () => {
+    const WORLD = [31, "world", "anyone"];
+    const IP = [1, "ip", "127.0.0.1"];
+
+    it.each(["leader", "follower"] as const)("through the %s: null data, duplicate ACLs, a transaction, CREATOR_ALL_ACL with a null auth id", async (role) => {
+      const s = await section(nulls, role);
+      // The node written through still held that role (an election would make this leg moot).
+      expect(s.mode, JSON.stringify(roles)).toBe(role);
+      const base = `/kazoo-nulls/${role}`;
+      expect(s).toEqual({
+        mode: role,
+        create: ["create-none", "create-empty", "set-none", "set-empty"].map((p) => `${base}/${p}`),
+        setNone: 1,
+        setEmpty: 1,
+        createDupAcl: `${base}/acl-create`,
+        setDupAcl: 1,
+        txn: [`${base}/txn-create-none`, `${base}/txn-create-empty`, `${base}/txn-set-none`, "ZnodeStat"],
+        // The authenticated create succeeds; the session is neither closed nor moved.
+        authCreate: `${base}/1/2`,
+        authStateAfterCreate: "CONNECTED",
+        authLaterOp: "v",
+        authSameSession: true,
+        authStates: [],
+      });
+    });
+
+    it("every node reads back null as null, zero bytes as zero bytes, ACLs without duplicates, the digest identity", async () => {
+      const s = await section(nulls, "readBack");
+      const alice = [31, "digest", s.digestId];
+      const expected: Record<string, unknown> = {};
+      for (const role of ["leader", "follower"]) {
+        const add = (p: string, data: string | null, acl: unknown[]) => (expected[`${role}/${p}`] = { data, dataLength: data === null ? 0 : data.length, acl });
+        add("create-none", null, [WORLD]);
+        add("create-empty", "", [WORLD]);
+        add("set-none", null, [WORLD]);
+        add("set-empty", "", [WORLD]);
+        add("acl-create", "a", [WORLD, IP]); // [A, B, A, B, A]: first occurrences, in order
+        add("acl-set", "s", [IP, WORLD]); // [B, A, B, A]
+        add("txn-create-none", null, [WORLD]); // [A, A]
+        add("txn-create-empty", "", [IP, WORLD]); // [B, A, B]
+        add("txn-set-none", null, [WORLD]);
+        add("1", "", [alice]); // makepath's parent gets the same ACL
+        add("1/2", "v", [alice]);
+      }
+      expect(Object.keys(s.nodes)).toHaveLength(3);
+      for (const [host, seen] of Object.entries(s.nodes)) expect(seen, `read through ${host}`).toEqual(expected);
+    });
+  });
+
+  it("mntr: exactly one node reports zk_server_state leader once all serve, the one /status names", async () => {
+    await Promise.allSettled([basics, recipes, nulls]);
+    await e.waitConverged();
+    const { node: leader } = await e.waitForLeader();
+    const states = new Map<number, string | undefined>();
+    for (const [id, port] of ports) states.set(id, (await mntr(port)).zk_server_state);
+    expect([...states.values()].filter((st) => st === "leader"), JSON.stringify([...states])).toHaveLength(1);
+    expect(states.get(leader.id)).toBe("leader");
+    expect([...states].filter(([id]) => id !== leader.id).map(([, st]) => st)).toEqual(["follower", "follower"]);
+  });
+
   it("clients carry on when the leader is SIGKILLed under them", async () => {
-    await Promise.allSettled([basics, recipes]); // the kill must not disturb the other scenarios
+    await Promise.allSettled([basics, recipes, nulls]); // the kill must not disturb the other scenarios
     const { node: victim } = await e.waitForLeader();
     const victimPort = ports.get(victim.id)!;
     const others = e.nodes.filter((n) => n !== victim).map((n) => n.id);

@@ -269,8 +269,9 @@ function resultToWire(res: Result): Obj {
     case "closeSession":
     case "addWatch":
     case "removeWatches":
-    case "auth":
       return { [res.type]: {} };
+    case "auth":
+      throw new FrameError("auth replies belong to the ZooKeeper wire protocol, not the native one");
   }
 }
 
