@@ -2,7 +2,10 @@
 // catches up from the leader's log (DIFF); the whole ensemble stopped with SIGTERM and
 // started again on the same data keeps every znode; and a follower that missed more than
 // the leader's in-memory log window (max(1000, logRetainTxns) transactions) catches up
-// from a snapshot (SNAP).
+// from a snapshot (SNAP); a follower with an empty data dir joins an ensemble whose state is
+// larger than the peer frame limit (the SNAP streams in pieces).
+import { rmSync } from "node:fs";
+import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it, onTestFailed } from "vitest";
 import type { KeeperClient } from "@keeper/client";
 import { startEnsemble, type Ensemble, type EnsembleNode, type NodeStatus } from "../support/ensemble.ts";
@@ -121,4 +124,54 @@ describe("follower restart past the leader's log window (SNAP)", () => {
     expect(fs.log.txns, "transactions the restarted follower logged").toBeLessThan(MISSED);
     await expectZnodes(e, follower, "/s", 10 + MISSED);
   }, 60_000);
+});
+
+describe("a follower with an empty data dir joins a state larger than any peer frame (streamed SNAP)", () => {
+  // 8 MiB is the peer frame limit at the default dataBytesMax (PEER_FRAME_BYTES_MAX): the state
+  // here is about 12 MiB, so only a SNAP in pieces can carry it. With a short retained log the
+  // leader keeps 1000 transactions in memory for DIFFs, so after 1500 writes a node with
+  // nothing gets a SNAP.
+  const COUNT = 1_500;
+  const DATA = "x".repeat(8 * 1024);
+  let e: Ensemble;
+  beforeAll(async () => {
+    e = await startEnsemble({ size: 3, extraArgs: ["--log-retain-txns", "10"] });
+  });
+  afterAll(async () => {
+    await e?.cleanup();
+  });
+
+  it(`${COUNT} znodes of 8 KiB: the wiped follower converges on the leader's digest`, async () => {
+    onTestFailed(() => console.error(e.output().slice(-30_000)));
+    const leader = await e.waitForLeader();
+    const follower = e.nodes.find((n) => n.id !== leader.node.id)!;
+    const others = e.nodes.filter((n) => n !== follower);
+    await follower.kill("SIGKILL");
+    rmSync(join(e.dataDir, `node${follower.id}`), { recursive: true, force: true });
+
+    const c = await e.connect({ hosts: others });
+    await c.create("/big");
+    for (let i = 0; i < COUNT; i += 100) {
+      await Promise.all(Array.from({ length: Math.min(100, COUNT - i) }, (_, j) => c.create(`/big/p${pad(i + j)}`, DATA, { timeoutMs: 20_000 })));
+    }
+    await c.close();
+    const before = await e.waitConverged({ nodes: others });
+
+    await follower.start();
+    const after = await e.waitConverged({ nodes: e.nodes, timeoutMs: 30_000 });
+    expect(after.digest).toBe(before.digest);
+    expect(after.nodes).toBe(before.nodes);
+    const status = (await follower.status())!;
+    expect(status.state).toBe("following");
+    // It logged nothing it was sent: the state came whole, as a SNAP.
+    expect(status.log.txns).toBeLessThan(COUNT);
+    const check = await e.connect({ hosts: [follower] });
+    try {
+      await check.sync("/big");
+      expect((await check.getChildren("/big")).children).toHaveLength(COUNT);
+      expect(text((await check.getData(`/big/p${pad(COUNT - 1)}`)).data)).toBe(DATA);
+    } finally {
+      await check.close();
+    }
+  }, 90_000);
 });

@@ -26,10 +26,13 @@ export const SERVER_FIELDS: Readonly<Record<keyof ServerConfig, FieldDoc>> = {
   initLimitTicks: { kind: "integer", help: "ticks allowed for joining a new leader (default 20)" },
   minSessionTimeoutMs: { kind: "integer", help: "smallest session timeout granted, at least 2 ticks (default 1000)" },
   maxSessionTimeoutMs: { kind: "integer", help: "largest session timeout granted (default 60000)" },
-  snapshotEveryTxns: { kind: "integer", help: "snapshot after this many logged transactions (default 100000)" },
+  snapshotEveryTxns: { kind: "integer", help: "snapshot after about this many logged transactions, at a random point in the upper half (default 100000)" },
+  snapshotEveryBytes: { kind: "integer", help: "snapshot after about this many bytes of log, whichever comes first (default 268435456)" },
   logRetainTxns: { kind: "integer", help: "log entries kept behind the latest snapshot (default 50000)" },
   dataBytesMax: { kind: "integer", help: "largest znode data accepted, in bytes (default 1048576)" },
   clientsMax: { kind: "integer", help: "most client connections served at once (default 10000)" },
+  replyBytesMax: { kind: "integer", help: "largest reply built, in bytes; a bigger read is refused with BADARGUMENTS (default 1114112, or dataBytesMax + 65536 if larger)" },
+  globalOutstandingMax: { kind: "integer", help: "requests in flight on the node, all clients together, before it stops reading from them (default 1000)" },
   logLevel: { kind: "string", help: "fatal, error, warn, info, debug, trace or silent (default info)" },
 };
 

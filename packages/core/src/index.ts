@@ -9,7 +9,7 @@ export { prepRequest, validateWrite, prepCloseSession, prepCreateSession, type P
 export { aclAllows, fixupAcl, withoutDuplicates } from "./requests/acl.ts";
 export { ReplicatedState } from "./state.ts";
 export { encodeTxn, decodeTxn } from "./txn-codec.ts";
-export { writeSnapshot, readSnapshot, readSnapshotHeader, type SnapshotMeta } from "./snapshot.ts";
+export { SnapshotLoader, SnapshotWriter, SNAPSHOT_CHUNK_BYTES, writeSnapshot, readSnapshot, readSnapshotHeader, type SnapshotMeta } from "./snapshot.ts";
 export { ByteReader, ByteWriter, DecodeError } from "./bytes.ts";
 export { ZabReplica, type ReplicaHooks, type ReplicaStatus, type ReplicaBoot } from "./zab/replica.ts";
 export { LogWindow } from "./zab/log-window.ts";

@@ -1,13 +1,18 @@
 // A snapshot of the replicated state (tree + sessions) at one zxid, as a sequence of chunks so
-// a large tree is never one giant buffer. Taken synchronously between two applies, so it is
-// exact, not fuzzy: recovery is snapshot + replay of the log after its zxid.
-import { asSessionId, asZxid, type Stat, type Zxid } from "@keeper/protocol";
+// a large tree is never one giant buffer. SnapshotWriter writes it in slices between applies
+// (the node never stops for it): it starts at the tree's last zxid and, as a TreeChangeObserver,
+// copies each node it has not written yet just before that node changes or goes, so the result
+// is exactly the state at that zxid, not a fuzzy one. Recovery is snapshot + replay of the log
+// after its zxid.
+import { asSessionId, asZxid, joinPath, type Stat, type Zxid } from "@keeper/protocol";
 import { ByteReader, ByteWriter, DecodeError } from "./bytes.ts";
-import { DataTree } from "./tree/data-tree.ts";
-import { SessionTable } from "./sessions/session-table.ts";
+import { DataTree, type TreeChangeObserver, type Znode } from "./tree/data-tree.ts";
+import { SessionTable, type SessionInfo } from "./sessions/session-table.ts";
 
 const MAGIC = 0x4b534e50; // "KSNP"
 const FORMAT = 2;
+/** About this many bytes per chunk. */
+export const SNAPSHOT_CHUNK_BYTES = 4 * 1024 * 1024;
 
 export interface SnapshotMeta {
   zxid: Zxid;
@@ -27,33 +32,138 @@ function readStat(r: ByteReader): Stat {
   };
 }
 
-/** Serialises state into chunks of about `chunkBytes`; the first chunk is the header. */
-export function writeSnapshot(tree: DataTree, sessions: SessionTable, chunkBytes = 4 * 1024 * 1024): { meta: SnapshotMeta; chunks: Uint8Array[] } {
-  const chunks: Uint8Array[] = [];
-  // Sized for a whole chunk (plus one large node), so a chunk rarely regrows and copies.
-  const capacity = chunkBytes + 64 * 1024;
-  let w = new ByteWriter(capacity);
-  let nodes = 0;
-  const flush = () => {
-    if (w.length > 0) chunks.push(w.finish());
-    w = new ByteWriter(capacity);
-  };
-  for (const [path, n] of tree.walk()) {
+/** What a snapshot writes of one node: data, ACL and Stat (children follow from the paths). */
+type NodeImage = Pick<Znode, "data" | "dataNull" | "acl" | "stat">;
+
+/**
+ * Writes the state as it is at construction, in steps the caller spaces out (core reads no
+ * clock: the server decides how many nodes a slice takes). Between steps the tree may go on
+ * applying transactions. Nodes come out parents first, as readSnapshot needs.
+ */
+export class SnapshotWriter implements TreeChangeObserver {
+  readonly zxid: Zxid;
+  private readonly digest: string;
+  /** Nodes written already (their later changes need no copy). Several writers may run at once. */
+  private readonly written = new Set<Readonly<Znode>>();
+  /** State at `zxid` of nodes changed or deleted since, not yet written. */
+  private readonly before = new Map<string, NodeImage>();
+  private readonly sessions: SessionInfo[];
+  /** Paths still to visit, depth first. */
+  private readonly stack = ["/"];
+  private readonly capacity: number;
+  private w: ByteWriter;
+  private readonly chunks: Uint8Array[] = [];
+  private nodes = 0;
+  private finished: { meta: SnapshotMeta; header: Uint8Array } | undefined;
+
+  constructor(private readonly tree: DataTree, sessions: SessionTable, private readonly chunkBytes = SNAPSHOT_CHUNK_BYTES) {
+    this.zxid = tree.lastZxid;
+    this.digest = tree.digest();
+    // Session records never change once made; the list is copied, not the sessions.
+    this.sessions = [...sessions.all()];
+    // Sized for a whole chunk (plus one large node), so a chunk rarely regrows and copies.
+    this.capacity = chunkBytes + 64 * 1024;
+    this.w = new ByteWriter(this.capacity);
+    tree.observeChanges(this, true);
+  }
+
+  beforeChange(path: string, n: Readonly<Znode>): void {
+    if (n.stat.czxid > this.zxid || this.written.has(n) || this.before.has(path)) return;
+    this.before.set(path, { data: n.data, dataNull: n.dataNull, acl: n.acl, stat: { ...n.stat } });
+  }
+
+  get done(): boolean {
+    return this.finished !== undefined;
+  }
+
+  /** Writes up to `maxNodes` more nodes; true when the snapshot is complete. */
+  step(maxNodes: number): boolean {
+    if (this.finished) return true;
+    for (let budget = maxNodes; budget > 0 && this.stack.length > 0; budget--) {
+      const path = this.stack.pop()!;
+      const live = this.tree.node(path);
+      // A node made after `zxid` (perhaps in place of one deleted since) is not in this snapshot.
+      const current = live !== undefined && live.stat.czxid <= this.zxid ? live : undefined;
+      const image = this.before.get(path) ?? current;
+      if (image === undefined) continue;
+      this.before.delete(path);
+      this.write(path, image);
+      if (current) {
+        this.written.add(current);
+        // Children made since are skipped when popped; children deleted since are in `before`.
+        for (const c of current.children) this.stack.push(joinPath(path, c));
+      }
+    }
+    if (this.stack.length > 0) return false;
+    // Nodes deleted before the walk reached them: parents first (a parent is shallower).
+    const left = [...this.before].sort(([a], [b]) => depth(a) - depth(b));
+    for (const [path, image] of left) this.write(path, image);
+    this.before.clear();
+    for (const s of this.sessions) {
+      this.w.u8(2).num(s.id).u32(s.timeoutMs).bytes(s.password);
+      if (this.w.length >= this.chunkBytes) this.flush();
+    }
+    this.flush();
+    this.tree.observeChanges(this, false);
+    this.written.clear();
+    const meta: SnapshotMeta = { zxid: this.zxid, digest: this.digest, nodes: this.nodes, sessions: this.sessions.length, chunks: this.chunks.length + this.taken };
+    const header = new ByteWriter().u32(MAGIC).u8(FORMAT).num(meta.zxid).str(meta.digest).u32(meta.nodes).u32(meta.sessions).u32(meta.chunks).finish();
+    this.finished = { meta, header };
+    return true;
+  }
+
+  private taken = 0;
+
+  /** Body chunks completed since the last call, in order (so they can be stored as they come). */
+  takeChunks(): Uint8Array[] {
+    const out = this.chunks.splice(0);
+    this.taken += out.length;
+    return out;
+  }
+
+  /** The header (the snapshot's first chunk) and its meta, once `step` returned true. */
+  result(): { meta: SnapshotMeta; header: Uint8Array } {
+    if (!this.finished) throw new Error("snapshot not finished");
+    return this.finished;
+  }
+
+  /** Stops early (the state was replaced): the tree is no longer observed. */
+  abort(): void {
+    this.tree.observeChanges(this, false);
+    this.written.clear();
+    this.before.clear();
+    this.stack.length = 0;
+  }
+
+  private write(path: string, n: NodeImage): void {
+    const w = this.w;
     w.u8(1).str(path).bytes(n.data).u8(n.dataNull ? 1 : 0);
     writeStat(w, n.stat);
     w.u32(n.acl.length);
     for (const a of n.acl) w.i32(a.perms).str(a.scheme).str(a.id);
-    nodes++;
-    if (w.length >= chunkBytes) flush();
+    this.nodes++;
+    if (w.length >= this.chunkBytes) this.flush();
   }
-  for (const s of sessions.all()) {
-    w.u8(2).num(s.id).u32(s.timeoutMs).bytes(s.password);
-    if (w.length >= chunkBytes) flush();
+
+  private flush(): void {
+    if (this.w.length > 0) this.chunks.push(this.w.finish());
+    this.w = new ByteWriter(this.capacity);
   }
-  flush();
-  const meta: SnapshotMeta = { zxid: tree.lastZxid, digest: tree.digest(), nodes, sessions: sessions.size, chunks: chunks.length };
-  const header = new ByteWriter().u32(MAGIC).u8(FORMAT).num(meta.zxid).str(meta.digest).u32(meta.nodes).u32(meta.sessions).u32(meta.chunks).finish();
-  return { meta, chunks: [header, ...chunks] };
+}
+
+const depth = (path: string): number => {
+  let d = 0;
+  for (let i = 0; i < path.length; i++) if (path.charCodeAt(i) === 47) d++;
+  return d;
+};
+
+/** Serialises state at once, into chunks of about `chunkBytes`; the first chunk is the header. */
+export function writeSnapshot(tree: DataTree, sessions: SessionTable, chunkBytes = SNAPSHOT_CHUNK_BYTES): { meta: SnapshotMeta; chunks: Uint8Array[] } {
+  const writer = new SnapshotWriter(tree, sessions, chunkBytes);
+  writer.step(Infinity);
+  const body = writer.takeChunks();
+  const { meta, header } = writer.result();
+  return { meta, chunks: [header, ...body] };
 }
 
 export function readSnapshotHeader(bytes: Uint8Array): SnapshotMeta {
@@ -64,13 +174,18 @@ export function readSnapshotHeader(bytes: Uint8Array): SnapshotMeta {
   return { zxid: asZxid(r.num()), digest: r.str(), nodes: r.u32(), sessions: r.u32(), chunks: r.u32() };
 }
 
-/** Rebuilds state from a header and its chunks, checking counts and the digest. */
-export function readSnapshot(header: Uint8Array, body: Iterable<Uint8Array>): { tree: DataTree; sessions: SessionTable; meta: SnapshotMeta } {
-  const meta = readSnapshotHeader(header);
-  const tree = new DataTree();
-  const sessions = new SessionTable();
-  let nodes = 0;
-  for (const chunk of body) {
+/**
+ * Rebuilds state chunk by chunk as chunks arrive (a follower taking a SNAP in pieces), so no
+ * single step parses more than one chunk; finish() checks the whole against its header.
+ */
+export class SnapshotLoader {
+  readonly tree = new DataTree();
+  readonly sessions = new SessionTable();
+  private nodes = 0;
+  /** Body chunks added so far. */
+  chunks = 0;
+
+  add(chunk: Uint8Array): void {
     const r = new ByteReader(chunk);
     while (!r.done) {
       const kind = r.u8();
@@ -82,17 +197,32 @@ export function readSnapshot(header: Uint8Array, body: Iterable<Uint8Array>): { 
         const n = r.u32();
         const acl = [];
         for (let i = 0; i < n; i++) acl.push({ perms: r.i32(), scheme: r.str(), id: r.str() });
-        tree.restoreNode(path, data, acl, stat, dataNull);
-        nodes++;
+        this.tree.restoreNode(path, data, acl, stat, dataNull);
+        this.nodes++;
       } else if (kind === 2) {
-        sessions.add({ id: asSessionId(r.num()), timeoutMs: r.u32(), password: r.bytes() });
+        this.sessions.add({ id: asSessionId(r.num()), timeoutMs: r.u32(), password: r.bytes() });
       } else {
         throw new DecodeError(`unknown snapshot record ${kind}`);
       }
     }
+    this.chunks++;
   }
-  tree.lastZxid = meta.zxid;
-  if (nodes !== meta.nodes || sessions.size !== meta.sessions) throw new DecodeError(`snapshot holds ${nodes} nodes / ${sessions.size} sessions, header says ${meta.nodes} / ${meta.sessions}`);
-  if (tree.digest() !== meta.digest) throw new DecodeError(`snapshot digest ${tree.digest()} does not match ${meta.digest}`);
-  return { tree, sessions, meta };
+
+  /** The state, once every chunk is in: checks chunk, node and session counts and the digest. */
+  finish(header: Uint8Array): { tree: DataTree; sessions: SessionTable; meta: SnapshotMeta } {
+    const meta = readSnapshotHeader(header);
+    const { tree, sessions } = this;
+    tree.lastZxid = meta.zxid;
+    if (this.chunks !== meta.chunks) throw new DecodeError(`snapshot has ${this.chunks} chunks, header says ${meta.chunks}`);
+    if (this.nodes !== meta.nodes || sessions.size !== meta.sessions) throw new DecodeError(`snapshot holds ${this.nodes} nodes / ${sessions.size} sessions, header says ${meta.nodes} / ${meta.sessions}`);
+    if (tree.digest() !== meta.digest) throw new DecodeError(`snapshot digest ${tree.digest()} does not match ${meta.digest}`);
+    return { tree, sessions, meta };
+  }
+}
+
+/** Rebuilds state from a header and its chunks, checking counts and the digest. */
+export function readSnapshot(header: Uint8Array, body: Iterable<Uint8Array>): { tree: DataTree; sessions: SessionTable; meta: SnapshotMeta } {
+  const loader = new SnapshotLoader();
+  for (const chunk of body) loader.add(chunk);
+  return loader.finish(header);
 }

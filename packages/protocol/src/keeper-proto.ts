@@ -98,6 +98,7 @@ message PeerFollowerInfo { uint64 syncId = 1; uint64 acceptedEpoch = 2; uint64 l
 message PeerLeaderInfo { uint64 syncId = 1; uint64 epoch = 2; }
 message PeerAckEpoch { uint64 syncId = 1; uint64 epoch = 2; uint64 currentEpoch = 3; uint64 lastZxid = 4; }
 message PeerSnap { uint64 syncId = 1; uint64 zxid = 2; repeated bytes chunks = 3; }
+message PeerSnapChunk { uint64 syncId = 1; bytes chunk = 2; }
 message PeerTrunc { uint64 syncId = 1; uint64 zxid = 2; }
 message PeerDiff { uint64 syncId = 1; repeated bytes txns = 2; }
 message PeerNewLeader { uint64 syncId = 1; uint64 epoch = 2; uint64 zxid = 3; }
@@ -121,7 +122,7 @@ message PeerFrame {
     PeerFollowerInfo followerInfo = 4; PeerLeaderInfo leaderInfo = 5; PeerAckEpoch ackEpoch = 6;
     PeerSnap snap = 7; PeerTrunc trunc = 8; PeerDiff diff = 9; PeerNewLeader newLeader = 10;
     PeerAck ack = 11; PeerUpToDate upToDate = 12; PeerProposal proposal = 13; PeerCommit commit = 14;
-    PeerPing ping = 15; PeerForward forward = 16; PeerBatch batch = 17;
+    PeerPing ping = 15; PeerForward forward = 16; PeerBatch batch = 17; PeerSnapChunk snapChunk = 18;
   }
 }
 // Messages produced in one turn of the event loop, each an encoded PeerFrame, in order.

@@ -5,6 +5,12 @@ export const limits = {
   dataBytesMax: 1024 * 1024,
   /** Largest client frame: the data limit plus room for path, ACLs and framing. */
   frameBytesMax: 1024 * 1024 + 64 * 1024,
+  /**
+   * Largest reply a server builds (configurable as replyBytesMax): the frame a client can read,
+   * ZooKeeper's jute.maxbuffer plus the same slack as frameBytesMax. A read whose reply would be
+   * larger is refused with BADARGUMENTS instead of built.
+   */
+  replyBytesMax: 1024 * 1024 + 64 * 1024,
   /** Longest path accepted. */
   pathLengthMax: 4096,
   /** Ops in one multi. */
@@ -15,6 +21,12 @@ export const limits = {
   watchesPerSessionMax: 100_000,
   /** Requests a session may have in flight before the server stops reading from it. */
   pendingRequestsPerSessionMax: 10_000,
+  /**
+   * Requests in flight on one server, all connections together, before it stops reading from
+   * the connections that send more (ZooKeeper's globalOutstandingLimit; configurable as
+   * globalOutstandingMax).
+   */
+  globalOutstandingMax: 1000,
   /** Paths in one setWatches request. */
   setWatchesPathsMax: 100_000,
   /** Sessions one server tracks. */

@@ -32,17 +32,35 @@ export interface ServerConfig {
   /** Negotiated session timeouts are clamped into [min, max]; ZooKeeper's defaults are 2 and 20 ticks. */
   minSessionTimeoutMs: number;
   maxSessionTimeoutMs: number;
-  /** Take a snapshot after this many transactions have been logged since the last one. */
+  /** Take a snapshot after about this many transactions have been logged since the last one (a random point in its upper half). */
   snapshotEveryTxns: number;
+  /** ...or after about this many bytes of log, whichever comes first. */
+  snapshotEveryBytes: number;
   /** Log entries kept behind the latest snapshot, so a lagging peer can still be sent a DIFF. */
   logRetainTxns: number;
   /** Largest znode data accepted. */
   dataBytesMax: number;
   /** Most client connections served at once. */
   clientsMax: number;
+  /**
+   * Largest reply built for a client, in bytes (ZooKeeper's jute.maxbuffer on the client's side):
+   * a read whose reply would be larger (getChildren of a huge node, a multiRead of many big
+   * results) is answered BADARGUMENTS instead. At least dataBytesMax + 1 KiB, so that every
+   * znode stays readable; by default the larger of 1 MiB + 64 KiB and dataBytesMax + 64 KiB.
+   */
+  replyBytesMax: number;
+  /**
+   * Requests in flight on this node (received, not yet answered), all connections together,
+   * beyond which it stops reading from the connections that send more until half have been
+   * answered (ZooKeeper's globalOutstandingLimit).
+   */
+  globalOutstandingMax: number;
   /** pino level: fatal, error, warn, info, debug, trace, silent. */
   logLevel: string;
 }
+
+/** Room a getData reply needs beyond its data: header, Stat and framing, rounded up. */
+const REPLY_OVERHEAD_BYTES = 1024;
 
 export const LOG_LEVELS = ["fatal", "error", "warn", "info", "debug", "trace", "silent"] as const;
 
@@ -63,9 +81,12 @@ export function defaultServerConfig(serverId = 1): ServerConfig {
     minSessionTimeoutMs: 1000,
     maxSessionTimeoutMs: 60_000,
     snapshotEveryTxns: 100_000,
+    snapshotEveryBytes: 256 * 1024 * 1024,
     logRetainTxns: 50_000,
     dataBytesMax: limits.dataBytesMax,
     clientsMax: 10_000,
+    replyBytesMax: limits.replyBytesMax,
+    globalOutstandingMax: limits.globalOutstandingMax,
     logLevel: "info",
   };
 }
@@ -79,6 +100,8 @@ export class ConfigError extends Error {
 export function resolveServerConfig(partial: Partial<ServerConfig>): ServerConfig {
   const serverId = partial.serverId ?? 1;
   const c: ServerConfig = { ...defaultServerConfig(serverId), ...stripUndefined(partial) };
+  // Unless set, the reply limit follows a raised data limit, as the listeners' frame limit does.
+  if (partial.replyBytesMax === undefined && typeof c.dataBytesMax === "number") c.replyBytesMax = Math.max(limits.replyBytesMax, c.dataBytesMax + 64 * 1024);
   const problems: string[] = [];
   const int = (name: keyof ServerConfig, min: number, max: number) => {
     const v = c[name];
@@ -95,9 +118,15 @@ export function resolveServerConfig(partial: Partial<ServerConfig>): ServerConfi
   int("minSessionTimeoutMs", 1, 3_600_000);
   int("maxSessionTimeoutMs", 1, 3_600_000);
   int("snapshotEveryTxns", 1, 1e9);
+  int("snapshotEveryBytes", 1024, 2 ** 48);
   int("logRetainTxns", 0, 1e9);
   int("dataBytesMax", 0, 64 * 1024 * 1024);
   int("clientsMax", 1, 1_000_000);
+  int("replyBytesMax", 1024, 64 * 1024 * 1024 + 64 * 1024);
+  int("globalOutstandingMax", 1, 1_000_000);
+  if (c.replyBytesMax < c.dataBytesMax + REPLY_OVERHEAD_BYTES) {
+    problems.push(`replyBytesMax (${c.replyBytesMax}) must be at least dataBytesMax + ${REPLY_OVERHEAD_BYTES} (${c.dataBytesMax + REPLY_OVERHEAD_BYTES}): a znode holding the largest data must stay readable`);
+  }
   if (typeof c.readOnlyMode !== "boolean") problems.push(`readOnlyMode must be true or false, got ${String(c.readOnlyMode)}`);
   if (typeof c.dataDir !== "string" || c.dataDir === "") problems.push("dataDir must be a non-empty path");
   if (typeof c.host !== "string" || c.host === "") problems.push("host must be a non-empty address");

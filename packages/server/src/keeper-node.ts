@@ -8,7 +8,9 @@ import type { ServerConfig } from "./config.ts";
 import type { Logger } from "./logger.ts";
 import type { ZabRunner } from "./replica/zab-runner.ts";
 import type { Connection } from "./client/connection.ts";
+import { OutstandingRequests } from "./client/outstanding.ts";
 import { executeRead, resetWatches, watchKindsOf } from "./client/reads.ts";
+import { ReplyBudget, namesWithin, stringBytes, tooBig } from "./client/reply-budget.ts";
 
 /** Requests this node answers itself, in request order, without the leader. */
 const LOCAL_TYPES = ["ping", "exists", "getData", "getChildren", "getACL", "setWatches", "getAllChildrenNumber", "getEphemerals", "addWatch", "removeWatches", "multiRead", "whoAmI", "auth"] as const;
@@ -31,6 +33,10 @@ function authenticate(scheme: string, auth: Uint8Array): { info: ClientInfo; ide
   return { info: { authScheme: "digest", user }, identity: { scheme: "digest", id: `${user}:${digest}` } };
 }
 
+function* filter<T>(items: Iterable<T>, keep: (item: T) => boolean): Iterable<T> {
+  for (const item of items) if (keep(item)) yield item;
+}
+
 /** Tokens match a createSession to the connection that asked: the server id keeps them unique. */
 const TOKEN_BITS = 22;
 /**
@@ -51,7 +57,9 @@ export class KeeperNode {
   private touchScheduled = false;
   private readonly log: Logger;
   serving = false;
-  readonly counters = { requests: 0, reads: 0, writes: 0, errors: 0, connects: 0, readOnlyConnects: 0, refusedNotServing: 0, badFrames: 0 };
+  readonly counters = { requests: 0, reads: 0, writes: 0, errors: 0, connects: 0, readOnlyConnects: 0, refusedNotServing: 0, badFrames: 0, repliesTooBig: 0, throttlePauses: 0 };
+  /** Requests in flight on all connections, bounded by config.globalOutstandingMax. */
+  readonly outstanding: OutstandingRequests;
   /** Every open client connection, so they can be dropped when this node stops serving. */
   readonly connections = new Set<Connection>();
   /** Read-only sessions this node made while it had no quorum. */
@@ -60,6 +68,7 @@ export class KeeperNode {
 
   constructor(readonly runner: ZabRunner, readonly config: ServerConfig, log: Logger) {
     this.log = log.child({ component: "sessions" });
+    this.outstanding = new OutstandingRequests(config.globalOutstandingMax, () => this.counters.throttlePauses++);
   }
 
   private get state(): ReplicatedState {
@@ -227,7 +236,7 @@ export class KeeperNode {
 
   /** The socket went away: its watches go, its session lives until it expires. */
   disconnected(conn: Connection): void {
-    conn.closed = true;
+    conn.ended();
     this.connections.delete(conn);
     this.watches.removeWatcher(conn);
     for (const [token, c] of this.creating) if (c === conn) this.creating.delete(token);
@@ -277,8 +286,11 @@ export class KeeperNode {
         return conn.enqueueRead(xid, () => this.reply(xid, Code.OK, { type: "ping" }));
       case "getEphemerals":
         return conn.enqueueRead(xid, () => {
-          const all = [...this.state.tree.ephemerals(conn.sessionId!)];
-          return this.reply(xid, Code.OK, { type: "getEphemerals", paths: all.filter((p) => p.startsWith(req.prefix)).sort() });
+          const all = this.state.tree.ephemerals(conn.sessionId!);
+          const budget = new ReplyBudget(this.config.replyBytesMax);
+          const paths = req.prefix === "/" || req.prefix === "" ? namesWithin(all, all.size, budget) : namesWithin(filter(all, (p) => p.startsWith(req.prefix)), 0, budget);
+          if (!paths) return this.refuseTooBig(conn, xid, tooBig(budget, `getEphemerals ${req.prefix} (${all.size} ephemerals)`));
+          return this.reply(xid, Code.OK, { type: "getEphemerals", paths });
         });
       case "addWatch":
         return conn.enqueueRead(xid, () => {
@@ -293,7 +305,13 @@ export class KeeperNode {
           return this.reply(xid, found ? Code.OK : Code.NOWATCHER, found ? { type: "removeWatches" } : undefined);
         });
       case "whoAmI":
-        return conn.enqueueRead(xid, () => this.reply(xid, Code.OK, { type: "whoAmI", clientInfo: [{ authScheme: "ip", user: conn.remoteHost }, ...conn.authIds] }));
+        return conn.enqueueRead(xid, () => {
+          // Each auth packet adds an identity, so this list grows with what the client sent.
+          const clientInfo = [{ authScheme: "ip", user: conn.remoteHost }, ...conn.authIds];
+          const budget = new ReplyBudget(this.config.replyBytesMax);
+          if (!clientInfo.every((i) => budget.take(stringBytes(i.authScheme) + stringBytes(i.user) + 8))) return this.refuseTooBig(conn, xid, tooBig(budget, `whoAmI (${clientInfo.length} identities)`));
+          return this.reply(xid, Code.OK, { type: "whoAmI", clientInfo });
+        });
       case "auth":
         return conn.enqueueRead(xid, () => {
           const id = authenticate(req.scheme, req.auth);
@@ -311,10 +329,19 @@ export class KeeperNode {
       default:
         this.counters.reads++;
         return conn.enqueueRead(xid, () => {
-          const out = executeRead(this.state.tree, this.watches, conn, req, conn.identities);
+          const out = executeRead(this.state.tree, this.watches, conn, req, conn.identities, this.config.replyBytesMax);
+          if (out.reason) return this.refuseTooBig(conn, xid, out.reason);
           return this.reply(xid, out.err, out.result);
         });
     }
+  }
+
+  /** A read refused because its reply would exceed replyBytesMax: BADARGUMENTS, the session goes on. */
+  private refuseTooBig(conn: Connection, xid: number, reason: string) {
+    this.counters.repliesTooBig++;
+    this.counters.errors++;
+    conn.log.info({ xid, reason }, "read refused: reply too big");
+    return this.reply(xid, Code.BADARGUMENTS);
   }
 
   /** Reads as usual; anything that would change state is refused with NOTREADONLY. */

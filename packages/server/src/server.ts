@@ -6,9 +6,10 @@ import { formatZxid } from "@keeper/protocol";
 import { adminHandler } from "./admin.ts";
 import { listen } from "./client/listener.ts";
 import { canonicalPeers, parsePeers, resolveServerConfig, type ServerConfig } from "./config.ts";
+import { EventLoopMonitor } from "./event-loop-monitor.ts";
 import { KeeperNode } from "./keeper-node.ts";
 import { createNodeLogger, type Logger } from "./logger.ts";
-import { PeerNetwork } from "./peers/peer-network.ts";
+import { PeerNetwork, peerFrameBytesMax } from "./peers/peer-network.ts";
 import { ZabRunner } from "./replica/zab-runner.ts";
 import { Store } from "./storage/store.ts";
 import { listenZooKeeper, type ZkListener } from "./zookeeper/listener.ts";
@@ -58,7 +59,7 @@ export async function startServer(input: ServerConfig | Partial<ServerConfig>, l
   let node: KeeperNode | undefined;
   const runner = await ZabRunner.open(
     store,
-    { zab: zabConfig(config, voters), snapshotEveryTxns: config.snapshotEveryTxns, logRetainTxns: config.logRetainTxns, onFatal: () => process.exit(70) },
+    { zab: zabConfig(config, voters), snapshotEveryTxns: config.snapshotEveryTxns, snapshotEveryBytes: config.snapshotEveryBytes, logRetainTxns: config.logRetainTxns, onFatal: () => process.exit(70) },
     log.child({ component: "zab" }),
     {
       applied: (txn, outcome) => node!.applied(txn, outcome),
@@ -75,10 +76,13 @@ export async function startServer(input: ServerConfig | Partial<ServerConfig>, l
       up: (id) => runner.peerUp(id),
       down: (id) => runner.peerDown(id),
       message: (from, msg) => runner.peerMessage(from, msg),
-    }, log.child({ component: "peers" }), isWildcard(config.peerHost) ? undefined : config.peerHost, config.syncLimitTicks * config.tickMs);
+    }, log.child({ component: "peers" }), isWildcard(config.peerHost) ? undefined : config.peerHost, config.syncLimitTicks * config.tickMs, peerFrameBytesMax(config.dataBytesMax));
     peerPort = await network.listen(config.peerHost, config.peerPort || self!.port);
   }
   const startedAt = Date.now();
+  const eventLoop = new EventLoopMonitor(log.child({ component: "event-loop" }));
+  eventLoop.start();
+  // Everything below is counters or per-connection: no status or four-letter word walks the tree.
   const status = () => {
     const r = runner.replica;
     const s = r.status();
@@ -96,6 +100,8 @@ export async function startServer(input: ServerConfig | Partial<ServerConfig>, l
       lastLoggedZxid: s.lastLoggedZxid,
       digest: r.state.tree.digest(),
       nodes: r.state.tree.size,
+      ephemerals: r.state.tree.ephemeralCount,
+      approximateDataSize: r.state.tree.approximateDataSize,
       sessions: r.state.sessions.size,
       clients: node!.connections.size,
       zkPort: zk?.port ?? null,
@@ -103,6 +109,7 @@ export async function startServer(input: ServerConfig | Partial<ServerConfig>, l
       peers: members.map((m) => ({ id: m.id, address: `${m.host}:${m.port}`, self: m.id === config.serverId, connected: m.id === config.serverId || (network?.connected.includes(asServerId(m.id)) ?? false), refused: network?.refusals.get(asServerId(m.id)) ?? null })),
       pid: process.pid,
       uptimeMs: Date.now() - startedAt,
+      eventLoop: eventLoop.stats(),
       counters: node!.counters,
       log: runner.stats,
     };
@@ -112,10 +119,6 @@ export async function startServer(input: ServerConfig | Partial<ServerConfig>, l
     const r = runner.replica;
     const s = r.status();
     const tree = r.state.tree;
-    let ephemerals = 0;
-    let dataBytes = 0;
-    for (const id of tree.sessionsWithEphemerals()) ephemerals += tree.ephemerals(id).size;
-    for (const [, n] of tree.walk()) dataBytes += n.data.length;
     const conns = [...node!.connections];
     const watches = node!.watches.stats();
     return {
@@ -127,8 +130,8 @@ export async function startServer(input: ServerConfig | Partial<ServerConfig>, l
       nodeCount: tree.size,
       watchCount: watches.watches,
       watchedPaths: watches.paths,
-      ephemerals,
-      dataBytes,
+      ephemerals: tree.ephemeralCount,
+      approximateDataSize: tree.approximateDataSize,
       received: node!.counters.requests,
       sent: conns.reduce((n, c) => n + c.sent, 0),
       outstanding: conns.reduce((n, c) => n + c.pending, 0),
@@ -149,6 +152,7 @@ export async function startServer(input: ServerConfig | Partial<ServerConfig>, l
     status,
     close: () =>
       (closing ??= (async () => {
+        eventLoop.stop();
         runner.stop();
         await listener.close();
         await zk?.close();

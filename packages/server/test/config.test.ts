@@ -1,4 +1,5 @@
 import { describe, expect, it } from "vitest";
+import { limits } from "@keeper/protocol";
 import { ConfigError, canonicalPeers, parsePeers, resolveServerConfig } from "../src/config.ts";
 
 describe("resolveServerConfig()", () => {
@@ -12,6 +13,8 @@ describe("resolveServerConfig()", () => {
     [{ minSessionTimeoutMs: 5000, maxSessionTimeoutMs: 1000 }, /must not exceed maxSessionTimeoutMs/],
     [{ tickMs: 100, minSessionTimeoutMs: 150 }, /at least two ticks/],
     [{ logLevel: "loud" }, /logLevel must be one of/],
+    [{ replyBytesMax: 100_000, dataBytesMax: 100_000 }, /replyBytesMax \(100000\) must be at least dataBytesMax \+ 1024/],
+    [{ globalOutstandingMax: 0 }, /globalOutstandingMax must be an integer in 1\.\.1000000/],
   ] as const)("rejects %j with a message naming the problem", (partial, message) => {
     expect(() => resolveServerConfig(partial as never)).toThrow(ConfigError);
     expect(() => resolveServerConfig(partial as never)).toThrow(message);
@@ -21,6 +24,13 @@ describe("resolveServerConfig()", () => {
     const c = resolveServerConfig({ serverId: 3 });
     expect(c.clientPort).toBe(8183);
     expect(c.peers).toBe("");
+  });
+
+  it("replyBytesMax defaults to the frame limit, follows a raised data limit, and may be set below it", () => {
+    expect(resolveServerConfig({}).replyBytesMax).toBe(limits.frameBytesMax);
+    expect(resolveServerConfig({ dataBytesMax: 4 * 1024 * 1024 }).replyBytesMax).toBe(4 * 1024 * 1024 + 64 * 1024);
+    expect(resolveServerConfig({ dataBytesMax: 8192, replyBytesMax: 65536 }).replyBytesMax).toBe(65536);
+    expect(resolveServerConfig({}).globalOutstandingMax).toBe(1000);
   });
 
   it("parsePeers() sorts by id and canonicalPeers() gives one spelling for equal lists", () => {

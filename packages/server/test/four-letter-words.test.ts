@@ -13,7 +13,7 @@ function report(mode: NodeReport["mode"]): NodeReport {
     watchCount: 0,
     watchedPaths: 0,
     ephemerals: 0,
-    dataBytes: 10,
+    approximateDataSize: 10,
     received: 3,
     sent: 3,
     outstanding: 0,

@@ -1,5 +1,6 @@
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
-import { DataTree, ReplicatedState, SessionTable, type Txn } from "@keeper/core";
+import { Level } from "level";
+import { DataTree, ReplicatedState, SessionTable, writeSnapshot, type Txn } from "@keeper/core";
 import { OPEN_ACL_UNSAFE, asSessionId, makeZxid, type Zxid } from "@keeper/protocol";
 import { Store } from "../src/storage/store.ts";
 import { tempDir } from "./temp-dir.ts";
@@ -66,6 +67,93 @@ describe("Store", () => {
     await store.saveSnapshot(small.tree, small.sessions, 0);
     const loaded = await store.loadSnapshot();
     expect(loaded!.tree.digest()).toBe(small.tree.digest());
+  });
+
+  /** A state with `n` nodes applied from zxid (epoch, 1). */
+  function stateOf(epoch: number, n: number): ReplicatedState {
+    const state = new ReplicatedState();
+    for (let i = 0; i < n; i++) state.apply(createTxn(epoch, i + 1, `/e${epoch}n${i}`));
+    return state;
+  }
+
+  /** Every key under "s/" (the snapshot area). */
+  async function snapshotKeys(): Promise<string[]> {
+    await store.close();
+    const db = new Level<string, Uint8Array>(dir.path, { keyEncoding: "utf8", valueEncoding: "view" });
+    const keys: string[] = [];
+    for await (const k of db.keys({ gte: "s/", lt: "s/~" })) keys.push(k);
+    await db.close();
+    store = await Store.open(dir.path);
+    return keys;
+  }
+
+  it("a snapshot stored chunk by chunk is invisible until committed, and a discarded one leaves nothing", async () => {
+    const first = stateOf(1, 10);
+    await store.saveSnapshot(first.tree, first.sessions, 0);
+    const second = stateOf(2, 30);
+    const { chunks } = writeSnapshot(second.tree, second.sessions, 64);
+    const sink = store.openSnapshot(second.tree.lastZxid);
+    await sink.write(chunks.slice(1, 3));
+    expect((await store.loadSnapshot())!.tree.digest()).toBe(first.tree.digest());
+    await sink.discard();
+    expect((await store.loadSnapshot())!.tree.digest()).toBe(first.tree.digest());
+    const keys = await snapshotKeys();
+    expect(keys.filter((k) => k.endsWith("/h"))).toHaveLength(1);
+    expect(keys.every((k) => k === "s/current" || k.startsWith(keys.find((h) => h.endsWith("/h"))!.slice(0, -1)))).toBe(true);
+  });
+
+  it("chunks of a snapshot that never committed (a crash mid-write) are cleared at boot", async () => {
+    const first = stateOf(1, 5);
+    await store.saveSnapshot(first.tree, first.sessions, 0);
+    const second = stateOf(2, 40);
+    const { chunks } = writeSnapshot(second.tree, second.sessions, 64);
+    await store.openSnapshot(second.tree.lastZxid).write(chunks.slice(1));
+    const before = await snapshotKeys();
+    expect(before.length).toBeGreaterThan(chunks.length);
+    const boot = await store.boot();
+    expect(boot.state.tree.digest()).toBe(first.tree.digest());
+    const after = await snapshotKeys();
+    expect(after.length).toBe(before.length - (chunks.length - 1));
+  });
+
+  it("an older snapshot that commits after a newer one (a slow local snapshot after a SNAP install) is dropped", async () => {
+    const older = stateOf(1, 10);
+    const newer = stateOf(2, 20);
+    const slow = writeSnapshot(older.tree, older.sessions);
+    const sink = store.openSnapshot(older.tree.lastZxid);
+    await sink.write(slow.chunks.slice(1));
+    await store.saveSnapshot(newer.tree, newer.sessions, 0);
+    expect(await sink.commit(slow.chunks[0]!)).toBeUndefined();
+    expect((await store.loadSnapshot())!.tree.digest()).toBe(newer.tree.digest());
+    expect((await snapshotKeys()).filter((k) => k.endsWith("/h"))).toHaveLength(1);
+  });
+
+  it("a data dir in the earlier layout (s/header, s/chunk/N) boots, and the next snapshot replaces it", async () => {
+    const old = stateOf(1, 25);
+    const { chunks } = writeSnapshot(old.tree, old.sessions, 64);
+    await store.close();
+    const db = new Level<string, Uint8Array>(dir.path, { keyEncoding: "utf8", valueEncoding: "view" });
+    await db.batch([
+      { type: "put", key: "s/header", value: chunks[0]! },
+      ...chunks.slice(1).map((value, i) => ({ type: "put" as const, key: `s/chunk/${String(i).padStart(8, "0")}`, value })),
+    ]);
+    await db.close();
+    store = await Store.open(dir.path);
+    expect((await store.boot()).state.tree.digest()).toBe(old.tree.digest());
+    const next = stateOf(2, 3);
+    await store.saveSnapshot(next.tree, next.sessions, 0);
+    expect((await store.loadSnapshot())!.tree.digest()).toBe(next.tree.digest());
+    expect((await snapshotKeys()).filter((k) => k.startsWith("s/chunk/") || k === "s/header")).toEqual([]);
+  });
+
+  it("a SNAP install replaces snapshot and log: the new state boots, no old log entry is left", async () => {
+    await store.append([createTxn(1, 1, "/a"), createTxn(1, 2, "/b")]);
+    const leader = stateOf(3, 12);
+    const { chunks } = writeSnapshot(leader.tree, leader.sessions, 100);
+    await store.persist({ seq: 1, append: [], snapshot: { zxid: leader.tree.lastZxid, chunks } });
+    const boot = await store.boot();
+    expect(boot.state.tree.digest()).toBe(leader.tree.digest());
+    expect(boot.log).toEqual([]);
   });
 
   it("Store.epochs() persists accepted and current epochs", async () => {

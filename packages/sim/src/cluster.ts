@@ -46,6 +46,11 @@ export interface SimOptions {
   maxOpsPerKey: number;
 }
 
+/** SNAP pieces in the simulation: small, so one SNAP is many messages. */
+const SNAP_CHUNK_BYTES = 96;
+/** Nodes of a streamed SNAP written per simulation step. */
+const SNAP_NODES_PER_STEP = 2;
+
 export const defaultSimOptions: Omit<SimOptions, "seed"> = {
   nodes: 3,
   durationMs: 20_000,
@@ -105,7 +110,7 @@ export class SimCluster {
   readonly events: string[] = [];
   private readonly healAt = new Map<string, number>();
   private readonly restartAt = new Map<ServerId, number>();
-  stats = { crashes: 0, partitions: 0, breaks: 0, acked: 0, reads: 0, syncReads: 0, unknown: 0, sessions: 0, expiries: 0, pauses: 0 };
+  stats = { crashes: 0, partitions: 0, breaks: 0, acked: 0, reads: 0, syncReads: 0, unknown: 0, sessions: 0, expiries: 0, pauses: 0, snaps: 0, snapChunks: 0 };
   private nextToken = 1;
 
   constructor(readonly opts: SimOptions) {
@@ -135,6 +140,9 @@ export class SimCluster {
       finalizeTicks: 1,
       electionResendTicks: 4,
       logWindowTxns: this.opts.logWindowTxns,
+      // Tiny pieces, a few nodes per step: a SNAP spans many steps, with commits, crashes and
+      // partitions landing in the middle of it.
+      snapChunkBytes: SNAP_CHUNK_BYTES,
       ...(this.opts.testFault ? { testFault: this.opts.testFault } : {}),
     };
   }
@@ -303,7 +311,11 @@ export class SimCluster {
       const batch = r.takePersist();
       if (batch) n.inFlight = { batch, at: this.now + this.rng.range(this.opts.fsyncMs[0], this.opts.fsyncMs[1]) };
     }
-    for (const { to, msg } of r.takeMessages()) this.net.send(this.now, n.id, to, msg);
+    for (const { to, msg } of r.takeMessages()) {
+      if (msg.type === "snap") this.stats.snaps++;
+      else if (msg.type === "snapChunk") this.stats.snapChunks++;
+      this.net.send(this.now, n.id, to, msg);
+    }
   }
 
   // ---- faults --------------------------------------------------------------------------
@@ -536,6 +548,7 @@ export class SimCluster {
         n.nextTickAt += this.opts.tickMs;
         r.tick();
       }
+      if (r.streaming) r.streamSnapshots(SNAP_NODES_PER_STEP);
       if (n.appliedSinceSnapshot >= this.opts.snapshotEvery && !n.inFlight) {
         n.disk.compact(r.state, 5);
         n.appliedSinceSnapshot = 0;

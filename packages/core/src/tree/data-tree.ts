@@ -17,6 +17,21 @@ export interface Znode {
   /** Cached hashes for the digest. */
   pathHash: [number, number];
   dataHash: [number, number];
+  /**
+   * How many nodes lie below this one (getAllChildrenNumber), kept up on every create and
+   * delete along the ancestors, so the answer needs no walk of the subtree. One number per
+   * node (about 8 MB at a million nodes) against a walk of up to the whole tree per request.
+   */
+  descendants: number;
+}
+
+/**
+ * Told of a node just before it changes or leaves the tree, while a snapshot is being written
+ * in slices between applies: the snapshot keeps the state it has not written yet (copy on
+ * write), so the result is exactly the tree at the zxid where it started.
+ */
+export interface TreeChangeObserver {
+  beforeChange(path: string, n: Readonly<Znode>): void;
 }
 
 /** A change that may fire watches: applied in order after each transaction. */
@@ -105,11 +120,19 @@ export class DataTree {
   private readonly digestSum = new TreeDigest();
   /** The zxid of the last transaction applied. */
   lastZxid: Zxid = ZXID_ZERO;
+  /** Snapshots in progress: a local one, and one per follower being sent a SNAP. */
+  private readonly observers = new Set<TreeChangeObserver>();
+  /** Nodes owned by a session: ZooKeeper's ephemerals count (mntr's zk_ephemerals_count). */
+  private ephemeralNodes = 0;
+  /** Sum over nodes of path length + data length: ZooKeeper's (cached) approximate data size. */
+  private approximateBytes = 0;
 
   constructor() {
     for (const path of SYSTEM_PATHS) {
       if (path !== "/") addChild(this.nodes.get(parentOf(path))!, nameOf(path));
-      this.nodes.set(path, this.makeNode(path, EMPTY, [...OPEN_ACL_UNSAFE], emptyStat()));
+      const n = this.makeNode(path, EMPTY, [...OPEN_ACL_UNSAFE], emptyStat());
+      this.nodes.set(path, n);
+      this.counted(path, n, 1);
     }
     for (const path of SYSTEM_PATHS) {
       const n = this.nodes.get(path)!;
@@ -120,6 +143,19 @@ export class DataTree {
 
   get size(): number {
     return this.nodes.size;
+  }
+
+  /** Nodes owned by sessions, kept as a counter (status reports read it; never a walk). */
+  get ephemeralCount(): number {
+    return this.ephemeralNodes;
+  }
+
+  /**
+   * ZooKeeper's approximate data size: the sum over nodes of path length (UTF-16 units, as
+   * Java's String.length) plus data bytes, kept as a counter as ZooKeeper's cached one is.
+   */
+  get approximateDataSize(): number {
+    return this.approximateBytes;
   }
 
   node(path: string): Readonly<Znode> | undefined {
@@ -151,6 +187,16 @@ export class DataTree {
 
   paths(): IterableIterator<string> {
     return this.nodes.keys();
+  }
+
+  /** A snapshot in progress starts (true) or stops (false) being told of changes. */
+  observeChanges(observer: TreeChangeObserver, on: boolean): void {
+    if (on) this.observers.add(observer);
+    else this.observers.delete(observer);
+  }
+
+  private beforeChange(path: string, n: Znode): void {
+    if (this.observers.size > 0) for (const o of this.observers) o.beforeChange(path, n);
   }
 
   /** Applies one committed transaction; the zxid must be the next one after lastZxid. */
@@ -196,6 +242,7 @@ export class DataTree {
         return { type: "delete" };
       case "setData": {
         const n = this.mustGet(t.path);
+        this.approximateBytes += t.data.length - n.data.length;
         this.update(t.path, n, () => {
           n.data = t.data;
           n.dataNull = t.nullData === true;
@@ -241,6 +288,7 @@ export class DataTree {
     };
     const node = this.makeNode(path, data, acl, stat, dataNull);
     this.nodes.set(path, node);
+    this.counted(path, node, 1);
     this.digestSum.add(nodeHash(node.pathHash, node.dataHash, node.stat));
     this.update(parentPath, parent, () => {
       addChild(parent, nameOf(path));
@@ -258,22 +306,17 @@ export class DataTree {
     assert(node.children.size === 0, `delete of non-empty ${path} at ${hdr.zxid}`);
     const parentPath = parentOf(path);
     const parent = this.mustGet(parentPath);
+    this.beforeChange(path, node);
     this.digestSum.remove(nodeHash(node.pathHash, node.dataHash, node.stat));
     this.nodes.delete(path);
+    this.counted(path, node, -1);
     this.update(parentPath, parent, () => {
       removeChild(parent, nameOf(path));
       parent.stat.numChildren = parent.children.size;
       // ZooKeeper moves pzxid on delete but leaves cversion alone.
       parent.stat.pzxid = hdr.zxid;
     });
-    const owner = node.stat.ephemeralOwner;
-    if (owner > 0) {
-      const set = this.ephemeralsBySession.get(owner as SessionId);
-      set?.delete(path);
-      if (set?.size === 0) this.ephemeralsBySession.delete(owner as SessionId);
-    } else if (owner < 0) {
-      this.reapable.delete(path);
-    }
+    this.untrack(path, node.stat.ephemeralOwner);
     triggers.push({ type: EventType.NodeDeleted, path, acl: node.acl }, { type: EventType.NodeChildrenChanged, path: parentPath, acl: parent.acl });
   }
 
@@ -284,14 +327,25 @@ export class DataTree {
   }
 
   /** Runs a mutation of one node while keeping the digest in step. */
-  private update(_path: string, n: Znode, mutate: () => void): void {
+  private update(path: string, n: Znode, mutate: () => void): void {
+    this.beforeChange(path, n);
     this.digestSum.remove(nodeHash(n.pathHash, n.dataHash, n.stat));
     mutate();
     this.digestSum.add(nodeHash(n.pathHash, n.dataHash, n.stat));
   }
 
   private makeNode(path: string, data: Uint8Array, acl: readonly Acl[], stat: Stat, dataNull = false): Znode {
-    return { data, dataNull, acl: internAcl(acl), stat, children: NO_CHILDREN, pathHash: hashString(path), dataHash: dataHashOf(data, dataNull) };
+    return { data, dataNull, acl: internAcl(acl), stat, children: NO_CHILDREN, pathHash: hashString(path), dataHash: dataHashOf(data, dataNull), descendants: 0 };
+  }
+
+  /**
+   * Counts a leaf `n` at `path` in (sign 1) or out (sign -1): its path and data in the
+   * approximate data size, itself in the descendants of every ancestor. O(depth).
+   */
+  private counted(path: string, n: Znode, sign: 1 | -1): void {
+    assert(n.descendants === 0, `${path} counted with ${n.descendants} descendants`);
+    this.approximateBytes += sign * (path.length + n.data.length);
+    for (let p = parentOf(path); p !== ""; p = parentOf(p)) this.nodes.get(p)!.descendants += sign;
   }
 
   /** Inserts a node read from a snapshot; nodes arrive parents first. */
@@ -299,6 +353,7 @@ export class DataTree {
     const existing = this.nodes.get(path);
     if (existing) {
       // System nodes exist already: take the snapshot's stat and data.
+      this.approximateBytes += data.length - existing.data.length;
       this.update(path, existing, () => {
         existing.data = data;
         existing.dataNull = dataNull;
@@ -313,6 +368,7 @@ export class DataTree {
     assert(parent !== undefined, `snapshot node ${path} arrives before its parent`);
     const node = this.makeNode(path, data, acl, { ...stat, numChildren: 0 }, dataNull);
     this.nodes.set(path, node);
+    this.counted(path, node, 1);
     this.digestSum.add(nodeHash(node.pathHash, node.dataHash, node.stat));
     this.update(parentPath, parent, () => {
       addChild(parent, nameOf(path));
@@ -327,8 +383,21 @@ export class DataTree {
       let set = this.ephemeralsBySession.get(owner as SessionId);
       if (!set) this.ephemeralsBySession.set(owner as SessionId, (set = new Set()));
       set.add(path);
+      this.ephemeralNodes++;
     } else if (owner < 0) {
       this.reapable.add(path);
+    }
+  }
+
+  /** Takes a deleted node out of the indexes track() put it in. */
+  private untrack(path: string, owner: number): void {
+    if (owner > 0) {
+      const set = this.ephemeralsBySession.get(owner as SessionId);
+      assert(set !== undefined && set.delete(path), `ephemeral ${path} not indexed under its owner`);
+      if (set.size === 0) this.ephemeralsBySession.delete(owner as SessionId);
+      this.ephemeralNodes--;
+    } else if (owner < 0) {
+      this.reapable.delete(path);
     }
   }
 
@@ -337,12 +406,9 @@ export class DataTree {
     return this.reapable;
   }
 
-  /** How many nodes lie below `path` (ZooKeeper's getAllChildrenNumber). */
+  /** How many nodes lie below `path` (ZooKeeper's getAllChildrenNumber): a counter, not a walk. */
   descendantCount(path: string): number | undefined {
-    if (!this.nodes.has(path)) return undefined;
-    let n = -1;
-    for (const _ of this.walk(path)) n++;
-    return n;
+    return this.nodes.get(path)?.descendants;
   }
 
   /** Every path in parent-before-child order, for snapshots. */

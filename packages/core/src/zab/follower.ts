@@ -3,7 +3,7 @@
 // apply commits. Silence from the leader for syncLimit ticks sends it back to LOOKING.
 import type { SessionId, Zxid } from "@keeper/protocol";
 import { assert } from "../assert.ts";
-import { readSnapshot } from "../snapshot.ts";
+import { SnapshotLoader, readSnapshot } from "../snapshot.ts";
 import { ReplicatedState } from "../state.ts";
 import type { ZabReplica } from "./replica.ts";
 import type { ForwardedRequest, PeerMessage, ServerId } from "./types.ts";
@@ -19,6 +19,10 @@ export class FollowerRole {
   private readonly touched = new Set<SessionId>();
   /** This attempt to join; messages of earlier attempts carry another id and are ignored. */
   private readonly syncId: number;
+  /** A SNAP arriving in pieces: rebuilt piece by piece, kept to be stored when it ends. */
+  private snap: { loader: SnapshotLoader; chunks: Uint8Array[] } | undefined;
+  /** The last tick a SNAP piece arrived: a long SNAP is not a stalled sync. */
+  private snapProgressTick = 0;
 
   constructor(private readonly r: ZabReplica, readonly leaderId: ServerId) {
     this.startedTick = r.ticks;
@@ -72,10 +76,22 @@ export class FollowerRole {
     switch (msg.type) {
       case "leaderInfo":
         return this.onLeaderInfo(msg.epoch);
+      case "snapChunk": {
+        if (this.phase !== "sync") return;
+        this.snap ??= { loader: new SnapshotLoader(), chunks: [] };
+        this.snap.loader.add(msg.chunk);
+        this.snap.chunks.push(msg.chunk);
+        this.snapProgressTick = this.r.ticks;
+        return;
+      }
       case "snap": {
         if (this.phase !== "sync") return;
-        const restored = readSnapshot(msg.chunks[0]!, msg.chunks.slice(1));
-        this.r.installSnapshot(new ReplicatedState(restored.tree, restored.sessions), msg.chunks);
+        const streamed = this.snap;
+        this.snap = undefined;
+        const header = msg.chunks[0]!;
+        // Streamed: the pieces came first and are parsed already; else the whole SNAP is here.
+        const restored = streamed ? streamed.loader.finish(header) : readSnapshot(header, msg.chunks.slice(1));
+        this.r.installSnapshot(new ReplicatedState(restored.tree, restored.sessions), streamed ? [header, ...streamed.chunks] : msg.chunks);
         return;
       }
       case "trunc":
@@ -163,6 +179,6 @@ export class FollowerRole {
     if (this.phase === "discovery" && this.r.connected.has(this.leaderId) && this.r.ticks - this.lastInfoTick >= this.r.cfg.heartbeatTicks) this.sendInfo();
     const limit = this.phase === "broadcast" ? this.r.cfg.syncLimitTicks : this.r.cfg.initLimitTicks;
     if (this.r.ticks - this.lastHeardTick > limit) return this.r.lookAgain(`no word from leader ${this.leaderId} in ${limit} ticks`);
-    if (this.phase !== "broadcast" && this.r.ticks - this.startedTick > this.r.cfg.initLimitTicks * 2) this.r.lookAgain("sync with the leader did not finish in time");
+    if (this.phase !== "broadcast" && this.r.ticks - Math.max(this.startedTick, this.snapProgressTick) > this.r.cfg.initLimitTicks * 2) this.r.lookAgain("sync with the leader did not finish in time");
   }
 }

@@ -1,6 +1,8 @@
 // The leader's side of discovery, synchronisation and broadcast. Discovery: collect a quorum
 // of follower infos and propose an epoch above every accepted one. Sync: once a quorum has
 // acked the epoch, bring each follower level (DIFF / TRUNC / SNAP) and send NEWLEADER; when a
+// SNAP is needed it is streamed in pieces between applies (streamSnapshots), of the state at
+// the zxid where it started, and the DIFF from that zxid follows it. When a
 // quorum acks it, the leader's whole log is committed and broadcast begins. Commit points come
 // from cumulative acks: the zxid a quorum (leader included) has made durable.
 import { Code, asSessionId, epochOf, makeZxid, ownerKind, type SessionId, type Zxid } from "@keeper/protocol";
@@ -8,13 +10,14 @@ import { assert } from "../assert.ts";
 import { PendingView } from "../requests/pending-view.ts";
 import { prepCloseSession, prepCreateSession, prepRequest } from "../requests/prep.ts";
 import { SessionExpiry } from "../sessions/expiry.ts";
-import { writeSnapshot } from "../snapshot.ts";
+import { SnapshotWriter } from "../snapshot.ts";
 import type { Txn } from "../txn.ts";
 import { isQuorum, quorumValue } from "./quorum.ts";
 import type { ZabReplica } from "./replica.ts";
 import type { ForwardedRequest, PeerMessage, ServerId } from "./types.ts";
 
-type LearnerPhase = "info" | "epochAcked" | "synced" | "active";
+/** "snapping": being sent a SNAP in pieces; the rest of its sync follows when the SNAP ends. */
+type LearnerPhase = "info" | "epochAcked" | "snapping" | "synced" | "active";
 
 interface Learner {
   phase: LearnerPhase;
@@ -26,8 +29,11 @@ interface Learner {
   lastHeardTick: number;
 }
 
-/** Transactions per DIFF message, so one message never grows without bound. */
+/** Transactions and (about) bytes per DIFF message, so one message stays a small peer frame. */
 const DIFF_BATCH_TXNS = 500;
+const DIFF_BATCH_BYTES = 1024 * 1024;
+/** Bytes per piece of a streamed SNAP: small peer frames, and little to parse per message. */
+export const SNAP_CHUNK_BYTES = 512 * 1024;
 /** The reaper looks for empty containers and expired TTL nodes this often. */
 const REAP_EVERY_TICKS = 10;
 /** At most this many reaps are proposed per pass, so a huge backlog cannot flood the log. */
@@ -47,6 +53,10 @@ export class LeaderRole {
   private committed: Zxid;
   /** Sessions with a closeSession proposed: their later writes are refused. */
   private readonly closing = new Set<SessionId>();
+  /** SNAPs being streamed, by learner. */
+  private readonly streams = new Map<ServerId, SnapshotWriter>();
+  /** The last tick a streamed SNAP made progress: a long SNAP is not a stalled sync. */
+  private syncProgressTick = 0;
 
   constructor(private readonly r: ZabReplica) {
     this.startedTick = r.ticks;
@@ -103,7 +113,6 @@ export class LeaderRole {
   private syncLearner(id: ServerId): void {
     const l = this.learners.get(id)!;
     const log = this.r.log;
-    const epoch = this.newEpoch!;
     const peerZxid = l.lastZxid;
     const syncId = l.syncId;
     let from: Zxid;
@@ -120,14 +129,90 @@ export class LeaderRole {
       from = log.floor(peerZxid)!;
       this.r.send(id, { type: "trunc", syncId, zxid: from });
     } else {
-      const { chunks } = writeSnapshot(this.r.state.tree, this.r.state.sessions);
-      this.r.send(id, { type: "snap", syncId, zxid: this.r.state.lastZxid, chunks });
-      from = this.r.state.lastZxid;
+      return this.startSnap(id, l);
     }
-    const missing = log.after(from)!;
-    for (let i = 0; i < missing.length; i += DIFF_BATCH_TXNS) this.r.send(id, { type: "diff", syncId, txns: missing.slice(i, i + DIFF_BATCH_TXNS) });
-    this.r.send(id, { type: "newLeader", syncId, epoch, zxid: log.lastZxid });
+    this.sendHistory(id, l, from);
+  }
+
+  /** The log after `from` as DIFFs, then NEWLEADER: the learner then takes proposals. */
+  private sendHistory(id: ServerId, l: Learner, from: Zxid): void {
+    const log = this.r.log;
+    let batch: Txn[] = [];
+    let bytes = 0;
+    for (const txn of log.after(from)!) {
+      const size = txnDataBytes(txn);
+      if (batch.length > 0 && (batch.length >= DIFF_BATCH_TXNS || bytes + size > DIFF_BATCH_BYTES)) {
+        this.r.send(id, { type: "diff", syncId: l.syncId, txns: batch });
+        batch = [];
+        bytes = 0;
+      }
+      batch.push(txn);
+      bytes += size;
+    }
+    if (batch.length > 0) this.r.send(id, { type: "diff", syncId: l.syncId, txns: batch });
+    this.r.send(id, { type: "newLeader", syncId: l.syncId, epoch: this.newEpoch!, zxid: log.lastZxid });
     l.phase = "synced";
+  }
+
+  /** Starts streaming the committed state to `id` (see streamSnapshots). */
+  private startSnap(id: ServerId, l: Learner): void {
+    this.stopSnap(id);
+    this.streams.set(id, new SnapshotWriter(this.r.state.tree, this.r.state.sessions, this.r.cfg.snapChunkBytes ?? SNAP_CHUNK_BYTES));
+    l.phase = "snapping";
+    this.syncProgressTick = this.r.ticks;
+  }
+
+  private stopSnap(id: ServerId): void {
+    this.streams.get(id)?.abort();
+    this.streams.delete(id);
+  }
+
+  get streaming(): boolean {
+    return this.streams.size > 0;
+  }
+
+  /** The learners being sent a SNAP. */
+  get snapTargets(): ServerId[] {
+    return [...this.streams.keys()];
+  }
+
+  /**
+   * One slice of every SNAP being streamed: up to `maxNodes` nodes each, sent as they fill
+   * pieces. A finished one is followed by its header ("snap"), then the log after its zxid and
+   * NEWLEADER, exactly as a SNAP sent at once. True while streams remain.
+   */
+  streamSnapshots(maxNodes: number, paused: ReadonlySet<ServerId>): boolean {
+    for (const [id, writer] of this.streams) {
+      const l = this.learners.get(id);
+      if (!l || l.phase !== "snapping") {
+        this.stopSnap(id);
+        continue;
+      }
+      if (paused.has(id)) continue;
+      const done = writer.step(maxNodes);
+      for (const chunk of writer.takeChunks()) this.r.send(id, { type: "snapChunk", syncId: l.syncId, chunk });
+      // The leader is the one talking during a SNAP: a learner busy receiving one is not silent.
+      l.lastHeardTick = this.r.ticks;
+      this.syncProgressTick = this.r.ticks;
+      if (!done) continue;
+      this.streams.delete(id);
+      this.r.send(id, { type: "snap", syncId: l.syncId, zxid: writer.zxid, chunks: [writer.result().header] });
+      // So many transactions committed meanwhile that the log no longer reaches back: again.
+      if (this.r.log.after(writer.zxid) === undefined) this.startSnap(id, l);
+      else this.sendHistory(id, l, writer.zxid);
+    }
+    return this.streams.size > 0;
+  }
+
+  /** The role ends: no SNAP goes on observing the tree. */
+  stop(): void {
+    for (const id of [...this.streams.keys()]) this.stopSnap(id);
+  }
+
+  /** Forgets a learner (gone, silent, or starting over). */
+  private dropLearner(id: ServerId): boolean {
+    this.stopSnap(id);
+    return this.learners.delete(id);
   }
 
   private checkEstablished(): void {
@@ -243,6 +328,7 @@ export class LeaderRole {
       case "followerInfo": {
         // A repeat of the attempt already under way changes nothing; a new attempt starts over.
         if (l && l.syncId === msg.syncId && l.phase !== "info") return;
+        this.stopSnap(from);
         this.learners.set(from, { phase: "info", syncId: msg.syncId, acceptedEpoch: msg.acceptedEpoch, lastZxid: msg.lastZxid, currentEpoch: 0, ackedZxid: 0 as Zxid, lastHeardTick: this.r.ticks });
         if (this.newEpoch !== undefined) this.r.sendAfterPersist(from, { type: "leaderInfo", syncId: msg.syncId, epoch: this.newEpoch });
         else this.checkDiscovery();
@@ -290,7 +376,7 @@ export class LeaderRole {
   }
 
   peerDown(id: ServerId): void {
-    if (!this.learners.delete(id)) return;
+    if (!this.dropLearner(id)) return;
     this.checkQuorum();
   }
 
@@ -306,11 +392,12 @@ export class LeaderRole {
   tick(): void {
     const cfg = this.r.cfg;
     if (this.phase !== "broadcast") {
-      if (this.r.ticks - this.startedTick > cfg.initLimitTicks) this.r.lookAgain("discovery/sync took longer than initLimit");
+      // initLimit bounds a sync that stalls, not one streaming a large SNAP.
+      if (this.r.ticks - Math.max(this.startedTick, this.syncProgressTick) > cfg.initLimitTicks) this.r.lookAgain("discovery/sync took longer than initLimit");
       return;
     }
     for (const [id, l] of this.learners) {
-      if (this.r.ticks - l.lastHeardTick > cfg.syncLimitTicks) this.learners.delete(id);
+      if (this.r.ticks - l.lastHeardTick > cfg.syncLimitTicks) this.dropLearner(id);
     }
     if (!this.checkQuorum()) return;
     if (this.r.ticks - this.lastHeartbeat >= cfg.heartbeatTicks) {
@@ -371,4 +458,13 @@ export class LeaderRole {
   get epoch(): number | undefined {
     return this.newEpoch;
   }
+}
+
+/** About how many bytes a transaction takes on the wire: its data and paths, plus headers. */
+function txnDataBytes(txn: Txn): number {
+  const b = txn.body;
+  const one = (t: { path?: string; data?: Uint8Array }): number => 64 + (t.path?.length ?? 0) + (t.data?.length ?? 0);
+  if (b.type === "multi") return b.ops.reduce((n, op) => n + one(op), 64);
+  if (b.type === "closeSession") return b.ephemerals.reduce((n, p) => n + 8 + p.length, 64);
+  return one(b as { path?: string; data?: Uint8Array });
 }

@@ -133,6 +133,24 @@ export class ZabReplica {
     return false;
   }
 
+  /** SNAPs being streamed to followers (the shell then calls streamSnapshots until false). */
+  get streaming(): boolean {
+    return this.role.kind === "leading" && this.role.leader.streaming;
+  }
+
+  /** Followers being sent a SNAP. */
+  get snapTargets(): ServerId[] {
+    return this.role.kind === "leading" ? this.role.leader.snapTargets : [];
+  }
+
+  /**
+   * Writes up to `maxNodes` more nodes of each SNAP being streamed, except to the followers in
+   * `paused` (their links are still busy with earlier pieces). True while streams remain.
+   */
+  streamSnapshots(maxNodes: number, paused: ReadonlySet<ServerId> = new Set()): boolean {
+    return this.role.kind === "leading" && this.role.leader.streamSnapshots(maxNodes, paused);
+  }
+
   /** Sessions touched by local clients, so the leader keeps them alive. */
   touchSessions(ids: Iterable<SessionId>): void {
     if (this.role.kind === "leading") this.role.leader.touch(ids);
@@ -255,6 +273,7 @@ export class ZabReplica {
   lookAgain(reason: string): void {
     void reason;
     this.serving = false;
+    if (this.role.kind === "leading") this.role.leader.stop();
     this.role = { kind: "looking", election: this.newElection() };
     const step = this.role.election.start();
     this.outbox.push(...step.send);

@@ -37,8 +37,13 @@ export type PeerMessage =
   | { type: "leaderInfo"; syncId: number; epoch: number }
   /** Discovery: follower -> leader, once it has accepted the epoch. */
   | { type: "ackEpoch"; syncId: number; epoch: number; currentEpoch: number; lastZxid: Zxid }
-  /** Sync: replace state with the leader's snapshot at `zxid`. */
+  /**
+   * Sync: replace state with the leader's snapshot at `zxid`. `chunks` is the header then the
+   * body, or just the header when the body came before it as snapChunk messages.
+   */
   | { type: "snap"; syncId: number; zxid: Zxid; chunks: Uint8Array[] }
+  /** Sync: the next body chunk of a SNAP streamed in pieces (a few hundred KiB each), ahead of its "snap". */
+  | { type: "snapChunk"; syncId: number; chunk: Uint8Array }
   /** Sync: drop logged transactions after `zxid` (they were never committed). */
   | { type: "trunc"; syncId: number; zxid: Zxid }
   /** Sync: transactions the follower is missing, in order. */
@@ -93,6 +98,8 @@ export interface ZabConfig {
   electionResendTicks: number;
   /** Committed transactions kept in memory behind the commit point, for DIFF syncs. */
   logWindowTxns: number;
+  /** Bytes per piece of a SNAP streamed to a follower (default SNAP_CHUNK_BYTES). */
+  snapChunkBytes?: number;
   /**
    * Test-only: a deliberate protocol bug, so tests can prove the simulator's checkers catch
    * it. "commitWithoutQuorum": the leader commits as soon as its own log is durable.

@@ -3,8 +3,12 @@
 // read's slot is evaluated only when it reaches the head, so it sees every earlier write of
 // this session. Watch events bypass the queue: they are sent the moment the change applies,
 // which puts them before any reply that could show the change.
+//
+// Reading stops for two reasons, each with its own flag: this connection's backlog is long, or
+// the whole node has too many requests in flight (OutstandingRequests). It resumes when neither holds.
 import { Code, limits, type Identity, type ServerMessage, type SessionId } from "@keeper/protocol";
 import type { Logger } from "../logger.ts";
+import type { OutstandingRequests, Throttled } from "./outstanding.ts";
 
 /**
  * The wire under a connection: the native WebSocket protocol or ZooKeeper's own. It encodes
@@ -27,7 +31,7 @@ type Slot = { xid: number; reply?: Reply; read?: () => Reply };
 
 let nextConnectionId = 1;
 
-export class Connection {
+export class Connection implements Throttled {
   readonly id = nextConnectionId++;
   sessionId: SessionId | undefined;
   /** A connect request was received and is being answered. */
@@ -35,8 +39,11 @@ export class Connection {
   readOnly = false;
   private readonly queue: Slot[] = [];
   private readonly waiting = new Map<number, Slot>();
-  private paused = false;
-  closed = false;
+  /** Reading stopped because this connection's own backlog is long. */
+  private backlogged = false;
+  /** Reading stopped because the node has too many requests in flight. */
+  private throttled = false;
+  private _closed = false;
   readonly log: Logger;
   readonly remote: string;
   readonly openedAt = Date.now();
@@ -62,9 +69,19 @@ export class Connection {
   /** Connected with canBeReadOnly: may be served by a node without a quorum. */
   canBeReadOnly = false;
 
-  constructor(private readonly transport: ClientTransport, remote: string, log: Logger) {
+  constructor(
+    private readonly transport: ClientTransport,
+    remote: string,
+    log: Logger,
+    private readonly outstanding: OutstandingRequests,
+  ) {
     this.remote = remote;
     this.log = log.child({ conn: this.id, remote, wire: transport.kind });
+  }
+
+  /** Closed by the server, or its socket is gone: nothing more is sent or queued. */
+  get closed(): boolean {
+    return this._closed;
   }
 
   get kind(): ClientTransport["kind"] {
@@ -77,16 +94,13 @@ export class Connection {
 
   /** A read, evaluated when every earlier reply of this session has gone. */
   enqueueRead(xid: number, read: () => Reply): void {
-    this.queue.push({ xid, read });
-    this.afterEnqueue();
+    this.enqueue({ xid, read });
   }
 
   /** A write whose reply arrives later through complete(). */
   enqueueWrite(xid: number): void {
     const slot: Slot = { xid };
-    this.queue.push(slot);
-    this.waiting.set(xid, slot);
-    this.afterEnqueue();
+    if (this.enqueue(slot)) this.waiting.set(xid, slot);
   }
 
   /** Fills the slot of a write. False if this connection is not waiting for `xid`. */
@@ -103,31 +117,55 @@ export class Connection {
     return this.waiting.has(xid);
   }
 
-  private afterEnqueue(): void {
+  /** Queues a slot (false on a closed connection, which answers nothing more). */
+  private enqueue(slot: Slot): boolean {
+    if (this._closed) return false;
+    this.queue.push(slot);
+    this.outstanding.add();
     this.pump();
-    if (!this.paused && this.queue.length >= limits.pendingRequestsPerSessionMax) {
+    if (!this.backlogged && this.queue.length >= limits.pendingRequestsPerSessionMax) {
       // Stop reading until the backlog drains, rather than buffering without bound.
-      this.paused = true;
-      this.transport.pause();
+      this.setReading(() => (this.backlogged = true));
     }
+    // As in ZooKeeper, only a connection with requests of its own in flight is paused: one whose
+    // reads were all answered at once adds nothing to the count.
+    if (!this._closed && this.queue.length > 0) this.outstanding.check(this);
+    return true;
   }
 
   private pump(): void {
+    let answered = 0;
     while (this.queue.length > 0) {
       const head = this.queue[0]!;
       const reply = head.reply ?? head.read?.();
-      if (!reply) return;
+      // A read may close the connection (setWatches sends events): then the queue is gone.
+      if (!reply || this.queue[0] !== head) break;
       this.queue.shift();
+      answered++;
       this.send(reply);
     }
-    if (this.paused && this.queue.length < limits.pendingRequestsPerSessionMax / 2) {
-      this.paused = false;
-      this.transport.resume();
-    }
+    if (this.backlogged && this.queue.length < limits.pendingRequestsPerSessionMax / 2) this.setReading(() => (this.backlogged = false));
+    // Last: it may resume other connections, whose sockets deliver their data on a later turn.
+    if (answered > 0) this.outstanding.remove(answered);
+  }
+
+  /** Paused or resumed by the node-wide bound on requests in flight. */
+  throttle(paused: boolean): void {
+    this.setReading(() => (this.throttled = paused));
+  }
+
+  /** Applies a change of either pause reason; the socket is told only when "reading at all" flips. */
+  private setReading(change: () => void): void {
+    const wasPaused = this.backlogged || this.throttled;
+    change();
+    const paused = this.backlogged || this.throttled;
+    if (this._closed || paused === wasPaused) return;
+    if (paused) this.transport.pause();
+    else this.transport.resume();
   }
 
   send(msg: ServerMessage): void {
-    if (this.closed) return;
+    if (this._closed) return;
     if (this.transport.bufferedBytes > limits.outboundBytesMax) {
       this.close(Code.CONNECTIONLOSS, "client is not reading its replies");
       return;
@@ -138,15 +176,29 @@ export class Connection {
 
   /** Says why, then closes. The session (if any) lives on until it expires. */
   close(code: Code, reason: string): void {
-    if (this.closed) return;
-    this.closed = true;
+    if (this._closed) return;
     this.log.debug({ code, reason }, "closing connection");
+    this.release();
     this.transport.close(code, reason);
+  }
+
+  /** The socket is gone. */
+  ended(): void {
+    this.release();
   }
 
   /** Fails every write still waiting: used when the session ends under it. */
   abandon(): void {
     this.waiting.clear();
+    this.outstanding.remove(this.queue.length);
     this.queue.length = 0;
+  }
+
+  /** Closed for good: whatever is still queued will never be answered, so it no longer counts. */
+  private release(): void {
+    if (this._closed) return;
+    this._closed = true;
+    this.abandon();
+    this.outstanding.forget(this);
   }
 }

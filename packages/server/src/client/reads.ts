@@ -1,17 +1,22 @@
 // Reads are answered from this node's applied tree, and set watches as ZooKeeper does: exists
 // watches a path present or not; getData and getChildren only watch nodes that exist.
-import { Code, EventType, Perms, WatcherType, type Identity, ZXID_ZERO, pathProblem, limits, type ReadOp, type ReadOpResult, type Request, type Result, type WatchEventMessage, KeeperState } from "@keeper/protocol";
+import { Code, EventType, Perms, WatcherType, type Acl, type Identity, ZXID_ZERO, pathProblem, limits, type ReadOp, type ReadOpResult, type Request, type Result, type WatchEventMessage, KeeperState } from "@keeper/protocol";
 import { aclAllows, clientStat, type DataTree, type WatchKind, type WatchManager } from "@keeper/core";
+import { LENGTH_BYTES, OP_RESULT_BYTES, ReplyBudget, STAT_BYTES, namesWithin, stringBytes, tooBig } from "./reply-budget.ts";
 
 export type ReadRequest = Extract<Request, { type: "exists" | "getData" | "getChildren" | "getACL" | "getAllChildrenNumber" | "multiRead" }>;
-export type ReadOutcome = { err: Code; result?: Result };
+/** A read's answer; `reason` says why a read was refused for its size (BADARGUMENTS), for the log. */
+export type ReadOutcome = { err: Code; result?: Result; reason?: string };
 
 /**
  * Answers a read. `ids` are the client's identities: as in ZooKeeper, getData, getChildren and
- * getAllChildrenNumber need READ, getACL READ or ADMIN, exists nothing; a refused read sets no watch.
+ * getAllChildrenNumber need READ, getACL READ or ADMIN, exists nothing; a refused read sets no
+ * watch. A reply that would exceed `replyBytesMax` is refused with BADARGUMENTS, counted as it is
+ * built (reply-budget.ts).
  */
-export function executeRead<W>(tree: DataTree, watches: WatchManager<W>, watcher: W, req: ReadRequest, ids: readonly Identity[]): ReadOutcome {
-  if (req.type === "multiRead") return { err: Code.OK, result: { type: "multiRead", results: req.ops.map((op) => readOp(tree, op, ids)) } };
+export function executeRead<W>(tree: DataTree, watches: WatchManager<W>, watcher: W, req: ReadRequest, ids: readonly Identity[], replyBytesMax: number): ReadOutcome {
+  const budget = new ReplyBudget(replyBytesMax);
+  if (req.type === "multiRead") return multiRead(tree, req.ops, ids, budget);
   if (pathProblem(req.path)) return { err: Code.BADARGUMENTS };
   const node = tree.node(req.path);
   const needed = req.type === "exists" ? 0 : req.type === "getACL" ? Perms.READ | Perms.ADMIN : Perms.READ;
@@ -24,14 +29,19 @@ export function executeRead<W>(tree: DataTree, watches: WatchManager<W>, watcher
       return node ? { err: Code.OK, result: { type: "exists", stat: clientStat(node.stat) } } : { err: Code.NONODE };
     case "getData":
       if (!node) return { err: Code.NONODE };
+      if (!budget.take(LENGTH_BYTES + node.data.length + STAT_BYTES)) return { err: Code.BADARGUMENTS, reason: tooBig(budget, `getData ${req.path}`) };
       if (watch) watches.add("data", req.path, watcher);
       return { err: Code.OK, result: { type: "getData", data: node.data, stat: clientStat(node.stat), ...(node.dataNull ? { nullData: true } : {}) } };
-    case "getChildren":
+    case "getChildren": {
       if (!node) return { err: Code.NONODE };
+      const children = budget.take(STAT_BYTES) ? namesWithin(node.children, node.children.size, budget) : undefined;
+      if (!children) return { err: Code.BADARGUMENTS, reason: tooBig(budget, `getChildren ${req.path} (${node.children.size} children)`) };
       if (watch) watches.add("child", req.path, watcher);
-      return { err: Code.OK, result: { type: "getChildren", children: [...node.children].sort(), stat: clientStat(node.stat) } };
+      return { err: Code.OK, result: { type: "getChildren", children, stat: clientStat(node.stat) } };
+    }
     case "getACL":
       if (!node) return { err: Code.NONODE };
+      if (!budget.take(STAT_BYTES + aclBytes(node.acl))) return { err: Code.BADARGUMENTS, reason: tooBig(budget, `getACL ${req.path}`) };
       return { err: Code.OK, result: { type: "getACL", acl: [...node.acl], stat: clientStat(node.stat) } };
     case "getAllChildrenNumber": {
       const count = tree.descendantCount(req.path);
@@ -40,13 +50,40 @@ export function executeRead<W>(tree: DataTree, watches: WatchManager<W>, watcher
   }
 }
 
-/** One op of a multiRead: its own result or error; a failure does not stop the others. */
-function readOp(tree: DataTree, op: ReadOp, ids: readonly Identity[]): ReadOpResult {
+/**
+ * Every op of a multiRead has its own result or error, and a failed op does not stop the others,
+ * as in ZooKeeper. Size is different: the limit is a property of the whole reply, not of one
+ * path, so the first op that does not fit refuses the whole multiRead (BADARGUMENTS in the reply
+ * header) and no later op is run.
+ */
+function multiRead(tree: DataTree, ops: readonly ReadOp[], ids: readonly Identity[], budget: ReplyBudget): ReadOutcome {
+  const results: ReadOpResult[] = [];
+  for (const [i, op] of ops.entries()) {
+    const r = budget.take(LENGTH_BYTES + OP_RESULT_BYTES) ? readOp(tree, op, ids, budget) : undefined;
+    if (!r) return { err: Code.BADARGUMENTS, reason: tooBig(budget, `multiRead of ${ops.length} ops (op ${i}, ${op.type} ${op.path})`) };
+    results.push(r);
+  }
+  return { err: Code.OK, result: { type: "multiRead", results } };
+}
+
+/** One op of a multiRead: its own result or error; undefined if its result does not fit. */
+function readOp(tree: DataTree, op: ReadOp, ids: readonly Identity[], budget: ReplyBudget): ReadOpResult | undefined {
   if (pathProblem(op.path)) return { type: "error", err: Code.BADARGUMENTS };
   const node = tree.node(op.path);
   if (!node) return { type: "error", err: Code.NONODE };
   if (!aclAllows(node.acl, Perms.READ, ids)) return { type: "error", err: Code.NOAUTH };
-  return op.type === "getData" ? { type: "getData", data: node.data, stat: clientStat(node.stat), ...(node.dataNull ? { nullData: true } : {}) } : { type: "getChildren", children: [...node.children].sort() };
+  if (op.type === "getData") {
+    if (!budget.take(LENGTH_BYTES + node.data.length + STAT_BYTES)) return undefined;
+    return { type: "getData", data: node.data, stat: clientStat(node.stat), ...(node.dataNull ? { nullData: true } : {}) };
+  }
+  const children = namesWithin(node.children, node.children.size, budget);
+  return children && { type: "getChildren", children };
+}
+
+function aclBytes(acl: readonly Acl[]): number {
+  let n = LENGTH_BYTES;
+  for (const a of acl) n += OP_RESULT_BYTES + stringBytes(a.scheme) + stringBytes(a.id);
+  return n;
 }
 
 /** The kinds of watch a removeWatches / checkWatches of this watcher type covers. */

@@ -80,6 +80,8 @@ function messageFromWire(which: string, b: Obj): PeerMessage {
       return { type: "ackEpoch", syncId: n(b.syncId), epoch: n(b.epoch), currentEpoch: n(b.currentEpoch), lastZxid: z(b.lastZxid) };
     case "snap":
       return { type: "snap", syncId: n(b.syncId), zxid: z(b.zxid), chunks: Array.isArray(b.chunks) ? b.chunks : [] };
+    case "snapChunk":
+      return { type: "snapChunk", syncId: n(b.syncId), chunk: b.chunk instanceof Uint8Array ? b.chunk : new Uint8Array() };
     case "trunc":
       return { type: "trunc", syncId: n(b.syncId), zxid: z(b.zxid) };
     case "diff":

@@ -2,20 +2,32 @@
 // higher id dials, the lower one accepts, so two nodes never race two links into existence.
 // Each link starts with a hello naming the sender and the peer list it was given; a sender
 // outside the ensemble, or with a different list, is refused with a reason both sides log.
-import { createServer, type Server } from "node:http";
+import { createServer, type IncomingMessage, type Server } from "node:http";
+import type { Socket } from "node:net";
+import { performance } from "node:perf_hooks";
 import WebSocket, { WebSocketServer } from "ws";
 import { FrameError } from "@keeper/protocol";
 import { asServerId, type PeerMessage, type ServerId } from "@keeper/core";
 import type { Logger } from "../logger.ts";
 import type { PeerAddress } from "../config.ts";
 import { decodePeerFrame, encodePeerFrame } from "./peer-codec.ts";
+import { LinkLiveness } from "./liveness.ts";
 
-/** 2: frames may be batches. */
-const PEER_PROTOCOL_VERSION = 2;
+/** 2: frames may be batches. 3: a SNAP may come in pieces (snapChunk). */
+const PEER_PROTOCOL_VERSION = 3;
 /** Frames queued in one turn are batched up to this size; a bigger frame (a SNAP) goes alone. */
 const BATCH_BYTES_MAX = 256 * 1024;
-/** Snapshots travel in one message: allow large frames between peers. */
-const PEER_FRAME_BYTES_MAX = 1024 * 1024 * 1024;
+/**
+ * The largest peer frame by default. A SNAP travels in pieces of half a MiB and DIFFs are cut
+ * at about a MiB, so the largest message is one transaction: a node raising dataBytesMax passes
+ * a larger limit (peerFrameBytesMax).
+ */
+export const PEER_FRAME_BYTES_MAX = 8 * 1024 * 1024;
+
+/** The frame limit peers need for transactions carrying up to `dataBytesMax` bytes of data. */
+export function peerFrameBytesMax(dataBytesMax: number): number {
+  return Math.max(PEER_FRAME_BYTES_MAX, 2 * dataBytesMax + 1024 * 1024);
+}
 const REDIAL_MS_MIN = 50;
 const REDIAL_MS_MAX = 1000;
 /** A dial whose TCP handshake hangs (a partition drops the SYN) is abandoned this soon. */
@@ -35,8 +47,8 @@ export class PeerNetwork {
    * WebSocket frame (one syscall) for the lot costs a fraction of one each.
    */
   private readonly outbox = new Map<ServerId, { ws: WebSocket; frames: Uint8Array[] }>();
-  /** When each link last carried anything (a message or a pong). */
-  private readonly lastHeard = new Map<ServerId, number>();
+  /** When each link last carried any bytes; set up by listen(). */
+  private liveness: LinkLiveness<ServerId> | undefined;
   private keepalive: NodeJS.Timeout | undefined;
   private readonly dialTimers = new Map<ServerId, NodeJS.Timeout>();
   private readonly redialMs = new Map<ServerId, number>();
@@ -59,19 +71,28 @@ export class PeerNetwork {
      * resetting it; without this, a healed link would wait out TCP's retransmission backoff.
      */
     private readonly silenceMsMax = 1000,
+    /** Frames above this are refused (the link is dropped). */
+    private readonly frameBytesMax = PEER_FRAME_BYTES_MAX,
   ) {}
 
-  /** Pings every link and drops the ones that stopped answering. */
-  private checkLinks(): void {
-    const now = Date.now();
-    for (const [id, ws] of this.links) {
-      if (now - (this.lastHeard.get(id) ?? now) > this.silenceMsMax) {
-        this.log.warn({ peer: id, silentMs: now - this.lastHeard.get(id)! }, "peer link silent; closing it to reconnect");
-        ws.terminate();
-        continue;
+  /**
+   * Pings every link and drops the ones that stopped answering. The timer only notes whether
+   * this node was paused; the judging waits for setImmediate, after the poll phase has read
+   * what arrived in the meantime (a timer due during a block runs before that input is read).
+   */
+  private checkLinks(liveness: LinkLiveness<ServerId>): void {
+    const pausedMs = liveness.check(performance.now());
+    if (pausedMs > 0) this.log.info({ pausedMs: Math.round(pausedMs) }, "this node was paused; its peers' silence during the pause does not count");
+    setImmediate(() => {
+      if (this.closed) return;
+      const silent = liveness.silent(performance.now());
+      for (const { id, silentMs } of silent) {
+        this.log.warn({ peer: id, silentMs }, "peer link silent; closing it to reconnect");
+        liveness.forget(id);
+        this.links.get(id)?.terminate();
       }
-      ws.ping();
-    }
+      for (const ws of this.links.values()) if (ws.readyState === WebSocket.OPEN) ws.ping();
+    });
   }
 
   get connected(): ServerId[] {
@@ -83,14 +104,16 @@ export class PeerNetwork {
       res.writeHead(426, { "content-type": "text/plain" });
       res.end("this is a Keeper peer port; clients connect to the client port\n");
     });
-    this.wss = new WebSocketServer({ server: this.http, maxPayload: PEER_FRAME_BYTES_MAX, perMessageDeflate: false });
-    this.wss.on("connection", (ws) => this.accept(ws));
+    this.wss = new WebSocketServer({ server: this.http, maxPayload: this.frameBytesMax, perMessageDeflate: false });
+    this.wss.on("connection", (ws, req) => this.accept(ws, req.socket));
     await new Promise<void>((resolve, reject) => {
       this.http!.once("error", reject);
       this.http!.listen(port, host, () => resolve());
     });
+    const checkEveryMs = Math.max(5, Math.floor(this.silenceMsMax / 4));
+    const liveness = (this.liveness = new LinkLiveness<ServerId>(this.silenceMsMax, checkEveryMs, performance.now()));
+    this.keepalive = setInterval(() => this.checkLinks(liveness), checkEveryMs);
     for (const m of this.members) if (m.id < this.self) this.dial(asServerId(m.id));
-    this.keepalive = setInterval(() => this.checkLinks(), Math.max(50, Math.floor(this.silenceMsMax / 4)));
     const a = this.http.address();
     return typeof a === "object" && a ? a.port : port;
   }
@@ -105,6 +128,13 @@ export class PeerNetwork {
       this.outbox.set(to, queued);
     }
     queued.frames.push(encodePeerFrame({ kind: "message", msg }));
+  }
+
+  /** Bytes waiting to go to `to`: queued this turn plus what the socket has not sent yet. */
+  backlog(to: ServerId): number {
+    let bytes = this.links.get(to)?.bufferedAmount ?? 0;
+    for (const f of this.outbox.get(to)?.frames ?? []) bytes += f.length;
+    return bytes;
   }
 
   private flush(): void {
@@ -143,7 +173,7 @@ export class PeerNetwork {
     return undefined;
   }
 
-  private accept(ws: WebSocket): void {
+  private accept(ws: WebSocket, socket: Socket): void {
     const timer = setTimeout(() => ws.terminate(), HELLO_TIMEOUT_MS);
     ws.once("message", (data: Buffer) => {
       clearTimeout(timer);
@@ -163,7 +193,7 @@ export class PeerNetwork {
         return ws.close(1008, reason.slice(0, 120));
       }
       ws.send(this.hello());
-      this.established(f.serverId, ws);
+      this.established(f.serverId, ws, socket);
     });
     ws.on("error", () => ws.terminate());
   }
@@ -172,7 +202,7 @@ export class PeerNetwork {
     if (this.closed || this.links.has(id)) return;
     const addr = this.members.find((m) => m.id === id)!;
     const ws = new WebSocket(`ws://${addr.host}:${addr.port}/`, {
-      maxPayload: PEER_FRAME_BYTES_MAX,
+      maxPayload: this.frameBytesMax,
       perMessageDeflate: false,
       handshakeTimeout: HELLO_TIMEOUT_MS,
       ...(this.localAddress ? { localAddress: this.localAddress } : {}),
@@ -184,6 +214,8 @@ export class PeerNetwork {
       ws.terminate();
       this.scheduleDial(id);
     };
+    let socket: Socket | undefined;
+    ws.once("upgrade", (res: IncomingMessage) => (socket = res.socket));
     ws.once("open", () => ws.send(this.hello()));
     ws.once("message", (data: Buffer) => {
       let f;
@@ -204,7 +236,7 @@ export class PeerNetwork {
         return retry();
       }
       settled = true;
-      this.established(id, ws);
+      this.established(id, ws, socket!);
     });
     ws.once("error", retry);
     ws.once("close", retry);
@@ -220,7 +252,7 @@ export class PeerNetwork {
     }, ms));
   }
 
-  private established(id: ServerId, ws: WebSocket): void {
+  private established(id: ServerId, ws: WebSocket, socket: Socket): void {
     const old = this.links.get(id);
     if (old) {
       // The peer restarted and came back before we noticed the old link die.
@@ -232,11 +264,14 @@ export class PeerNetwork {
     this.refusals.delete(id);
     this.redialMs.delete(id);
     this.links.set(id, ws);
-    this.lastHeard.set(id, Date.now());
+    this.liveness?.heard(id, performance.now());
     this.log.info({ peer: id }, "peer link up");
-    ws.on("pong", () => this.lastHeard.set(id, Date.now()));
+    // Any bytes count, not only whole messages: a SNAP of a large tree is one message that
+    // can take longer than the silence window to arrive.
+    socket.on("data", () => {
+      if (this.links.get(id) === ws) this.liveness?.heard(id, performance.now());
+    });
     ws.on("message", (data: Buffer) => {
-      this.lastHeard.set(id, Date.now());
       let f;
       try {
         f = decodePeerFrame(data);
@@ -251,7 +286,7 @@ export class PeerNetwork {
     ws.on("close", () => {
       if (this.links.get(id) !== ws) return;
       this.links.delete(id);
-      this.lastHeard.delete(id);
+      this.liveness?.forget(id);
       this.log.info({ peer: id }, "peer link down");
       this.events.down(id);
       if (id < this.self) this.scheduleDial(id);

@@ -1,8 +1,10 @@
 // The imperative shell around the ZAB core: feeds it ticks, peer messages and local requests,
 // and carries out its output in order — persist a batch (one synced LevelDB write, so requests
 // that arrive together are durable together), send messages, report durability — plus
-// periodic snapshots of committed state.
-import { ZabReplica, type ForwardedRequest, type ReplicaHooks, type ReplicaStatus, type ServerId, type ZabConfig } from "@keeper/core";
+// periodic snapshots of committed state, written in slices of a few milliseconds between which
+// the node goes on serving (SnapshotWriter keeps them exact), at points each node draws at
+// random so that an ensemble never snapshots all at once.
+import { SnapshotWriter, ZabReplica, type ForwardedRequest, type ReplicaHooks, type ReplicaStatus, type ServerId, type ZabConfig } from "@keeper/core";
 import type { SessionId } from "@keeper/protocol";
 import type { Logger } from "../logger.ts";
 import type { PeerNetwork } from "../peers/peer-network.ts";
@@ -10,7 +12,10 @@ import type { Store } from "../storage/store.ts";
 
 export interface RunnerOptions {
   zab: ZabConfig;
+  /** Snapshot after about this many transactions (a random point in its upper half, as ZooKeeper's snapCount)... */
   snapshotEveryTxns: number;
+  /** ...or about this many bytes of log, whichever comes first. */
+  snapshotEveryBytes: number;
   logRetainTxns: number;
   /** The log cannot be written: stop rather than acknowledge what is not durable. */
   onFatal: (err: Error) => void;
@@ -22,10 +27,17 @@ export class ZabRunner {
   private persisting = false;
   private pumpScheduled = false;
   private appliedSinceSnapshot = 0;
-  private snapshotting = false;
+  private loggedBytesSinceSnapshot = 0;
+  /** This node's next snapshot points, drawn at random (see drawSnapshotPoint). */
+  private snapshotAtTxns: number;
+  private snapshotAtBytes: number;
+  /** The snapshot being written, if any; `done` settles when its loop has ended. */
+  private snapshot: { writer: SnapshotWriter; aborted: boolean; done: Promise<void> } | undefined;
+  /** A slice of the SNAPs being streamed to followers is scheduled. */
+  private streamScheduled = false;
   private ticker: NodeJS.Timeout | undefined;
   private stopped = false;
-  readonly stats = { batches: 0, txns: 0, largestBatch: 0, snapshots: 0, messagesOut: 0, messagesIn: 0 };
+  readonly stats = { batches: 0, txns: 0, largestBatch: 0, snapshots: 0, messagesOut: 0, messagesIn: 0, lastSnapshotMs: 0, longestSnapshotSliceMs: 0 };
 
   private constructor(private readonly store: Store, private readonly opts: RunnerOptions, private readonly log: Logger, boot: Awaited<ReturnType<Store["boot"]>>, hooks: ReplicaHooks) {
     this.replica = new ZabReplica(opts.zab, boot, {
@@ -33,13 +45,19 @@ export class ZabRunner {
         this.appliedSinceSnapshot++;
         hooks.applied(txn, outcome);
       },
-      stateReset: (state) => hooks.stateReset(state),
+      stateReset: (state) => {
+        // The tree being written is no longer the node's state (a SNAP from the leader).
+        this.abortSnapshot();
+        hooks.stateReset(state);
+      },
       roleChanged: (s: ReplicaStatus) => {
         this.log.info({ role: s.role, serving: s.serving, leader: s.leader, epoch: s.currentEpoch, lastZxid: s.lastLoggedZxid }, "role");
         hooks.roleChanged(s);
       },
     });
     this.appliedSinceSnapshot = boot.log.length;
+    this.snapshotAtTxns = drawSnapshotPoint(opts.snapshotEveryTxns);
+    this.snapshotAtBytes = drawSnapshotPoint(opts.snapshotEveryBytes);
   }
 
   static async open(store: Store, opts: RunnerOptions, log: Logger, hooks: ReplicaHooks): Promise<ZabRunner> {
@@ -64,6 +82,37 @@ export class ZabRunner {
     fn();
     this.flushMessages();
     this.schedulePump();
+    if (this.replica.streaming) this.scheduleStream();
+  }
+
+  /**
+   * SNAPs to followers go out a slice at a time, between which the node serves as usual. A
+   * follower whose link still holds STREAM_BACKLOG_BYTES is skipped (flow control): the leader
+   * never buffers a whole state in a socket.
+   */
+  private scheduleStream(): void {
+    if (this.streamScheduled) return;
+    this.streamScheduled = true;
+    setImmediate(() => {
+      this.streamScheduled = false;
+      if (this.stopped || !this.replica.streaming) return;
+      const targets = this.replica.snapTargets;
+      const paused = new Set(targets.filter((id) => (this.network?.backlog(id) ?? 0) > STREAM_BACKLOG_BYTES));
+      if (paused.size === targets.length) {
+        // Every link still busy with earlier pieces: look again shortly rather than spin.
+        this.streamScheduled = true;
+        setTimeout(() => {
+          this.streamScheduled = false;
+          this.input(() => {});
+        }, 5);
+        return;
+      }
+      const t0 = performance.now();
+      // input() sends the pieces and schedules the next slice while streams remain.
+      this.input(() => {
+        while (this.replica.streamSnapshots(SNAPSHOT_STEP_NODES, paused) && performance.now() - t0 < SNAPSHOT_SLICE_MS);
+      });
+    });
   }
 
   peerUp(id: ServerId): void {
@@ -113,8 +162,9 @@ export class ZabRunner {
     const batch = this.replica.takePersist();
     if (!batch) return this.maybeSnapshot();
     this.persisting = true;
+    let logged: number;
     try {
-      await this.store.persist(batch);
+      logged = await this.store.persist(batch);
     } catch (e) {
       this.log.fatal({ err: e }, "persisting the log failed");
       this.stopped = true;
@@ -123,6 +173,7 @@ export class ZabRunner {
     }
     this.stats.batches++;
     this.stats.txns += batch.append.length;
+    this.loggedBytesSinceSnapshot += logged;
     this.stats.largestBatch = Math.max(this.stats.largestBatch, batch.append.length);
     const last = batch.append[batch.append.length - 1];
     this.persisting = false;
@@ -131,28 +182,88 @@ export class ZabRunner {
   }
 
   private maybeSnapshot(): void {
-    if (this.snapshotting || this.appliedSinceSnapshot < this.opts.snapshotEveryTxns) return;
-    this.snapshotting = true;
+    if (this.snapshot || this.stopped) return;
+    if (this.appliedSinceSnapshot < this.snapshotAtTxns && this.loggedBytesSinceSnapshot < this.snapshotAtBytes) return;
     this.appliedSinceSnapshot = 0;
-    const started = performance.now();
-    // saveSnapshot serialises synchronously before its first await: the snapshot is exact.
-    this.store
-      .saveSnapshot(this.replica.state.tree, this.replica.state.sessions, this.opts.logRetainTxns)
-      .then((meta) => {
-        this.stats.snapshots++;
-        this.log.info({ zxid: meta.zxid, nodes: meta.nodes, ms: Math.round(performance.now() - started) }, "snapshot saved");
-      })
+    this.loggedBytesSinceSnapshot = 0;
+    this.snapshotAtTxns = drawSnapshotPoint(this.opts.snapshotEveryTxns);
+    this.snapshotAtBytes = drawSnapshotPoint(this.opts.snapshotEveryBytes);
+    const writer = new SnapshotWriter(this.replica.state.tree, this.replica.state.sessions);
+    const run = { writer, aborted: false, done: Promise.resolve() };
+    run.done = this.writeSnapshot(run)
       .catch((err) => this.log.error({ err }, "snapshot failed; the log is kept, recovery still works"))
-      .finally(() => (this.snapshotting = false));
+      .finally(() => {
+        if (this.snapshot === run) this.snapshot = undefined;
+      });
+    this.snapshot = run;
+  }
+
+  /** Writes the snapshot in slices of about SNAPSHOT_SLICE_MS, storing chunks as they come. */
+  private async writeSnapshot(run: { writer: SnapshotWriter; aborted: boolean }): Promise<void> {
+    const started = performance.now();
+    const { writer } = run;
+    const sink = this.store.openSnapshot(writer.zxid);
+    let slices = 0;
+    let longest = 0;
+    for (;;) {
+      const t0 = performance.now();
+      let done = false;
+      while (!done && performance.now() - t0 < SNAPSHOT_SLICE_MS) done = writer.step(SNAPSHOT_STEP_NODES);
+      longest = Math.max(longest, performance.now() - t0);
+      slices++;
+      if (run.aborted || this.stopped) {
+        writer.abort();
+        if (!this.stopped) await sink.discard();
+        this.log.info({ zxid: writer.zxid }, "snapshot abandoned: the state was replaced");
+        return;
+      }
+      await sink.write(writer.takeChunks());
+      if (done) break;
+      // Let sockets, timers and applies run between slices.
+      await new Promise((r) => setImmediate(r));
+    }
+    const meta = await sink.commit(writer.result().header);
+    if (!meta) return;
+    await this.store.purgeBefore(meta.zxid, this.opts.logRetainTxns);
+    const ms = Math.round(performance.now() - started);
+    this.stats.snapshots++;
+    this.stats.lastSnapshotMs = ms;
+    this.stats.longestSnapshotSliceMs = Math.max(this.stats.longestSnapshotSliceMs, Math.round(longest));
+    this.log.info({ zxid: meta.zxid, nodes: meta.nodes, chunks: meta.chunks, ms, slices, longestSliceMs: Math.round(longest) }, "snapshot saved");
+  }
+
+  private abortSnapshot(): void {
+    if (!this.snapshot) return;
+    this.snapshot.aborted = true;
+    this.snapshot.writer.abort();
   }
 
   /** Waits until everything handed to the core so far is durable. */
   async drain(): Promise<void> {
     for (let i = 0; i < 400 && (this.persisting || this.pumpScheduled); i++) await new Promise((r) => setTimeout(r, 5));
+    // A snapshot in progress stops at its next slice (stop() was called): the store may close after.
+    await this.snapshot?.done;
   }
 
   stop(): void {
     this.stopped = true;
     if (this.ticker) clearInterval(this.ticker);
   }
+}
+
+/** A snapshot slice takes about this long before the node serves again. */
+const SNAPSHOT_SLICE_MS = 5;
+/** Nodes written between two looks at the clock. */
+const SNAPSHOT_STEP_NODES = 256;
+/** A SNAP piece waits while this much is still queued for its follower. */
+const STREAM_BACKLOG_BYTES = 4 * 1024 * 1024;
+
+/**
+ * A random point in [every/2, every), drawn afresh after each snapshot: as ZooKeeper's snapCount,
+ * so that the members of an ensemble, which apply the same transactions, snapshot at
+ * different times instead of all pausing together.
+ */
+export function drawSnapshotPoint(every: number): number {
+  const half = Math.floor(every / 2);
+  return half + Math.floor(Math.random() * Math.max(1, every - half));
 }

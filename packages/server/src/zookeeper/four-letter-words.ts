@@ -2,7 +2,7 @@
 // so that existing monitoring (nc, zkCli's srvr checks, exporters reading mntr) keeps working.
 import { hostname, platform, release } from "node:os";
 
-/** What this node reports; the server builds it fresh for each word. */
+/** What this node reports; the server builds it fresh for each word, from counters (no tree walk). */
 export interface NodeReport {
   version: string;
   /** "not serving": looking, or leading or following but not yet established (see NOT_SERVING). */
@@ -13,7 +13,8 @@ export interface NodeReport {
   watchCount: number;
   watchedPaths: number;
   ephemerals: number;
-  dataBytes: number;
+  /** ZooKeeper's approximate data size: path lengths plus data bytes over all nodes. */
+  approximateDataSize: number;
   received: number;
   sent: number;
   outstanding: number;
@@ -57,7 +58,7 @@ function mntr(r: NodeReport): string {
     ["zk_znode_count", r.nodeCount],
     ["zk_watch_count", r.watchCount],
     ["zk_ephemerals_count", r.ephemerals],
-    ["zk_approximate_data_size", r.dataBytes],
+    ["zk_approximate_data_size", r.approximateDataSize],
     ["zk_open_file_descriptor_count", r.connections.length],
   ];
   if (r.followers !== undefined) rows.push(["zk_followers", r.followers], ["zk_synced_followers", r.syncedFollowers ?? 0]);
@@ -73,7 +74,9 @@ export const NOT_SERVING = "This ZooKeeper instance is not currently serving req
 /** Words ZooKeeper answers with NOT_SERVING while it is not serving (ruok, isro, envi, cons still answer). */
 const NEED_SERVING = new Set(["srvr", "stat", "mntr", "conf", "wchs"]);
 
-export function answerFourLetterWord(word: string, report: () => NodeReport): string {
+export function answerFourLetterWord(word: string, build: () => NodeReport): string {
+  let built: NodeReport | undefined;
+  const report = () => (built ??= build());
   if (NEED_SERVING.has(word) && report().mode === "not serving") return NOT_SERVING;
   switch (word) {
     case "ruok":

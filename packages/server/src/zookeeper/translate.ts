@@ -22,6 +22,7 @@ import {
   asZxid,
   WatcherType,
   AddWatchMode,
+  limits,
 } from "@keeper/protocol";
 
 const EMPTY = new Uint8Array(0);
@@ -87,6 +88,15 @@ function multiOpOf(op: ZkMultiOp): MultiOp {
 }
 
 /**
+ * The native protocol's cap on ops in a multi or multiRead (codec.ts), here too. ZooKeeper has
+ * none but jute.maxbuffer; decoding is bounded by the frame, running the ops is what costs, so
+ * the request is refused (BADARGUMENTS, the session goes on) before any op is looked at.
+ */
+function checkOpCount(type: "multi" | "multiRead", count: number): void {
+  if (count > limits.multiOpsMax) throw new KeeperError(Code.BADARGUMENTS, `${type} has ${count} ops, max ${limits.multiOpsMax}`);
+}
+
+/**
  * The Keeper request for a ZooKeeper one, or undefined when Keeper does not offer it. Throws
  * KeeperError for a well-formed request ZooKeeper fails as a whole (the caller answers its xid).
  */
@@ -116,8 +126,10 @@ export function requestOf(r: ZkRequest): Request | undefined {
     case "check":
       return { type: "check", path: r.path, version: r.version };
     case "multi":
+      checkOpCount("multi", r.ops.length);
       return { type: "multi", ops: r.ops.map(multiOpOf) };
     case "multiRead":
+      checkOpCount("multiRead", r.ops.length);
       return { type: "multiRead", ops: r.ops.map((o) => ({ type: o.type, path: o.path })) };
     case "ping":
       return { type: "ping" };
