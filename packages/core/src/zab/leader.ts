@@ -12,6 +12,7 @@ import { prepCloseSession, prepCreateSession, prepRequest } from "../requests/pr
 import { SessionExpiry } from "../sessions/expiry.ts";
 import { SnapshotWriter } from "../snapshot.ts";
 import type { Txn } from "../txn.ts";
+import { txnBytes } from "../txn-size.ts";
 import { isQuorum, quorumValue } from "./quorum.ts";
 import type { ZabReplica } from "./replica.ts";
 import type { ForwardedRequest, PeerMessage, ServerId } from "./types.ts";
@@ -140,7 +141,7 @@ export class LeaderRole {
     let batch: Txn[] = [];
     let bytes = 0;
     for (const txn of log.after(from)!) {
-      const size = txnDataBytes(txn);
+      const size = txnBytes(txn);
       if (batch.length > 0 && (batch.length >= DIFF_BATCH_TXNS || bytes + size > DIFF_BATCH_BYTES)) {
         this.r.send(id, { type: "diff", syncId: l.syncId, txns: batch });
         batch = [];
@@ -460,11 +461,3 @@ export class LeaderRole {
   }
 }
 
-/** About how many bytes a transaction takes on the wire: its data and paths, plus headers. */
-function txnDataBytes(txn: Txn): number {
-  const b = txn.body;
-  const one = (t: { path?: string; data?: Uint8Array }): number => 64 + (t.path?.length ?? 0) + (t.data?.length ?? 0);
-  if (b.type === "multi") return b.ops.reduce((n, op) => n + one(op), 64);
-  if (b.type === "closeSession") return b.ephemerals.reduce((n, p) => n + 8 + p.length, 64);
-  return one(b as { path?: string; data?: Uint8Array });
-}

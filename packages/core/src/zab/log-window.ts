@@ -1,11 +1,17 @@
 // The tail of the transaction log held in memory: every transaction not yet committed, plus a
-// window of committed ones so a lagging follower can be sent a DIFF instead of a snapshot.
+// window of committed ones so a lagging follower can be sent a DIFF instead of a snapshot. The
+// window is bounded in transactions and in bytes (50,000 writes of 1 MiB would otherwise be
+// 50 GiB of memory); a follower further behind gets a SNAP.
 import { ZXID_ZERO, type Zxid } from "@keeper/protocol";
 import { assert } from "../assert.ts";
 import type { Txn } from "../txn.ts";
+import { txnBytes } from "../txn-size.ts";
 
 export class LogWindow {
   private txns: Txn[] = [];
+  /** txnBytes of each entry, and their sum. */
+  private sizes: number[] = [];
+  private bytes = 0;
   /** The zxid just before the first entry held: history up to it is only in the snapshot/state. */
   private base: Zxid;
 
@@ -29,6 +35,14 @@ export class LogWindow {
   append(txn: Txn): void {
     assert(txn.hdr.zxid > this.lastZxid, `log append ${txn.hdr.zxid} not after ${this.lastZxid}`);
     this.txns.push(txn);
+    const size = txnBytes(txn);
+    this.sizes.push(size);
+    this.bytes += size;
+  }
+
+  /** About how many bytes the entries held take. */
+  get byteSize(): number {
+    return this.bytes;
   }
 
   private indexAfter(zxid: Zxid): number {
@@ -69,21 +83,35 @@ export class LogWindow {
 
   truncateAfter(zxid: Zxid): void {
     assert(zxid >= this.base, `truncate to ${zxid} below the window base ${this.base}`);
-    this.txns.length = this.indexAfter(zxid);
+    const keep = this.indexAfter(zxid);
+    for (let i = keep; i < this.sizes.length; i++) this.bytes -= this.sizes[i]!;
+    this.txns.length = keep;
+    this.sizes.length = keep;
   }
 
-  /** Forgets committed entries beyond the newest `keep` at or before `committed`. */
-  compact(committed: Zxid, keep: number): void {
+  /**
+   * Forgets the oldest committed entries (at or before `committed`) until at most `keep` of them
+   * remain and they take at most `keepBytes`. Uncommitted entries always stay.
+   */
+  compact(committed: Zxid, keep: number, keepBytes = Infinity): void {
     const end = this.indexAfter(committed);
-    const drop = end - keep;
+    let drop = Math.max(0, end - keep);
+    let committedBytes = this.bytes;
+    for (let i = end; i < this.sizes.length; i++) committedBytes -= this.sizes[i]!;
+    for (let i = 0; i < drop; i++) committedBytes -= this.sizes[i]!;
+    while (drop < end && committedBytes > keepBytes) committedBytes -= this.sizes[drop++]!;
     if (drop <= 0) return;
     this.base = this.txns[drop - 1]!.hdr.zxid;
+    for (let i = 0; i < drop; i++) this.bytes -= this.sizes[i]!;
     this.txns.splice(0, drop);
+    this.sizes.splice(0, drop);
   }
 
   /** Starts over from a snapshot at `zxid`. */
   reset(zxid: Zxid): void {
     this.txns = [];
+    this.sizes = [];
+    this.bytes = 0;
     this.base = zxid;
   }
 }

@@ -22,6 +22,9 @@ export interface ReplicaHooks {
   roleChanged(status: ReplicaStatus): void;
 }
 
+/** The committed window kept for DIFFs is bounded to about this many bytes by default. */
+export const LOG_WINDOW_BYTES = 64 * 1024 * 1024;
+
 export interface ReplicaStatus {
   role: PeerRole;
   leader: ServerId | undefined;
@@ -260,7 +263,7 @@ export class ZabReplica {
       this.hooks.applied(txn, outcome);
     }
     assert(this.state.lastZxid === zxid, `commit stopped at ${this.state.lastZxid}, wanted ${zxid}`);
-    this.log.compact(this.state.lastZxid, this.cfg.logWindowTxns);
+    this.log.compact(this.state.lastZxid, this.cfg.logWindowTxns, this.cfg.logWindowBytes ?? LOG_WINDOW_BYTES);
   }
 
   setServing(serving: boolean): void {

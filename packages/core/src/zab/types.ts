@@ -98,6 +98,8 @@ export interface ZabConfig {
   electionResendTicks: number;
   /** Committed transactions kept in memory behind the commit point, for DIFF syncs. */
   logWindowTxns: number;
+  /** ...and at most about this many bytes of them (default LOG_WINDOW_BYTES). */
+  logWindowBytes?: number;
   /** Bytes per piece of a SNAP streamed to a follower (default SNAP_CHUNK_BYTES). */
   snapChunkBytes?: number;
   /**

@@ -23,6 +23,11 @@ const BATCH_BYTES_MAX = 256 * 1024;
  * a larger limit (peerFrameBytesMax).
  */
 export const PEER_FRAME_BYTES_MAX = 8 * 1024 * 1024;
+/**
+ * A peer that has not taken this much of what was sent to it is too slow to follow: its link
+ * is closed rather than buffered without bound; it rejoins and catches up by DIFF or SNAP.
+ */
+const PEER_BACKLOG_BYTES_MAX = 64 * 1024 * 1024;
 
 /** The frame limit peers need for transactions carrying up to `dataBytesMax` bytes of data. */
 export function peerFrameBytesMax(dataBytesMax: number): number {
@@ -121,6 +126,11 @@ export class PeerNetwork {
   send(to: ServerId, msg: PeerMessage): void {
     const ws = this.links.get(to);
     if (!ws || ws.readyState !== WebSocket.OPEN) return; // a lost message is a lost link: ZAB copes
+    if (ws.bufferedAmount > PEER_BACKLOG_BYTES_MAX) {
+      this.log.warn({ peer: to, backlogBytes: ws.bufferedAmount }, "peer is not keeping up; closing its link (it rejoins by DIFF or SNAP)");
+      ws.terminate();
+      return;
+    }
     let queued = this.outbox.get(to);
     if (queued === undefined || queued.ws !== ws) {
       if (this.outbox.size === 0) process.nextTick(() => this.flush());
