@@ -6,7 +6,9 @@
 //    replies by xid, pings at a third of the negotiated timeout, and every watch notification
 //    collected in arrival order together with how many replies had arrived before it (so the
 //    order of events relative to replies can be checked). It hides nothing: replies come back as
-//    decoded frames, errors as codes.
+//    decoded frames, errors as codes. It can resume a session (id, password and the last zxid it
+//    saw, as a client failing over to another server does) and send the requests that go with
+//    fixed xids (auth packets at -4, setWatches at -8); watch bookkeeping is the caller's.
 import { connect as netConnect, type Socket } from "node:net";
 import {
   FrameDecoder,
@@ -24,8 +26,8 @@ import {
 } from "@keeper/protocol";
 
 /** A ConnectRequest frame for a new session, or to `resume` an old one. */
-function connectRequest(timeOut: number, resume?: { sessionId: bigint; passwd: Uint8Array }): Uint8Array {
-  return encodeConnectRequest({ protocolVersion: 0, lastZxidSeen: 0n, timeOut, sessionId: resume?.sessionId ?? 0n, passwd: resume?.passwd ?? new Uint8Array(16), readOnly: false });
+function connectRequest(timeOut: number, resume?: { sessionId: bigint; passwd: Uint8Array }, lastZxidSeen = 0n): Uint8Array {
+  return encodeConnectRequest({ protocolVersion: 0, lastZxidSeen, timeOut, sessionId: resume?.sessionId ?? 0n, passwd: resume?.passwd ?? new Uint8Array(16), readOnly: false });
 }
 
 /** The xid a server frame starts with (NOTIFICATION_XID, PING_XID or a request's). */
@@ -151,6 +153,8 @@ export class ZkRawClient {
   readonly events: ZkRawEvent[] = [];
   /** Replies received so far (pings excluded). */
   replies = 0;
+  /** The highest zxid a reply header carried (pings excluded), as a client's lastZxid. */
+  lastZxid = 0n;
   private xid = 0;
   private readonly pending = new Map<number, Pending>();
   private ping: NodeJS.Timeout | undefined;
@@ -164,8 +168,15 @@ export class ZkRawClient {
     private readonly decoder: FrameDecoder,
   ) {}
 
-  /** Opens a TCP connection and a new session (or resumes `sessionId`). */
-  static async connect(host: string, port: number, opts: { timeoutMs?: number; connectTimeoutMs?: number } = {}): Promise<ZkRawClient> {
+  /**
+   * Opens a TCP connection and a new session, or resumes `opts.resume` telling the server the
+   * last zxid this session saw (`lastZxidSeen`; a server behind it refuses by closing).
+   */
+  static async connect(
+    host: string,
+    port: number,
+    opts: { timeoutMs?: number; connectTimeoutMs?: number; resume?: { sessionId: bigint; passwd: Uint8Array }; lastZxidSeen?: bigint } = {},
+  ): Promise<ZkRawClient> {
     const socket = netConnect(port, host);
     socket.setNoDelay(true);
     const decoder = new FrameDecoder(16 * 1024 * 1024);
@@ -196,7 +207,7 @@ export class ZkRawClient {
       socket.once("error", fail);
       socket.once("close", onClose);
       socket.once("connect", () => {
-        socket.write(connectRequest(opts.timeoutMs ?? 30_000));
+        socket.write(connectRequest(opts.timeoutMs ?? 30_000, opts.resume, opts.lastZxidSeen));
       });
     });
     const rsp = decodeConnectResponse(first.frame);
@@ -205,6 +216,7 @@ export class ZkRawClient {
       throw new Error(`session refused by ${host}:${port}`);
     }
     const c = new ZkRawClient(socket, rsp.sessionId, rsp.timeOut, rsp.passwd, decoder);
+    c.lastZxid = opts.lastZxidSeen ?? 0n;
     socket.on("data", (chunk: Buffer) => c.onData(chunk));
     socket.on("error", (e) => c.fail(e));
     socket.on("close", () => c.fail(new Error("connection closed")));
@@ -218,11 +230,13 @@ export class ZkRawClient {
 
   /**
    * Sends one request and resolves with its decoded reply (never rejects on a ZooKeeper error
-   * code). Rejects when the connection fails, or after `timeoutMs` without a reply.
+   * code). Rejects when the connection fails, or after `timeoutMs` without a reply. `xid`: a
+   * fixed one instead of the next (AUTH_XID for an auth packet, SET_WATCHES_XID for setWatches).
    */
-  request(req: ZkRequest, timeoutMs = 10_000): Promise<ZkReply> {
+  request(req: ZkRequest, timeoutMs = 10_000, xid = this.xid + 1): Promise<ZkReply> {
     if (this.closedError) return Promise.reject(this.closedError);
-    const xid = ++this.xid;
+    if (this.pending.has(xid)) return Promise.reject(new Error(`a request with xid ${xid} is already outstanding`));
+    if (xid > this.xid) this.xid = xid;
     const opcode = zkRequestOpcode(req);
     return new Promise<ZkReply>((resolve, reject) => {
       const t = setTimeout(() => {
@@ -288,7 +302,9 @@ export class ZkRawClient {
     this.pending.delete(xid);
     this.replies++;
     try {
-      p.resolve(decodeReply(frame, p.opcode));
+      const reply = decodeReply(frame, p.opcode);
+      if (reply.zxid > this.lastZxid) this.lastZxid = reply.zxid;
+      p.resolve(reply);
     } catch (e) {
       p.reject(e as Error);
     }

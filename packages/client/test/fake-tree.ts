@@ -153,7 +153,7 @@ export class FakeTree {
       case "getACL":
         return { type: "getACL", acl: this.get(req.path).acl, stat: this.stat(req.path) };
       case "setACL":
-        this.get(req.path).acl = req.acl;
+        this.get(req.path).acl = storedAcl(req.acl);
         return { type: "setACL", stat: this.stat(req.path) };
       case "setWatches":
         this.rearm(conn, req, events);
@@ -177,7 +177,7 @@ export class FakeTree {
     if (this.nodes.has(path)) throw new Failure(Code.NODEEXISTS);
     const zxid = ++this.zxid;
     const owner = req.mode === 1 || req.mode === 3 ? conn.sessionId : 0;
-    this.nodes.set(path, { ...FakeTree.node(zxid, owner), data: req.data, acl: req.acl });
+    this.nodes.set(path, { ...FakeTree.node(zxid, owner), data: req.data, acl: storedAcl(req.acl) });
     parent.children.add(nameOf(path));
     parent.cversion++;
     parent.pzxid = zxid;
@@ -228,4 +228,9 @@ export class FakeTree {
     }
     for (const c of conns) c.send({ kind: "event", type, state: 3, path, zxid: asZxid(this.zxid) });
   }
+}
+
+/** The client under test never sends a null scheme or id (only ZooKeeper's wire can carry them). */
+function storedAcl(acl: ReadonlyArray<{ perms: number; scheme: string | null; id: string | null }>): Array<{ perms: number; scheme: string; id: string }> {
+  return acl.map((a) => ({ perms: a.perms, scheme: a.scheme ?? "", id: a.id ?? "" }));
 }

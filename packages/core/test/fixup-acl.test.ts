@@ -1,8 +1,8 @@
 // ZooKeeper's fixupACL as Keeper applies it to create and setACL: validation per provider,
 // duplicates removed before "auth" is expanded, and the entry cap counted after expansion.
-import { Perms, limits, type Acl, type Identity } from "@keeper/protocol";
+import { Perms, limits, type Acl, type Identity, type RequestAcl } from "@keeper/protocol";
 import { describe, expect, it } from "vitest";
-import { fixupAcl, withoutDuplicates } from "../src/index.ts";
+import { AclFailure, fixupAcl, javaSetOrder, withoutDuplicates } from "../src/index.ts";
 
 const world = (perms: number = Perms.ALL): Acl => ({ perms, scheme: "world", id: "anyone" });
 const digest = (id: string, perms: number = Perms.ALL): Acl => ({ perms, scheme: "digest", id });
@@ -67,6 +67,50 @@ describe("fixupAcl", () => {
     ["a /0 block", [ip("0.0.0.0/0")]],
   ] as Array<[string, Acl[]]>)("accepts %s", (_name, acl) => {
     expect(fixupAcl(acl, [])).toEqual(acl);
+  });
+});
+
+describe("fixupAcl with jute nulls, as ZooKeeper 3.8 answers them", () => {
+  const nullId = (scheme: string, perms: number = Perms.ALL): RequestAcl => ({ perms, scheme, id: null });
+
+  it("a null auth id is ignored like any auth id", () => {
+    expect(fixupAcl([nullId("auth")], [bob])).toEqual([digest(bob.id)]);
+  });
+
+  it("a null id is not equal to an empty one: [auth:null, auth:''] expands twice", () => {
+    expect(fixupAcl([nullId("auth"), auth("")], [bob])).toEqual([digest(bob.id), digest(bob.id)]);
+  });
+
+  it("a null id after an entry with the same perms and scheme fails the request (ACL.equals dereferences it)", () => {
+    expect(() => fixupAcl([auth(""), nullId("auth")], [bob])).toThrow(AclFailure);
+    // Other perms or another scheme: never compared that far.
+    expect(fixupAcl([auth("", Perms.READ), nullId("auth")], [bob])).toEqual([digest(bob.id, Perms.READ), digest(bob.id)]);
+  });
+
+  it("a null world, digest or ip id fails the request; for an unknown scheme it is INVALIDACL", () => {
+    for (const scheme of ["world", "digest", "ip"]) expect(() => fixupAcl([nullId(scheme)], [bob]), scheme).toThrow(AclFailure);
+    expect(fixupAcl([nullId("sasl")], [bob])).toMatch(/unknown ACL scheme/);
+  });
+
+  it("a null scheme is INVALIDACL, or a failure when an earlier entry has the same perms", () => {
+    expect(fixupAcl([{ perms: Perms.ALL, scheme: null, id: "anyone" }], [])).toMatch(/null scheme/);
+    expect(() => fixupAcl([world(), { perms: Perms.ALL, scheme: null, id: "anyone" }], [])).toThrow(AclFailure);
+  });
+
+  it("entries are checked in order: an invalid entry before a null id answers INVALIDACL", () => {
+    expect(fixupAcl([auth(""), nullId("world")], [])).toMatch(/authenticated identity/);
+    expect(() => fixupAcl([nullId("world"), auth("")], [])).toThrow(AclFailure);
+  });
+});
+
+describe("javaSetOrder", () => {
+  it("orders identities as ZooKeeper's ConcurrentHashMap-backed set iterates them", () => {
+    // Seen on ZooKeeper 3.8: a connection that authenticated as alice, then bob, expands
+    // an auth ACL to bob first (bin 3), then alice (bin 7).
+    const alice: Identity = { scheme: "digest", id: "alice:8y0lhh/7xkdEiwhX7vo9i+/Nmzc=" };
+    const bobId: Identity = { scheme: "digest", id: "bob:fyVmFCwVbTJYrznoSu1koqYEYF0=" };
+    expect(javaSetOrder([alice, bobId], (i) => i)).toEqual([bobId, alice]);
+    expect(javaSetOrder([bobId, alice], (i) => i)).toEqual([bobId, alice]);
   });
 });
 

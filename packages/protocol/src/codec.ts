@@ -3,7 +3,7 @@ import protobuf from "protobufjs";
 import { Code, KeeperError } from "./codes.ts";
 import { keeperProto } from "./keeper-proto.ts";
 import { limits } from "./limits.ts";
-import { AddWatchMode, CreateMode, WatcherType, type Acl, type ReadOpResult, type MultiOp, type MultiOpResult, type Request, type Result, type Stat, type WatchEventMessage } from "./types.ts";
+import { AddWatchMode, CreateMode, WatcherType, type Acl, type RequestAcl, type ReadOpResult, type MultiOp, type MultiOpResult, type Request, type Result, type Stat, type WatchEventMessage } from "./types.ts";
 import { asSessionId, asZxid, type SessionId, type Zxid } from "./zxid.ts";
 
 // Decode 64-bit integers as plain numbers: Keeper's zxids and session ids stay below 2^53.
@@ -82,6 +82,13 @@ function statFromWire(o: Obj | undefined | null): Stat {
     pzxid: asZxid(num(s.pzxid)),
   };
 }
+/** A request's ACL: jute nulls travel as flags (protobuf strings cannot be null). */
+function requestAclFromWire(list: unknown): RequestAcl[] {
+  return Array.isArray(list) ? list.map((a: Obj) => ({ perms: num(a.perms), scheme: a.nullScheme === true ? null : str(a.scheme), id: a.nullId === true ? null : str(a.id) })) : [];
+}
+function requestAclToWire(list: readonly RequestAcl[]): Obj[] {
+  return list.map((a) => ({ perms: a.perms, scheme: a.scheme ?? "", id: a.id ?? "", nullScheme: a.scheme === null, nullId: a.id === null }));
+}
 function aclFromWire(list: unknown): Acl[] {
   return Array.isArray(list) ? list.map((a: Obj) => ({ perms: num(a.perms), scheme: str(a.scheme), id: str(a.id) })) : [];
 }
@@ -102,7 +109,7 @@ function requestFromWire(r: Obj, inMulti: boolean): Request {
   const b: Obj = op === undefined ? {} : (r[op] ?? {});
   switch (op) {
     case "create":
-      return { type: "create", path: str(b.path), data: bytes(b.data), acl: aclFromWire(b.acl), mode: createMode(num(b.mode)), ttlMs: num(b.ttlMs), ...nullData(b) };
+      return { type: "create", path: str(b.path), data: bytes(b.data), acl: requestAclFromWire(b.acl), mode: createMode(num(b.mode)), ttlMs: num(b.ttlMs), ...nullData(b) };
     case "delete":
       return { type: "delete", path: str(b.path), version: num(b.version) };
     case "setData":
@@ -126,7 +133,7 @@ function requestFromWire(r: Obj, inMulti: boolean): Request {
     case "getAcl":
       return { type: "getACL", path: str(b.path) };
     case "setAcl":
-      return { type: "setACL", path: str(b.path), acl: aclFromWire(b.acl), version: num(b.version) };
+      return { type: "setACL", path: str(b.path), acl: requestAclFromWire(b.acl), version: num(b.version) };
     case "setWatches": {
       const lists = [b.dataWatches, b.existWatches, b.childWatches, b.persistentWatches, b.persistentRecursiveWatches].map((l) => (Array.isArray(l) ? l.map(str) : []));
       const total = lists.reduce((n, l) => n + l.length, 0);
@@ -188,7 +195,7 @@ export function requestFromObject(obj: Record<string, unknown>): Request {
 function requestToWire(req: Request): Obj {
   switch (req.type) {
     case "create":
-      return { create: { path: req.path, data: req.data, acl: req.acl, mode: req.mode, ttlMs: req.ttlMs, nullData: req.nullData === true } };
+      return { create: { path: req.path, data: req.data, acl: requestAclToWire(req.acl), mode: req.mode, ttlMs: req.ttlMs, nullData: req.nullData === true } };
     case "delete":
       return { delete: { path: req.path, version: req.version } };
     case "exists":
@@ -206,7 +213,7 @@ function requestToWire(req: Request): Obj {
     case "getACL":
       return { getAcl: { path: req.path } };
     case "setACL":
-      return { setAcl: { path: req.path, acl: req.acl, version: req.version } };
+      return { setAcl: { path: req.path, acl: requestAclToWire(req.acl), version: req.version } };
     case "setWatches":
       return { setWatches: { relativeZxid: req.relativeZxid, dataWatches: req.dataWatches, existWatches: req.existWatches, childWatches: req.childWatches, persistentWatches: req.persistentWatches ?? [], persistentRecursiveWatches: req.persistentRecursiveWatches ?? [] } };
     case "ping":

@@ -10,7 +10,8 @@ message Stat {
   int32 version = 5; int32 cversion = 6; int32 aversion = 7; int64 ephemeralOwner = 8;
   int32 dataLength = 9; int32 numChildren = 10; uint64 pzxid = 11;
 }
-message Acl { int32 perms = 1; string scheme = 2; string id = 3; }
+// nullScheme / nullId: the request carried a jute null there (ZooKeeper clients), not "".
+message Acl { int32 perms = 1; string scheme = 2; string id = 3; bool nullScheme = 4; bool nullId = 5; }
 message Empty {}
 
 // Client -> server, first frame. sessionId 0 asks for a new session.

@@ -26,6 +26,17 @@ export interface Acl {
   id: string;
 }
 
+/**
+ * An ACL entry as a create or setACL carries it. ZooKeeper clients may send a null scheme or id
+ * (jute nulls; kazoo sends every empty string as null): the leader judges them as ZooKeeper's
+ * fixupACL does, and what it stores is always an Acl.
+ */
+export interface RequestAcl {
+  perms: number;
+  scheme: string | null;
+  id: string | null;
+}
+
 /** Who a client is, for ACL checks: its address (scheme "ip") and what auth packets added. */
 export interface Identity {
   scheme: string;
@@ -102,7 +113,7 @@ export function isEphemeral(mode: CreateMode): boolean {
 /** A client request, as every listener (native or ZooKeeper wire) hands it to the server. */
 export type Request =
   /** nullData: ZooKeeper's null data (a Java client's `null`), distinct from zero bytes; `data` is then empty. */
-  | { type: "create"; path: string; data: Uint8Array; acl: Acl[]; mode: CreateMode; ttlMs: number; nullData?: boolean }
+  | { type: "create"; path: string; data: Uint8Array; acl: RequestAcl[]; mode: CreateMode; ttlMs: number; nullData?: boolean }
   | { type: "delete"; path: string; version: number }
   | { type: "exists"; path: string; watch: boolean }
   | { type: "getData"; path: string; watch: boolean }
@@ -112,7 +123,7 @@ export type Request =
   | { type: "multi"; ops: MultiOp[] }
   | { type: "sync"; path: string }
   | { type: "getACL"; path: string }
-  | { type: "setACL"; path: string; acl: Acl[]; version: number }
+  | { type: "setACL"; path: string; acl: RequestAcl[]; version: number }
   | { type: "setWatches"; relativeZxid: Zxid; dataWatches: string[]; existWatches: string[]; childWatches: string[]; persistentWatches?: string[]; persistentRecursiveWatches?: string[] }
   | { type: "ping" }
   | { type: "closeSession" }

@@ -306,8 +306,8 @@ export class KeeperNode {
         });
       case "whoAmI":
         return conn.enqueueRead(xid, () => {
-          // Each auth packet adds an identity, so this list grows with what the client sent.
-          const clientInfo = [{ authScheme: "ip", user: conn.remoteHost }, ...conn.authIds];
+          // Each new identity an auth packet adds makes this list longer.
+          const clientInfo = conn.clientInfo;
           const budget = new ReplyBudget(this.config.replyBytesMax);
           if (!clientInfo.every((i) => budget.take(stringBytes(i.authScheme) + stringBytes(i.user) + 8))) return this.refuseTooBig(conn, xid, tooBig(budget, `whoAmI (${clientInfo.length} identities)`));
           return this.reply(xid, Code.OK, { type: "whoAmI", clientInfo });
@@ -316,8 +316,7 @@ export class KeeperNode {
         return conn.enqueueRead(xid, () => {
           const id = authenticate(req.scheme, req.auth);
           if (!id) return this.reply(xid, Code.AUTHFAILED);
-          conn.authIds.push(id.info);
-          conn.authIdentities.push(id.identity);
+          conn.addIdentity(id.identity, id.info);
           return this.reply(xid, Code.OK, { type: "auth" });
         });
       case "setWatches":

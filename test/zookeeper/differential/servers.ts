@@ -1,11 +1,14 @@
 // The two servers of the differential test: a real Apache ZooKeeper 3.8 standalone (Debian's
 // jar, started with ../../support/zookeeper-server.ts like bench/lib/zookeeper.ts: one JVM, a
-// temporary directory, zoo.cfg, a free port) and one Keeper node speaking ZooKeeper's wire
-// protocol. Only PIDs started here are signalled.
+// temporary directory, zoo.cfg, a free port) and a 3-node Keeper ensemble of real processes
+// (../../support/ensemble.ts) speaking ZooKeeper's wire protocol on each member. Only PIDs
+// started here are signalled.
 import { mkdirSync, mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { freePort, startNodeProcess, tempDir, type NodeProcess } from "../../support/processes.ts";
+import { startEnsemble } from "../../support/ensemble.ts";
+import { freePort } from "../../support/processes.ts";
+import { zkPorts } from "../../support/zk-tools.ts";
 import { HOST, STANDALONE_MAIN, fourLetter, isRunning, spawnZooKeeper, writeZooCfg, zookeeperJarUnavailable } from "../../support/zookeeper-server.ts";
 
 export { HOST };
@@ -15,7 +18,8 @@ export const zookeeperUnavailable = zookeeperJarUnavailable;
 
 export interface Server {
   readonly name: string;
-  readonly port: number;
+  /** ZooKeeper wire-protocol ports: one for ZooKeeper, one per member for Keeper. */
+  readonly ports: readonly number[];
   output(): string;
   stop(): Promise<void>;
 }
@@ -58,30 +62,31 @@ export async function startZooKeeper(): Promise<Server> {
     }
     await new Promise((r) => setTimeout(r, 100));
   }
-  return { name: "zookeeper", port, output: () => log.text, stop };
+  return { name: "zookeeper", ports: [port], output: () => log.text, stop };
 }
 
+/** Keeper's session timeouts and tick, as ZooKeeper's maxSessionTimeout above allows. */
+export const KEEPER_ARGS = ["--tick-ms", "20000", "--min-session-timeout-ms", "60000", "--max-session-timeout-ms", "600000"];
+
+/** The leader's container/TTL reaper runs every 10 replica ticks: first 200 s after a node starts. */
+export const KEEPER_REAPER_FIRST_MS = 10 * 20_000;
+
 /**
- * One Keeper node with its ZooKeeper port. A long tick keeps its container/TTL reaper (every 10
- * ticks) out of the test's lifetime, as for ZooKeeper above.
+ * A 3-node Keeper ensemble; resolves once every member serves at the same zxid. A long tick keeps
+ * the leader's container/TTL reaper (KEEPER_REAPER_FIRST_MS) out of the test file's lifetime, as
+ * for ZooKeeper above, and sessions never expire: heartbeats (which carry the followers' session
+ * touches) come every tick, well inside the 120 s session timeout. The price: an election whose
+ * first votes disagree waits a finalize tick (20 s), hence the long wait for a leader.
  */
 export async function startKeeper(): Promise<Server> {
-  const dir = tempDir("keeper-diff-");
-  const zkPort = await freePort(HOST);
-  let node: NodeProcess;
+  const e = await startEnsemble({ size: 3, extraArgs: KEEPER_ARGS, leaderTimeoutMs: 90_000 });
   try {
-    node = await startNodeProcess({ dataDir: dir.path, zkPort, extraArgs: ["--tick-ms", "20000", "--min-session-timeout-ms", "60000", "--max-session-timeout-ms", "600000"] });
-  } catch (e) {
-    dir.cleanup();
-    throw e;
+    // A member that missed the decision hears the leader's announcement within 5 ticks (100 s).
+    await e.waitConverged({ timeoutMs: 150_000 });
+    const ports = await zkPorts(e);
+    return { name: "keeper", ports: e.nodes.map((n) => ports.get(n.id)!), output: () => e.output(), stop: () => e.cleanup() };
+  } catch (err) {
+    await e.cleanup();
+    throw err;
   }
-  return {
-    name: "keeper",
-    port: zkPort,
-    output: () => node.output(),
-    stop: async () => {
-      await node.stop();
-      dir.cleanup();
-    },
-  };
 }

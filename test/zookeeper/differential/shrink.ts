@@ -1,8 +1,10 @@
-// Delta debugging for a diverging sequence: cut it after the op that showed the divergence, then
-// remove chunks of ops (halves, quarters, ... single ops, as in Zeller's ddmin) and sub-ops of
-// multis, keeping every candidate that still diverges the same way (same signature). Each attempt
-// is a fresh run under a new root with new sessions, so nothing carries over between attempts.
-import { formatOp, simplerVariants, type DiffOp } from "./ops.ts";
+// Delta debugging for a diverging sequence: cut it after the op that showed the divergence, try
+// two big cuts first (only the ops on paths related to the diverging op's, plus the session ops;
+// no session ever moving to another member), then remove chunks of ops (halves, quarters, ...
+// single ops, as in Zeller's ddmin) and sub-ops of multis, then simplify ops one at a time,
+// keeping every candidate that still diverges the same way (same signature). Each attempt is a
+// fresh run under a new root with new sessions, so nothing carries over between attempts.
+import { formatOp, pathsOf, simplerVariants, type DiffOp } from "./ops.ts";
 import type { Differ, Divergence } from "./run.ts";
 
 export interface Shrunk {
@@ -27,6 +29,21 @@ export async function shrink(differ: Differ, ops: readonly DiffOp[], first: Dive
     return true;
   };
   const outOfBudget = (): boolean => attempts >= maxAttempts || Date.now() > deadline;
+
+  // Only the ops on the diverging op's paths, their ancestors and descendants, and the ops that
+  // change a session's connection or identity (reconnect, addAuth, disconnect). Paths as they ran ("@k" resolved).
+  const index = first.index;
+  if (index < best.ops.length) {
+    const r = await differ.run(best.ops);
+    attempts++;
+    const target = r.divergence?.signature === first.signature ? pathsOf(r.resolved[index]!) : [];
+    if (target.length > 0 && !target.includes("/")) {
+      const related = (p: string): boolean => target.some((t) => p === t || t.startsWith(p === "/" ? "//" : p + "/") || p.startsWith(t + "/"));
+      await tryCandidate(best.ops.filter((o, i) => i === index || o.op === "reconnect" || o.op === "addAuth" || o.op === "disconnect" || pathsOf(r.resolved[i]!).some(related)));
+    }
+  }
+  // No session moving to another member.
+  if (best.ops.some((o) => o.m !== undefined)) await tryCandidate(best.ops.map((o) => ({ ...o, m: undefined })));
 
   // ddmin over whole ops.
   let n = 2;
@@ -83,7 +100,7 @@ export function report(s: Shrunk, context: string): string {
   const lines = s.ops.map((o, i) => `  ${String(i).padStart(3)}  ${formatOp(o)}`);
   return [
     `${context}: Keeper diverges from ZooKeeper 3.8 (${s.divergence.what})`,
-    `minimal sequence (${s.ops.length} ops, paths relative to a fresh root, s0/s1 = the two sessions; ${s.attempts} shrink attempts):`,
+    `minimal sequence (${s.ops.length} ops, paths relative to a fresh root, s0/s1 = the two sessions, @m = through Keeper member m; ${s.attempts} shrink attempts):`,
     ...lines,
     `zookeeper: ${JSON.stringify(s.divergence.zookeeper)}`,
     `keeper:    ${JSON.stringify(s.divergence.keeper)}`,

@@ -1,4 +1,4 @@
-import { limits, type Acl, type Identity } from "@keeper/protocol";
+import { limits, type Acl, type Identity, type RequestAcl } from "@keeper/protocol";
 
 /**
  * Schemes an ACL entry may name: those a stock ZooKeeper has a provider for (ip, digest) and
@@ -10,24 +10,34 @@ const INT32_MIN = -0x8000_0000;
 const INT32_MAX = 0x7fff_ffff;
 
 /**
+ * A request ZooKeeper fails as a whole with MARSHALLINGERROR (an unchecked exception in its
+ * PrepRequestProcessor), not as one failed op: a null ACL id where ZooKeeper dereferences it.
+ */
+export class AclFailure {
+  constructor(readonly reason: string) {}
+}
+
+/**
  * ZooKeeper's fixupACL, in its order: an empty list is invalid; duplicate entries are dropped
  * (ZooKeeper >= 3.5, ZOOKEEPER-1877, first occurrence kept); each entry is checked; an "auth"
  * entry stands for every identity the client authenticated (its address does not count) with
  * the entry's permissions, and is invalid when there is none. Duplicates are removed before the
- * expansion, as there, so an expanded identity may repeat an explicit entry.
- * Returns the ACL to store, or why it cannot be stored (INVALIDACL).
+ * expansion, as there, so an expanded identity may repeat an explicit entry. Jute nulls are
+ * judged as there: a null scheme is INVALIDACL; a null id means nothing for "auth" but fails
+ * the request (AclFailure) for world, digest and ip, whose checks read it.
+ * Returns the ACL to store, or why it cannot be stored (INVALIDACL); throws AclFailure.
  */
-export function fixupAcl(acl: readonly Acl[], ids: readonly Identity[]): Acl[] | string {
+export function fixupAcl(acl: readonly RequestAcl[], ids: readonly Identity[]): Acl[] | string {
   if (acl.length === 0) return "ACL list is empty";
   const unique = withoutDuplicates(acl);
-  for (const a of unique) {
-    const problem = entryProblem(a);
-    if (problem) return problem;
-  }
   const authed = ids.filter((i) => i.scheme !== "ip");
   const out: Acl[] = [];
   for (const a of unique) {
-    if (a.scheme !== "auth") out.push({ perms: a.perms, scheme: a.scheme, id: a.id });
+    if (a.scheme === null) return "an ACL entry has a null scheme";
+    if (a.id === null && ID_READING.has(a.scheme)) throw new AclFailure(`null id in an ACL entry of scheme ${a.scheme}`);
+    const problem = entryProblem({ perms: a.perms, scheme: a.scheme, id: a.id ?? "" });
+    if (problem) return problem;
+    if (a.scheme !== "auth") out.push({ perms: a.perms, scheme: a.scheme, id: a.id! });
     else if (authed.length === 0) return "an ACL of scheme auth needs an authenticated identity (send an auth packet first)";
     else for (const i of authed) out.push({ perms: a.perms, scheme: i.scheme, id: i.id });
   }
@@ -36,15 +46,33 @@ export function fixupAcl(acl: readonly Acl[], ids: readonly Identity[]): Acl[] |
   return out;
 }
 
-/** `acl` with every entry equal to an earlier one (perms, scheme and id) left out. */
-export function withoutDuplicates(acl: readonly Acl[]): Acl[] {
-  const seen = new Set<string>();
-  return acl.filter((a) => {
-    const key = JSON.stringify([a.perms, a.scheme, a.id]);
-    if (seen.has(key)) return false;
-    seen.add(key);
-    return true;
-  });
+/** Schemes whose provider (or fixupACL itself) reads the id: a null one fails there. */
+const ID_READING = new Set(["world", "digest", "ip"]);
+
+/**
+ * `acl` without entries equal to an earlier one (ZooKeeper's removeDuplicates: ArrayList.contains,
+ * so ACL.equals of the new entry against each kept one). That equals compares perms, then
+ * scheme, then id, dereferencing the new entry's fields: a null scheme after an entry with the
+ * same perms, or a null id after one with the same perms and scheme, throws there (AclFailure
+ * here); a null is never equal to a string.
+ */
+export function withoutDuplicates<A extends RequestAcl>(acl: readonly A[]): A[] {
+  const kept: A[] = [];
+  for (const a of acl) {
+    let duplicate = false;
+    for (const k of kept) {
+      if (k.perms !== a.perms) continue;
+      if (a.scheme === null) throw new AclFailure("an ACL entry with a null scheme repeats the permissions of an earlier one");
+      if (a.scheme !== k.scheme) continue;
+      if (a.id === null) throw new AclFailure("an ACL entry with a null id repeats the permissions and scheme of an earlier one");
+      if (a.id === k.id) {
+        duplicate = true;
+        break;
+      }
+    }
+    if (!duplicate) kept.push(a);
+  }
+  return kept;
 }
 
 /** Why one ACL entry is invalid (ZooKeeper's provider isValid checks), or undefined. */

@@ -2,11 +2,11 @@
 // fails a check against the state becomes an error transaction, so its reply is ordered after
 // every earlier write and is only given once those commit; a request that is invalid whatever
 // the state (bad path, oversized data) is answered at once.
-import { CONTAINER_OWNER, Code, Perms, TTL_MS_MAX, isEphemeral, isSequential, isTtlMode, parentOf, pathProblem, sequenceSuffix, ttlOwner, CreateMode, asSessionId, type Acl, type Identity, type MultiOp, type Request, type SessionId, type Stat, type Zxid } from "@keeper/protocol";
+import { CONTAINER_OWNER, Code, Perms, TTL_MS_MAX, isEphemeral, isSequential, isTtlMode, parentOf, pathProblem, sequenceSuffix, ttlOwner, CreateMode, asSessionId, type Acl, type Identity, type MultiOp, type Request, type RequestAcl, type SessionId, type Stat, type Zxid } from "@keeper/protocol";
 import { assertNever } from "../assert.ts";
 import { DataTree, SYSTEM_PATHS } from "../tree/data-tree.ts";
 import type { TreeTxn, Txn, TxnBody } from "../txn.ts";
-import { aclAllows, fixupAcl } from "./acl.ts";
+import { AclFailure, aclAllows, fixupAcl } from "./acl.ts";
 import { PendingView, type NodeRecord } from "./pending-view.ts";
 
 export interface PrepContext {
@@ -51,6 +51,7 @@ export function validateWrite(request: WriteRequest, dataBytesMax: number, ids?:
     prepOp({ view, zxid: 1 as Zxid, time: 0, sessionId: asSessionId(0), cxid: 0, dataBytesMax, ...(ids ? { ids } : {}) }, request);
   } catch (e) {
     if (e instanceof Rejection && e.stateless) return { err: e.err, reason: e.reason };
+    if (e instanceof AclFailure) return { err: Code.MARSHALLINGERROR, reason: e.reason };
     if (!(e instanceof Rejection)) throw e;
   }
   return undefined;
@@ -58,6 +59,16 @@ export function validateWrite(request: WriteRequest, dataBytesMax: number, ids?:
 
 export function prepRequest(ctx: PrepContext, request: WriteRequest): PrepOutcome {
   const txn = (body: TxnBody): PrepOutcome => ({ kind: "txn", txn: { hdr: { zxid: ctx.zxid, time: ctx.time, sessionId: ctx.sessionId, cxid: ctx.cxid }, body } });
+  try {
+    return prepChecked(ctx, request, txn);
+  } catch (e) {
+    // As ZooKeeper's ErrorTxn for an unchecked exception: the whole request (a whole multi too).
+    if (e instanceof AclFailure) return txn({ type: "error", err: Code.MARSHALLINGERROR });
+    throw e;
+  }
+}
+
+function prepChecked(ctx: PrepContext, request: WriteRequest, txn: (body: TxnBody) => PrepOutcome): PrepOutcome {
   if (request.type === "multi") return txn(prepMulti(ctx, request.ops));
   if (request.type === "sync") {
     const problem = pathProblem(request.path);
@@ -79,8 +90,8 @@ function prepMulti(ctx: PrepContext, ops: MultiOp[]): TxnBody {
     try {
       txns.push(prepOp(ctx, ops[i]!));
     } catch (e) {
-      if (!(e instanceof Rejection)) throw e;
       ctx.view.rollback();
+      if (!(e instanceof Rejection)) throw e;
       const multiErrs = ops.map((_, j) => (j < i ? Code.OK : j === i ? e.err : Code.RUNTIMEINCONSISTENCY));
       return { type: "error", err: e.err, multiErrs };
     }
@@ -204,7 +215,7 @@ function checkData(ctx: PrepContext, data: Uint8Array): void {
 }
 
 /** The ACL to store: validated, duplicates removed, "auth" entries expanded (ZooKeeper's fixupACL). */
-function checkAcl(ctx: PrepContext, acl: Acl[]): Acl[] {
+function checkAcl(ctx: PrepContext, acl: RequestAcl[]): Acl[] {
   const fixed = fixupAcl(acl, ctx.ids ?? []);
   if (typeof fixed === "string") return reject(Code.INVALIDACL, fixed, true);
   return fixed;

@@ -7,6 +7,7 @@
 // Reading stops for two reasons, each with its own flag: this connection's backlog is long, or
 // the whole node has too many requests in flight (OutstandingRequests). It resumes when neither holds.
 import { Code, limits, type Identity, type ServerMessage, type SessionId } from "@keeper/protocol";
+import { javaSetOrder } from "@keeper/core";
 import type { Logger } from "../logger.ts";
 import type { OutstandingRequests, Throttled } from "./outstanding.ts";
 
@@ -50,14 +51,36 @@ export class Connection implements Throttled {
   received = 0;
   sent = 0;
 
-  /** Identities added by auth packets, as whoAmI shows them. */
-  readonly authIds: Array<{ authScheme: string; user: string }> = [];
-  /** Identities added by auth packets, as ACLs name them (digest: user:base64(sha1(user:password))). */
-  readonly authIdentities: Identity[] = [];
+  /**
+   * Who this client is: its address, then what auth packets added, each once, as ACLs name them
+   * (digest: user:base64(sha1(user:password))) and as whoAmI shows them (digest: the user).
+   */
+  private known: Array<{ identity: Identity; info: { authScheme: string; user: string } }> | undefined;
+  /** The same, in the order ZooKeeper iterates them (javaSetOrder): recomputed on each auth. */
+  private ordered: typeof this.known;
 
-  /** Who this client is for ACL checks: its address, and what it authenticated as. */
+  private get all(): NonNullable<typeof this.known> {
+    this.known ??= [{ identity: { scheme: "ip", id: this.remoteHost }, info: { authScheme: "ip", user: this.remoteHost } }];
+    return (this.ordered ??= javaSetOrder(this.known, (k) => k.identity));
+  }
+
+  /** Adds an identity (an auth packet); false when the connection has it already (a set, as ZooKeeper's). */
+  addIdentity(identity: Identity, info: { authScheme: string; user: string }): boolean {
+    const all = this.all;
+    if (all.some((k) => k.identity.scheme === identity.scheme && k.identity.id === identity.id)) return false;
+    this.known!.push({ identity, info });
+    this.ordered = undefined;
+    return true;
+  }
+
+  /** Who this client is for ACL checks, in ZooKeeper's order ("auth" entries expand in it). */
   get identities(): Identity[] {
-    return [{ scheme: "ip", id: this.remoteHost }, ...this.authIdentities];
+    return this.all.map((k) => k.identity);
+  }
+
+  /** What whoAmI answers, in the same order. */
+  get clientInfo(): Array<{ authScheme: string; user: string }> {
+    return this.all.map((k) => k.info);
   }
 
   /** The client's address without the port. */

@@ -42,7 +42,7 @@ export function executeRead<W>(tree: DataTree, watches: WatchManager<W>, watcher
     case "getACL":
       if (!node) return { err: Code.NONODE };
       if (!budget.take(STAT_BYTES + aclBytes(node.acl))) return { err: Code.BADARGUMENTS, reason: tooBig(budget, `getACL ${req.path}`) };
-      return { err: Code.OK, result: { type: "getACL", acl: [...node.acl], stat: clientStat(node.stat) } };
+      return { err: Code.OK, result: { type: "getACL", acl: aclAllows(node.acl, Perms.ADMIN, ids) ? [...node.acl] : node.acl.map(redactDigest), stat: clientStat(node.stat) } };
     case "getAllChildrenNumber": {
       const count = tree.descendantCount(req.path);
       return count === undefined ? { err: Code.NONODE } : { err: Code.OK, result: { type: "getAllChildrenNumber", count } };
@@ -129,4 +129,13 @@ export function resetWatches<W>(tree: DataTree, watches: WatchManager<W>, watche
   for (const path of req.persistentWatches ?? []) watches.add("persistent", path, watcher);
   for (const path of req.persistentRecursiveWatches ?? []) watches.add("persistentRecursive", path, watcher);
   return events;
+}
+
+/**
+ * As ZooKeeper answers getACL to a client without ADMIN on the node: a digest id keeps its user
+ * and loses its password hash (Java's `id.replaceAll(":.*", ":x")`), so READ alone does not hand
+ * out hashes to attack offline.
+ */
+function redactDigest(a: Acl): Acl {
+  return a.scheme === "digest" ? { perms: a.perms, scheme: a.scheme, id: a.id.replace(/:.*/g, ":x") } : a;
 }

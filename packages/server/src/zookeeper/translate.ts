@@ -4,7 +4,7 @@ import {
   Code,
   CreateMode,
   KeeperError,
-  type Acl,
+  type RequestAcl,
   type JuteAcl,
   OpCode,
   zkEphemeralOwner,
@@ -49,21 +49,12 @@ function zxidOf(v: bigint) {
 }
 
 /**
- * A jute ACL list as ZooKeeper's fixupACL reads it. A null scheme is INVALIDACL (an empty one
- * names no scheme, so the same answer follows). A null id means nothing for "auth", whose id is
- * ignored (kazoo sends CREATOR_ALL_ACL's empty id as null); for a scheme whose provider reads the
- * id (world, digest, ip) ZooKeeper fails the request with MARSHALLINGERROR (a null dereference in
- * PrepRequestProcessor), and so does Keeper, with a reason, keeping the session. Schemes no
- * provider serves answer INVALIDACL later, whatever the id.
+ * A jute ACL list, nulls and all: the leader's prep judges a null scheme or id as ZooKeeper's
+ * fixupACL does, in its place among the other checks (core/requests/acl.ts).
  */
-function aclOf(list: JuteAcl[]): Acl[] {
-  return list.map((a) => {
-    if (a.scheme === null) return { perms: a.perms, scheme: "", id: a.id ?? "" };
-    if (a.id === null && ID_READING_SCHEMES.has(a.scheme)) throw new KeeperError(Code.MARSHALLINGERROR, `null id in an ACL entry of scheme ${a.scheme}`);
-    return { perms: a.perms, scheme: a.scheme, id: a.id ?? "" };
-  });
+function aclOf(list: JuteAcl[]): RequestAcl[] {
+  return list.map((a) => ({ perms: a.perms, scheme: a.scheme, id: a.id }));
 }
-const ID_READING_SCHEMES = new Set(["world", "digest", "ip"]);
 
 /** A create's mode: the opcode says container, the flags say the rest (as ZooKeeper's CreateMode.fromFlag). */
 function createOf(r: Extract<ZkRequest, { type: "create" | "create2" | "createContainer" | "createTTL" }>): Extract<Request, { type: "create" }> {
