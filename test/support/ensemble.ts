@@ -78,6 +78,7 @@ export class EnsembleNode {
       zkPort: 0,
       host: HOST,
       extraArgs: ["--peers", e.peers, "--peer-host", HOST, ...e.extraArgs],
+      healthTimeoutMs: e.healthTimeoutMs,
     });
     this.proc = proc;
     this.history.push(proc);
@@ -124,6 +125,8 @@ export class Ensemble {
   readonly nodes: EnsembleNode[] = [];
   readonly extraArgs: string[];
   readonly dataDir: string;
+  /** How long a starting node may take to answer /healthz (it boots its store first). */
+  healthTimeoutMs = 20_000;
   peers = "";
   private readonly procs = new Set<NodeProcess>();
   private readonly clients = new Set<KeeperClient>();

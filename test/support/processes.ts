@@ -64,7 +64,7 @@ export function runCli(args: string[], env: Record<string, string> = {}): ChildP
 }
 
 /** Starts `keeper server` and resolves once its /healthz answers. */
-export async function startNodeProcess(opts: { dataDir: string; port?: number; zkPort?: number; host?: string; serverId?: number; extraArgs?: string[]; env?: Record<string, string> }): Promise<NodeProcess> {
+export async function startNodeProcess(opts: { dataDir: string; port?: number; zkPort?: number; host?: string; serverId?: number; extraArgs?: string[]; env?: Record<string, string>; healthTimeoutMs?: number }): Promise<NodeProcess> {
   const host = opts.host ?? "127.0.0.1";
   const port = opts.port ?? (await freePort(host));
   const args = ["server", "--server-id", String(opts.serverId ?? 1), "--data-dir", opts.dataDir, "--host", host, "--client-port", String(port), `--zk-port=${opts.zkPort ?? -1}`, "--log-level", "warn", ...(opts.extraArgs ?? [])];
@@ -91,7 +91,7 @@ export async function startNodeProcess(opts: { dataDir: string; port?: number; z
     },
   };
   try {
-    await waitForHealthy(host, port, exited, () => out);
+    await waitForHealthy(host, port, exited, () => out, opts.healthTimeoutMs);
   } catch (err) {
     // Never leave a half-started server behind.
     await proc.stop(1000);

@@ -67,6 +67,13 @@ export class ByteWriter {
   finish(): Uint8Array {
     return this.buf.slice(0, this.pos);
   }
+  /**
+   * The bytes written, without a copy: a view of the writer's buffer (so the writer must not be
+   * used again). For big buffers filled once, where a copy would cost more than the slack kept.
+   */
+  finishInPlace(): Uint8Array {
+    return this.buf.subarray(0, this.pos);
+  }
   get length(): number {
     return this.pos;
   }
