@@ -30,8 +30,8 @@ export function zookeeperVersion(): string {
 
 export type ZkMode = "leader" | "follower" | "standalone" | "not serving" | "down";
 
-export async function zkMode(port: number): Promise<ZkMode> {
-  const out = await fourLetter(port, "srvr");
+export async function zkMode(port: number, timeoutMs = 1_000): Promise<ZkMode> {
+  const out = await fourLetter(port, "srvr", timeoutMs);
   const m = /Mode: (\w+)/.exec(out);
   if (m) return m[1] as ZkMode;
   if (out.includes("not currently serving")) return "not serving";
@@ -48,6 +48,8 @@ export class ZkNode {
     readonly peerPort: number,
     readonly electionPort: number,
     readonly dir: string,
+    /** Extra JVM flags after the defaults (a later -Xmx wins over the default -Xmx256m). */
+    readonly jvmArgs: string[] = [],
   ) {}
 
   get running(): boolean {
@@ -62,7 +64,7 @@ export class ZkNode {
 
   start(): void {
     if (this.running) throw new Error(`zookeeper ${this.id} already running`);
-    const jvm = spawnZooKeeper(QUORUM_PEER_MAIN, join(this.dir, "zoo.cfg"), this.log);
+    const jvm = spawnZooKeeper(QUORUM_PEER_MAIN, join(this.dir, "zoo.cfg"), this.log, this.jvmArgs);
     this.child = jvm.child;
     this.exited = jvm.exited;
   }
@@ -82,6 +84,15 @@ export class ZkNode {
     await this.exited;
   }
 
+  /** SIGTERM, then SIGKILL if it has not exited after `graceMs`. */
+  async stop(graceMs = 10_000): Promise<void> {
+    if (!this.running) return;
+    this.signal("SIGTERM");
+    const t = setTimeout(() => this.child?.kill("SIGKILL"), graceMs);
+    await this.exited;
+    clearTimeout(t);
+  }
+
   mode(): Promise<ZkMode> {
     return zkMode(this.clientPort);
   }
@@ -99,7 +110,7 @@ export class ZkEnsemble {
     this.root = mkdtempSync(join(tmpdir(), "zk-bench-"));
   }
 
-  static async create(size: number, opts: { tickTime?: number; initLimit?: number; syncLimit?: number } = {}): Promise<ZkEnsemble> {
+  static async create(size: number, opts: { tickTime?: number; initLimit?: number; syncLimit?: number; jvmArgs?: string[] } = {}): Promise<ZkEnsemble> {
     const e = new ZkEnsemble();
     const ports = new Set<number>();
     while (ports.size < 3 * size) ports.add(await freePort(HOST));
@@ -107,7 +118,7 @@ export class ZkEnsemble {
     for (let i = 1; i <= size; i++) {
       const dir = join(e.root, `zk${i}`);
       mkdirSync(join(dir, "data"), { recursive: true });
-      e.nodes.push(new ZkNode(i, p[3 * (i - 1)]!, p[3 * (i - 1) + 1]!, p[3 * (i - 1) + 2]!, dir));
+      e.nodes.push(new ZkNode(i, p[3 * (i - 1)]!, p[3 * (i - 1) + 1]!, p[3 * (i - 1) + 2]!, dir, opts.jvmArgs));
     }
     for (const n of e.nodes) {
       writeZooCfg(join(n.dir, "zoo.cfg"), {
