@@ -35,6 +35,8 @@ export class ZabRunner {
   private snapshot: { writer: SnapshotWriter; aborted: boolean; done: Promise<void> } | undefined;
   /** A slice of the SNAPs being streamed to followers is scheduled. */
   private streamScheduled = false;
+  /** A batch of a follower's committed backlog is scheduled. */
+  private applyScheduled = false;
   private ticker: NodeJS.Timeout | undefined;
   private stopped = false;
   readonly stats = { batches: 0, txns: 0, largestBatch: 0, snapshots: 0, messagesOut: 0, messagesIn: 0, lastSnapshotMs: 0, longestSnapshotSliceMs: 0 };
@@ -89,6 +91,17 @@ export class ZabRunner {
     this.flushMessages();
     this.schedulePump();
     if (this.replica.streaming) this.scheduleStream();
+    if (this.replica.applyBehind) this.scheduleApply();
+  }
+
+  /** A follower's committed backlog is applied a batch per turn (ZabConfig.applyBatchTxns). */
+  private scheduleApply(): void {
+    if (this.applyScheduled) return;
+    this.applyScheduled = true;
+    setImmediate(() => {
+      this.applyScheduled = false;
+      this.input(() => this.replica.applyMore());
+    });
   }
 
   /**
