@@ -14,6 +14,7 @@ export { SnapshotLoader, SnapshotWriter, SNAPSHOT_CHUNK_BYTES, writeSnapshot, re
 export { ByteReader, ByteWriter, DecodeError } from "./bytes.ts";
 export { ZabReplica, type ReplicaHooks, type ReplicaStatus, type ReplicaBoot } from "./zab/replica.ts";
 export { LogWindow } from "./zab/log-window.ts";
+export type { LearnerState } from "./zab/leader.ts";
 export { Election, betterVote } from "./zab/election.ts";
 export { quorumSize, isQuorum, quorumValue } from "./zab/quorum.ts";
 export { asServerId, type ServerId, type PeerMessage, type PeerRole, type Vote, type ForwardedRequest, type Outgoing, type PersistBatch, type ZabConfig } from "./zab/types.ts";

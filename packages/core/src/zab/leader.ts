@@ -20,6 +20,15 @@ import type { ForwardedRequest, PeerMessage, ServerId } from "./types.ts";
 /** "snapping": being sent a SNAP in pieces; the rest of its sync follows when the SNAP ends. */
 type LearnerPhase = "info" | "epochAcked" | "snapping" | "synced" | "active";
 
+/** What metrics show of one learner (see LeaderRole.learnerStates). */
+export interface LearnerState {
+  id: ServerId;
+  phase: LearnerPhase;
+  /** Synced and acknowledging proposals: counts towards the commit quorum. */
+  synced: boolean;
+  lagTxns: number | undefined;
+}
+
 interface Learner {
   phase: LearnerPhase;
   syncId: number;
@@ -80,6 +89,14 @@ export class LeaderRole {
     if (this.phase === "sync") return `leading: syncing followers to epoch ${this.newEpoch}, ${count((l) => l.phase === "active")} of ${quorum} needed acknowledged NEWLEADER`;
     if (this.newEpoch === undefined) return `leading: waiting for followers, ${count(() => true)} of ${quorum} needed have reported`;
     return `leading: proposed epoch ${this.newEpoch}, ${count((l) => l.phase !== "info")} of ${quorum} needed acknowledged it`;
+  }
+
+  /**
+   * Each learner this leader has heard from, for metrics: its phase, and for an active one how
+   * many logged transactions it has not yet acknowledged (undefined: behind the log window).
+   */
+  learnerStates(): LearnerState[] {
+    return [...this.learners].map(([id, l]) => ({ id, phase: l.phase, synced: l.phase === "active", lagTxns: l.phase === "active" ? this.r.log.countAfter(l.ackedZxid) : undefined }));
   }
 
   // ---- discovery ----------------------------------------------------------------------
