@@ -1,6 +1,8 @@
-// Admin HTTP on the client port: /status (JSON), /healthz, /readyz, /metrics (Prometheus text,
-// rendered from the same status snapshot).
+// Admin HTTP on the client port: the dashboard (/ and /dashboard.js), /status (JSON), /healthz,
+// /readyz, /metrics (Prometheus text, rendered from the same status snapshot). /status answers
+// any origin, so a dashboard served by one node can show all of them.
 import type { IncomingMessage, ServerResponse } from "node:http";
+import { dashboardPage, dashboardScript, type Asset } from "./dashboard/assets.ts";
 
 export type StatusSource<S> = () => S;
 
@@ -17,7 +19,12 @@ export function adminHandler<S>(opts: AdminOptions<S>) {
     const url = new URL(req.url ?? "/", "http://localhost");
     if (req.method !== "GET" && req.method !== "HEAD") return send(res, 405, "text/plain", "method not allowed\n");
     switch (url.pathname) {
+      case "/":
+        return sendAsset(res, dashboardPage());
+      case "/dashboard.js":
+        return sendAsset(res, dashboardScript());
       case "/status":
+        res.setHeader("access-control-allow-origin", "*");
         return send(res, 200, "application/json", JSON.stringify(opts.status(), null, 2) + "\n");
       case "/healthz":
         return send(res, 200, "text/plain", "ok\n");
@@ -30,9 +37,16 @@ export function adminHandler<S>(opts: AdminOptions<S>) {
         );
         return;
       default:
-        return send(res, 404, "text/plain", "not found: try /status, /healthz, /readyz or /metrics\n");
+        return send(res, 404, "text/plain", "not found: try /, /status, /healthz, /readyz or /metrics\n");
     }
   };
+}
+
+function sendAsset(res: ServerResponse, asset: Promise<Asset>): void {
+  asset.then(
+    (a) => send(res, 200, a.contentType, a.body),
+    (err: Error) => send(res, 500, "text/plain", `dashboard unavailable: ${err.message}\n`),
+  );
 }
 
 function send(res: ServerResponse, code: number, type: string, body: string): void {

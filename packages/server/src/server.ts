@@ -138,6 +138,7 @@ export async function startServer(input: ServerConfig | Partial<ServerConfig>, l
       uptimeMs: Date.now() - startedAt,
       eventLoop: eventLoop.stats(),
       counters: node!.counters,
+      latency: metrics.requests.totals(),
       log: runner.stats,
     };
   };

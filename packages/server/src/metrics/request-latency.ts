@@ -56,6 +56,11 @@ export class RequestLatency {
     this.slowSuppressed = 0;
   }
 
+  /** Totals since start, for rates over an interval (the dashboard's live latency). */
+  totals(): { count: number; totalMs: number } {
+    return { count: this.count, totalMs: Math.round(this.totalMs * 1000) / 1000 };
+  }
+
   /** min/avg/max in ms as ZooKeeper's srvr prints them (0 before the first request). */
   summary(): { minMs: number; avgMs: number; maxMs: number } {
     if (this.count === 0) return { minMs: 0, avgMs: 0, maxMs: 0 };
