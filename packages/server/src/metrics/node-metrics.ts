@@ -7,7 +7,8 @@
 // Gauges and counters are read from one facts snapshot at scrape time (the same one /status
 // shows), so the request path only pays for the histograms it feeds.
 import { statfs } from "node:fs/promises";
-import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from "prom-client";
+import { Counter, Gauge, Registry, collectDefaultMetrics } from "prom-client";
+import { FastHistogram } from "./fast-histogram.ts";
 import type { Logger } from "../logger.ts";
 import type { MetricFacts } from "./facts.ts";
 import { RequestLatency } from "./request-latency.ts";
@@ -23,13 +24,13 @@ export class NodeMetrics {
   readonly registry = new Registry();
   readonly requests: RequestLatency;
   /** One synced LevelDB batch write of the log (ZooKeeper: fsynctime). */
-  readonly fsyncMs: Histogram;
+  readonly fsyncMs: FastHistogram;
   /** From the leader stamping a transaction to this node applying it (ZooKeeper: propagation_latency). */
-  readonly propagationMs: Histogram;
-  readonly snapshotMs: Histogram;
-  readonly electionMs: Histogram;
-  readonly followerSyncMs: Histogram;
-  readonly leaderSyncMs: Histogram;
+  readonly propagationMs: FastHistogram;
+  readonly snapshotMs: FastHistogram;
+  readonly electionMs: FastHistogram;
+  readonly followerSyncMs: FastHistogram;
+  readonly leaderSyncMs: FastHistogram;
   readonly lookingCount: Counter;
 
   private readonly gauges = new Map<string, Gauge>();
@@ -46,9 +47,9 @@ export class NodeMetrics {
   ) {
     const registry = this.registry;
     collectDefaultMetrics({ register: registry });
-    const histogram = (name: string, help: string, buckets: number[]) => new Histogram({ name, help, buckets, registers: [registry] });
-    const readLatency = new Histogram({ name: "readlatency", help: "Read request latency on this node in ms, arrival to reply, by operation", labelNames: ["op"], buckets: LATENCY_BUCKETS_MS, registers: [registry] });
-    const updateLatency = new Histogram({ name: "updatelatency", help: "Update request latency on this node in ms, arrival to reply (after commit and apply), by operation", labelNames: ["op"], buckets: LATENCY_BUCKETS_MS, registers: [registry] });
+    const histogram = (name: string, help: string, buckets: number[]) => new FastHistogram(name, help, buckets, undefined, registry);
+    const readLatency = new FastHistogram("readlatency", "Read request latency on this node in ms, arrival to reply, by operation", LATENCY_BUCKETS_MS, "op", registry);
+    const updateLatency = new FastHistogram("updatelatency", "Update request latency on this node in ms, arrival to reply (after commit and apply), by operation", LATENCY_BUCKETS_MS, "op", registry);
     this.requests = new RequestLatency(readLatency, updateLatency, slowRequestMs, log);
     this.fsyncMs = histogram("fsynctime", "Time to make one batch of the transaction log durable, in ms", LATENCY_BUCKETS_MS);
     this.propagationMs = histogram("propagation_latency", "Time from the leader stamping a transaction to this node applying it, in ms (leader's wall clock)", LATENCY_BUCKETS_MS);

@@ -1,10 +1,10 @@
 // Request latency, from the moment a request reaches this node to the moment its reply leaves:
 // reads (answered here) and updates (through the leader) in separate histograms by operation,
 // as ZooKeeper's readlatency and updatelatency, plus the min/avg/max that srvr and mntr print.
-// This runs once per request on the write path: one clock read at arrival, one here, one
-// histogram observe on a child looked up once per operation; nothing is allocated per request.
-import type { Histogram } from "prom-client";
+// This runs once per request on the write path: one clock read at arrival, one here, one map
+// lookup by operation and one bucket increment; nothing is allocated per request.
 import type { Logger } from "../logger.ts";
+import type { FastHistogram, HistogramSeries } from "./fast-histogram.ts";
 
 export type RequestKind = "read" | "update";
 
@@ -12,7 +12,8 @@ export type RequestKind = "read" | "update";
 const SLOW_LOG_EVERY_MS = 1_000;
 
 export class RequestLatency {
-  private readonly children = new Map<string, Histogram.Internal<"op">>();
+  private readonly reads = new Map<string, HistogramSeries>();
+  private readonly updates = new Map<string, HistogramSeries>();
   count = 0;
   totalMs = 0;
   minMs = Infinity;
@@ -22,21 +23,21 @@ export class RequestLatency {
   private slowSuppressed = 0;
 
   constructor(
-    private readonly read: Histogram<"op">,
-    private readonly update: Histogram<"op">,
+    private readonly read: FastHistogram,
+    private readonly update: FastHistogram,
     /** Requests slower than this are logged with their operation and time; 0 turns it off. */
     private readonly slowMs: number,
     private readonly log: Logger,
   ) {}
 
   observe(op: string, kind: RequestKind, ms: number): void {
-    const key = kind === "read" ? op : `u:${op}`;
-    let child = this.children.get(key);
-    if (!child) {
-      child = (kind === "read" ? this.read : this.update).labels(op);
-      this.children.set(key, child);
+    const series = kind === "read" ? this.reads : this.updates;
+    let s = series.get(op);
+    if (!s) {
+      s = (kind === "read" ? this.read : this.update).series(op);
+      series.set(op, s);
     }
-    child.observe(ms);
+    s.observe(ms);
     this.count++;
     this.totalMs += ms;
     if (ms < this.minMs) this.minMs = ms;
