@@ -19,6 +19,8 @@ const LEGACY_HEADER = "s/header";
 const LEGACY_CHUNK = "s/chunk/";
 const EPOCH_ACCEPTED = "e/accepted";
 const EPOCH_CURRENT = "e/current";
+/** The commit point recorded with the last batch: boot applies the log up to it (BootReplay). */
+const COMMITTED = "e/committed";
 
 /** Keys sort by zxid: 14 hex digits cover every zxid below 2^53. */
 export function txnKey(zxid: Zxid): string {
@@ -52,6 +54,10 @@ function encodeEpoch(n: number): Uint8Array {
   const b = new Uint8Array(8);
   new DataView(b.buffer).setFloat64(0, n);
   return b;
+}
+
+function decodeFloat(v: Uint8Array): number {
+  return new DataView(v.buffer, v.byteOffset, v.byteLength).getFloat64(0);
 }
 
 export class Store {
@@ -208,6 +214,7 @@ export class Store {
     const ops: Array<{ type: "put"; key: string; value: Uint8Array }> = b.append.map((t) => ({ type: "put", key: txnKey(t.hdr.zxid), value: encodeTxn(t) }));
     if (b.epochs?.accepted !== undefined) ops.push({ type: "put", key: EPOCH_ACCEPTED, value: encodeEpoch(b.epochs.accepted) });
     if (b.epochs?.current !== undefined) ops.push({ type: "put", key: EPOCH_CURRENT, value: encodeEpoch(b.epochs.current) });
+    if (b.committed !== undefined) ops.push({ type: "put", key: COMMITTED, value: encodeEpoch(b.committed) });
     if (ops.length > 0) await this.db.batch(ops, { sync: true } as never);
     let logged = 0;
     for (let i = 0; i < b.append.length; i++) logged += ops[i]!.value.length;
@@ -215,14 +222,15 @@ export class Store {
   }
 
   /** What a replica starts from: the latest snapshot, and every logged transaction after it. */
-  async boot(): Promise<ReplicaBoot> {
+  async boot(): Promise<ReplicaBoot & { committed: Zxid | undefined }> {
     await this.clearOrphans();
     const snap = await this.loadSnapshot();
     const state = snap ? new ReplicatedState(snap.tree, snap.sessions) : new ReplicatedState();
     const log: Txn[] = [];
     for await (const t of this.txnsAfter(state.lastZxid)) log.push(t);
     const { accepted, current } = await this.epochs();
-    return { state, log, acceptedEpoch: accepted, currentEpoch: current };
+    const committed = await this.db.get(COMMITTED);
+    return { state, log, acceptedEpoch: accepted, currentEpoch: current, committed: committed === undefined ? undefined : (decodeFloat(committed) as Zxid) };
   }
 
   async snapshotMeta(): Promise<SnapshotMeta | undefined> {
@@ -251,7 +259,7 @@ export class Store {
   async epochs(): Promise<{ accepted: number; current: number }> {
     const read = async (k: string) => {
       const v = await this.db.get(k);
-      return v === undefined ? 0 : new DataView(v.buffer, v.byteOffset, v.byteLength).getFloat64(0);
+      return v === undefined ? 0 : decodeFloat(v);
     };
     return { accepted: await read(EPOCH_ACCEPTED), current: await read(EPOCH_CURRENT) };
   }
