@@ -146,6 +146,25 @@ describe("metrics of a live ensemble", () => {
     expect(valueOf(m, "keeper_leader_sync_time_count")).toBe(1);
   }, 60_000);
 
+  it("a node left alone is read-only: not serving, no leader, looking", async () => {
+    const [a, b] = e.running();
+    await b!.kill("SIGKILL");
+    const m = await poll(
+      async () => {
+        const s = await scrape(a!.clientPort);
+        return valueOf(s, "keeper_read_only") === 1 ? s : undefined;
+      },
+      { timeoutMs: 15_000, what: `node ${a!.id} to report read-only` },
+    );
+    expect(valueOf(m, "keeper_serving")).toBe(0);
+    expect(valueOf(m, "keeper_has_leader")).toBe(0);
+    expect(valueOf(m, "keeper_leader_id")).toBe(0);
+    expect(valueOf(m, "keeper_role", { role: "looking" })).toBe(1);
+    expect(valueOf(m, "synced_followers")).toBe(0);
+    await b!.start();
+    await e.waitForLeader({ timeoutMs: 30_000 });
+  }, 60_000);
+
   it("exports every metric the Grafana dashboard and the alert rules query", async () => {
     const exported = new Set<string>();
     for (const n of e.running()) for (const name of exportedNames(await scrape(n.clientPort))) exported.add(name);
