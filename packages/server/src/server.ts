@@ -130,7 +130,6 @@ export async function startServer(input: ServerConfig | Partial<ServerConfig>, l
       outstanding: node!.outstanding.outstanding,
       packetsSent: node!.packetsSent,
       learners: r.learnerStates(),
-      logWindowTxns: zabConfig(config, voters).logWindowTxns,
       zkPort: zk?.port ?? null,
       watches: node!.watches.stats(),
       peers: members.map((m) => ({ id: m.id, address: `${m.host}:${m.port}`, self: m.id === config.serverId, connected: m.id === config.serverId || (network?.connected.includes(asServerId(m.id)) ?? false), refused: network?.refusals.get(asServerId(m.id)) ?? null })),

@@ -41,11 +41,12 @@ describe("dashboard formats", () => {
 
 describe("dashboard ensemble view", () => {
   it("reads a follower's lag from its leader's learners", () => {
-    const leader = node(1, "leading", { learners: [{ id: 2, synced: true, lagTxns: 7 }, { id: 3, synced: false }] });
+    const leader = node(1, "leading", { learners: [{ id: 2, synced: true, lagTxns: 7 }, { id: 3, synced: false }, { id: 4, synced: true, lagTxns: 1000, lagBeyondWindow: true }] });
     const polled: Polled[] = [{ address: "a", status: leader }, { address: "b", status: node(2, "following") }, { address: "c", status: node(3, "following") }];
     expect(lagOf(leader, polled)).toBe("leader");
     expect(lagOf(node(2, "following"), polled)).toBe("7 txns");
     expect(lagOf(node(3, "following"), polled)).toBe("syncing");
+    expect(lagOf(node(4, "following"), polled)).toBe("over 1000 txns");
     expect(lagOf(node(2, "following"), polled.slice(1))).toBe("–");
   });
 

@@ -26,7 +26,13 @@ export interface LearnerState {
   phase: LearnerPhase;
   /** Synced and acknowledging proposals: counts towards the commit quorum. */
   synced: boolean;
+  /**
+   * For a synced learner, logged transactions it has not acknowledged; when its last ack
+   * predates the in-memory log window this is the window's length, a lower bound, and
+   * `lagBeyondWindow` says so. Undefined while it syncs.
+   */
   lagTxns: number | undefined;
+  lagBeyondWindow: boolean;
 }
 
 interface Learner {
@@ -93,10 +99,14 @@ export class LeaderRole {
 
   /**
    * Each learner this leader has heard from, for metrics: its phase, and for an active one how
-   * many logged transactions it has not yet acknowledged (undefined: behind the log window).
+   * many logged transactions it has not yet acknowledged.
    */
   learnerStates(): LearnerState[] {
-    return [...this.learners].map(([id, l]) => ({ id, phase: l.phase, synced: l.phase === "active", lagTxns: l.phase === "active" ? this.r.log.countAfter(l.ackedZxid) : undefined }));
+    return [...this.learners].map(([id, l]) => {
+      if (l.phase !== "active") return { id, phase: l.phase, synced: false, lagTxns: undefined, lagBeyondWindow: false };
+      const lag = this.r.log.countAfter(l.ackedZxid);
+      return { id, phase: l.phase, synced: true, lagTxns: lag ?? this.r.log.length, lagBeyondWindow: lag === undefined };
+    });
   }
 
   // ---- discovery ----------------------------------------------------------------------

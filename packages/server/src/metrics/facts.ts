@@ -24,8 +24,6 @@ export interface MetricFacts {
   watches: { watches: number; paths: number };
   peers: Array<{ id: number; self: boolean; connected: boolean }>;
   learners: LearnerState[];
-  /** How many committed transactions the leader keeps for DIFFs: a follower further behind needs a SNAP. */
-  logWindowTxns: number;
   uptimeMs: number;
   eventLoop: EventLoopStats;
   counters: { requests: number; reads: number; writes: number; errors: number; connects: number; readOnlyConnects: number; refusedNotServing: number; repliesTooBig: number; throttlePauses: number };

@@ -60,7 +60,7 @@ export class NodeMetrics {
     this.lookingCount = new Counter({ name: "looking_count", help: "Elections this node started (times it went LOOKING)", registers: [registry] });
     this.role = new Gauge({ name: "keeper_role", help: "1 for this node's current role (looking, following, leading), 0 for the others", labelNames: ["role"], registers: [registry] });
     this.peerConnected = new Gauge({ name: "keeper_peer_connected", help: "1 while the peer link to this ensemble member is up", labelNames: ["peer"], registers: [registry] });
-    this.followerLag = new Gauge({ name: "keeper_follower_lag_txns", help: "On the leader: logged transactions each synced follower has not yet acknowledged", labelNames: ["follower"], registers: [registry] });
+    this.followerLag = new Gauge({ name: "keeper_follower_lag_txns", help: "On the leader: logged transactions each synced follower has not yet acknowledged (at least the in-memory log window's length when it is behind all of it)", labelNames: ["follower"], registers: [registry] });
     this.followerSynced = new Gauge({ name: "keeper_follower_synced", help: "On the leader: 1 for a follower that is synced and acknowledging proposals, 0 for one still syncing", labelNames: ["follower"], registers: [registry] });
     for (const [name, help] of GAUGES) this.gauges.set(name, new Gauge({ name, help, registers: [registry] }));
     for (const [name, help] of COUNTERS) this.counters.set(name, { counter: new Counter({ name, help, registers: [registry] }), last: 0 });
@@ -118,8 +118,8 @@ export class NodeMetrics {
     this.followerSynced.reset();
     for (const l of f.learners) {
       this.followerSynced.labels(String(l.id)).set(l.synced ? 1 : 0);
-      // Behind the whole log window: at least the window's length, which is what a SNAP fixes.
-      if (l.synced) this.followerLag.labels(String(l.id)).set(l.lagTxns ?? f.logWindowTxns);
+      // Behind the whole log window, the core gives the window's length: a lower bound, still enough to alert on.
+      if (l.lagTxns !== undefined) this.followerLag.labels(String(l.id)).set(l.lagTxns);
     }
     const mirror = (name: (typeof COUNTERS)[number][0], v: number) => {
       const c = this.counters.get(name)!;

@@ -14,7 +14,7 @@ export interface NodeStatus {
   sessions: number;
   clients: number;
   nodes: number;
-  learners: Array<{ id: number; synced: boolean; lagTxns?: number }>;
+  learners: Array<{ id: number; synced: boolean; lagTxns?: number; lagBeyondWindow?: boolean }>;
   counters: { requests: number };
   latency: { count: number; totalMs: number };
 }
@@ -42,7 +42,7 @@ export function lagOf(node: NodeStatus, all: Polled[]): string {
   const learner = leader?.learners.find((l) => l.id === node.serverId);
   if (!learner) return "–";
   if (!learner.synced) return "syncing";
-  return learner.lagTxns === undefined ? "behind window" : `${learner.lagTxns} txns`;
+  return learner.lagBeyondWindow ? `over ${learner.lagTxns} txns` : `${learner.lagTxns} txns`;
 }
 
 export interface TrafficSample {
