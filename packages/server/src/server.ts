@@ -142,35 +142,32 @@ export async function startServer(input: ServerConfig | Partial<ServerConfig>, l
     };
   };
   const listener = await listen(node, config.host, config.clientPort, adminHandler({ status, ready: () => node!.serving, metrics: (facts) => metrics.render(facts), metricsContentType: metrics.contentType }), log.child({ component: "client" }));
+  // The four-letter words render the same snapshot as /status and /metrics, plus connections and configuration.
   const report = (): NodeReport => {
-    const r = runner.replica;
-    const s = r.status();
-    const tree = r.state.tree;
-    const conns = [...node!.connections];
-    const watches = node!.watches.stats();
+    const st = status();
     return {
       version: ZOOKEEPER_COMPAT_VERSION,
       // "leader" only once established: a leader still syncing its followers serves nobody.
-      mode: node!.readOnly ? "read-only" : !s.serving ? "not serving" : members.length <= 1 ? "standalone" : s.role === "leading" ? "leader" : "follower",
-      serving: s.serving,
-      zxid: s.committedZxid,
-      nodeCount: tree.size,
-      watchCount: watches.watches,
-      watchedPaths: watches.paths,
-      ephemerals: tree.ephemeralCount,
-      approximateDataSize: tree.approximateDataSize,
-      received: node!.counters.requests,
-      sent: conns.reduce((n, c) => n + c.sent, 0),
-      outstanding: node!.outstanding.outstanding,
+      mode: st.state === "read-only" ? "read-only" : !st.serving ? "not serving" : st.state === "standalone" ? "standalone" : st.role === "leading" ? "leader" : "follower",
+      serving: st.serving,
+      zxid: st.lastZxid,
+      nodeCount: st.nodes,
+      watchCount: st.watches.watches,
+      watchedPaths: st.watches.paths,
+      ephemerals: st.ephemerals,
+      approximateDataSize: st.approximateDataSize,
+      received: st.counters.requests,
+      sent: st.packetsSent,
+      outstanding: st.outstanding,
       latency: metrics.requests.summary(),
       openFileDescriptors: openFileDescriptors(),
-      globalSessions: r.state.sessions.size,
-      localSessions: node!.localSessionCount,
-      quorumSize: quorumSize(voters.length),
-      uptimeMs: Date.now() - startedAt,
-      connections: conns.map((c) => ({ remote: c.remote, received: c.received, sent: c.sent, queued: c.pending, ...(c.sessionId !== undefined ? { sessionId: c.sessionId } : {}) })),
+      globalSessions: st.sessions,
+      localSessions: st.localSessions,
+      quorumSize: st.quorumSize,
+      uptimeMs: st.uptimeMs,
+      connections: [...node!.connections].map((c) => ({ remote: c.remote, received: c.received, sent: c.sent, queued: c.pending, ...(c.sessionId !== undefined ? { sessionId: c.sessionId } : {}) })),
       // A follower is synced once it acknowledged NEWLEADER and takes proposals, not when its link is up.
-      ...(s.role === "leading" ? learnerCounts(r.learnerStates()) : {}),
+      ...(st.role === "leading" ? learnerCounts(st.learners) : {}),
       config: { clientPort: zk?.port ?? -1, keeperClientPort: listener.port, dataDir: config.dataDir, tickTime: config.tickMs, syncLimit: config.syncLimitTicks, initLimit: config.initLimitTicks, minSessionTimeout: config.minSessionTimeoutMs, maxSessionTimeout: config.maxSessionTimeoutMs, maxClientCnxns: config.clientsMax, serverId: config.serverId, readOnlyMode: config.readOnlyMode },
     };
   };
