@@ -62,10 +62,18 @@ describe("the dashboard at GET /", () => {
       // Idle and converged: the leader sees each follower 0 transactions behind.
       await expect.poll(() => row(n).innerText(), { timeout: 20_000 }).toContain("0 txns");
     }
-    const status = (await e.node(leader.id).status())!;
-    const text = await row(leader).innerText();
-    expect(text).toContain(`0x${(status.lastZxid as number).toString(16)}`);
-    expect(text).toContain(String(status.epoch));
+    // The row shows what the node's /status says (the page polls once a second, so compare
+    // until a poll has caught up with the last transaction, e.g. the page's own session).
+    await expect
+      .poll(
+        async () => {
+          const status = (await e.node(leader.id).status())!;
+          const cells = (await row(leader).innerText()).split("\t");
+          return cells[4] === String(status.epoch) && cells[5] === `0x${(status.lastZxid as number).toString(16)}`;
+        },
+        { timeout: 10_000 },
+      )
+      .toBe(true);
     await expect.poll(() => page.getByTestId("summary").innerText(), { timeout: 10_000 }).toContain(`leader: node ${leader.id}`);
     expect(pageErrors).toEqual([]);
   });
