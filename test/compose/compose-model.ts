@@ -121,11 +121,16 @@ export interface ComposeService {
   ports: PortMapping[];
   volumes: Array<{ source: string; target: string }>;
   healthcheck: string[] | undefined;
+  /** Compose profiles the service belongs to; empty: it always starts. */
+  profiles: string[];
 }
 
 export interface ComposeFile {
   path: string;
+  /** The services that start by default (the Keeper nodes). */
   services: ComposeService[];
+  /** Services that start only with a profile (monitoring: Prometheus, Grafana). */
+  profiled: ComposeService[];
   volumes: string[];
 }
 
@@ -138,7 +143,7 @@ export function readCompose(path: string, text = readFileSync(path, "utf8")): Co
   const doc = parseYamlSubset(text);
   if (!isObj(doc) || !isObj(doc.services)) throw new Error(`${path}: no services`);
   const base = dirname(path);
-  const services = Object.entries(doc.services).map(([name, raw]): ComposeService => {
+  const all = Object.entries(doc.services).map(([name, raw]): ComposeService => {
     if (!isObj(raw)) throw new Error(`${path}: service ${name} is not a mapping`);
     const build = typeof raw.build === "string" ? { context: resolve(base, raw.build), dockerfile: "Dockerfile" } : isObj(raw.build) ? { context: resolve(base, str(raw.build.context) ?? "."), dockerfile: str(raw.build.dockerfile) ?? "Dockerfile" } : undefined;
     return {
@@ -158,9 +163,12 @@ export function readCompose(path: string, text = readFileSync(path, "utf8")): Co
         return { source, target };
       }),
       healthcheck: isObj(raw.healthcheck) ? healthTest(raw.healthcheck.test) : undefined,
+      profiles: Array.isArray(raw.profiles) ? raw.profiles.map(String) : [],
     };
   });
-  return { path, services, volumes: isObj(doc.volumes) ? Object.keys(doc.volumes) : [] };
+  const services = all.filter((s) => s.profiles.length === 0);
+  const profiled = all.filter((s) => s.profiles.length > 0);
+  return { path, services, profiled, volumes: isObj(doc.volumes) ? Object.keys(doc.volumes) : [] };
 }
 
 function environment(v: YamlValue | undefined): Record<string, string> {

@@ -9,7 +9,7 @@
 // When the docker-compose binary is installed, `docker-compose config` must accept both files
 // and agree with our reading of them.
 import { spawn, execFile, type ChildProcess } from "node:child_process";
-import { mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { existsSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -101,6 +101,32 @@ describe.each(FILES)("$file", ({ file, nodes }) => {
       const config = resolveServerConfig(inv.partial);
       expect(config).toMatchObject({ serverId: idOf(s), dataDir: `/data/node${idOf(s)}`, host: "0.0.0.0", clientPort: CLIENT_PORT, peerPort: PEER_PORT });
     }
+  });
+});
+
+describe("docker-compose.yml monitoring profile", () => {
+  const compose = composeOf("docker-compose.yml");
+  const byName = (name: string) => compose.profiled.find((s) => s.name === name);
+
+  it("starts Prometheus and Grafana only with --profile monitoring, from config files in deploy/", () => {
+    expect(compose.profiled.map((s) => [s.name, s.profiles])).toEqual([
+      ["prometheus", ["monitoring"]],
+      ["grafana", ["monitoring"]],
+    ]);
+    for (const s of compose.profiled) {
+      for (const v of s.volumes) expect(existsSync(join(REPO_ROOT, v.source)), `${s.name} mounts ${v.source}`).toBe(true);
+    }
+    expect(byName("prometheus")!.ports.map((p) => p.target)).toEqual([9090]);
+    expect(byName("grafana")!.ports.map((p) => p.target)).toEqual([3000]);
+    // Prometheus reads the mounted directory's config, which names its rule file relative to itself.
+    const mount = byName("prometheus")!.volumes[0]!;
+    expect(byName("prometheus")!.command).toContain(`--config.file=${mount.target}/prometheus.yml`);
+  });
+
+  it("has Prometheus scrape every node's admin port by its compose hostname", () => {
+    const config = readFileSync(join(REPO_ROOT, "deploy/prometheus/prometheus.yml"), "utf8");
+    const targets = /targets:\s*\[([^\]]*)\]/.exec(config)?.[1]?.split(",").map((t) => t.trim().replace(/"/g, ""));
+    expect(targets).toEqual(compose.services.map((s) => `${s.hostname}:${CLIENT_PORT}`));
   });
 });
 

@@ -33,6 +33,7 @@ export const SERVER_FIELDS: Readonly<Record<keyof ServerConfig, FieldDoc>> = {
   clientsMax: { kind: "integer", help: "most client connections served at once (default 10000)" },
   replyBytesMax: { kind: "integer", help: "largest reply built, in bytes; a bigger read is refused with BADARGUMENTS (default 1114112, or dataBytesMax + 65536 if larger)" },
   globalOutstandingMax: { kind: "integer", help: "requests in flight on the node, all clients together, before it stops reading from them (default 1000)" },
+  slowRequestMs: { kind: "integer", help: "log a request answered more than this many ms after it arrived, with its operation and time, at most once a second; 0 = never (default 1000)" },
   logLevel: { kind: "string", help: "fatal, error, warn, info, debug, trace or silent (default info)" },
 };
 

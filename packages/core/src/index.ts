@@ -15,6 +15,7 @@ export { ByteReader, ByteWriter, DecodeError } from "./bytes.ts";
 export { ZabReplica, type ReplicaHooks, type ReplicaStatus, type ReplicaBoot } from "./zab/replica.ts";
 export { BootReplay } from "./zab/boot-replay.ts";
 export { LogWindow } from "./zab/log-window.ts";
+export type { LearnerState } from "./zab/leader.ts";
 export { Election, betterVote } from "./zab/election.ts";
 export { quorumSize, isQuorum, quorumValue } from "./zab/quorum.ts";
 export { asServerId, type ServerId, type PeerMessage, type PeerRole, type Vote, type ForwardedRequest, type Outgoing, type PersistBatch, type ZabConfig } from "./zab/types.ts";

@@ -53,4 +53,18 @@ describe("LogWindow", () => {
     expect(log.byteSize).toBe(0);
     expect(log.baseZxid).toBe(z(9));
   });
+
+  it("countAfter() says how many entries follow a zxid (a follower's lag), across epochs, and nothing below the window", () => {
+    const log = new LogWindow();
+    for (let i = 1; i <= 5; i++) log.append(create(i));
+    log.append({ ...create(6), hdr: { ...create(6).hdr, zxid: makeZxid(2, 1) } });
+    expect(log.countAfter(z(5))).toBe(1);
+    expect(log.countAfter(z(2))).toBe(4);
+    expect(log.countAfter(makeZxid(2, 1))).toBe(0);
+    log.compact(z(5), 2);
+    expect(log.baseZxid).toBe(z(3));
+    expect(log.countAfter(z(3))).toBe(3);
+    expect(log.countAfter(z(2))).toBeUndefined();
+  });
 });
+

@@ -32,9 +32,12 @@ describe("joining the leader a quorum already follows", () => {
     // It says why it serves nobody yet (an operator reads this in /status).
     expect(r.status().activity).toMatch(/^leading: waiting for followers, 1 of 2 needed have reported$/);
     // Server 2 leads epoch 1, which server 3 never accepted.
+    expect(r.status().electionReason).toBe("start");
     r.receive(s2, note(r, s2, "leading", 1));
     settle();
     expect(r.status().role).toBe("looking");
+    // The new election says why it started (the shell logs it and counts it).
+    expect(r.status().electionReason).toBe("server 2 leads epoch 1");
     // Its looking vote is answered by the settled nodes: it joins them.
     r.receive(s2, note(r, s2, "leading", 1));
     r.receive(s1, note(r, s2, "following", 1));

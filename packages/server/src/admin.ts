@@ -1,43 +1,55 @@
-// Admin HTTP on the client port: /status (JSON), /healthz, /readyz, /metrics (Prometheus text).
+// Admin HTTP on the client port: the dashboard (/ and /dashboard.js), /status (JSON), /healthz,
+// /readyz, /metrics (Prometheus text, rendered from the same status snapshot). /status answers
+// any origin, so a dashboard served by one node can show all of them.
 import type { IncomingMessage, ServerResponse } from "node:http";
+import { dashboardPage, dashboardScript, type Asset } from "./dashboard/assets.ts";
 
-export type StatusSource = () => Record<string, unknown>;
+export type StatusSource<S> = () => S;
 
-export function adminHandler(status: StatusSource, ready: () => boolean) {
+export interface AdminOptions<S> {
+  status: StatusSource<S>;
+  ready: () => boolean;
+  /** Renders one status snapshot as Prometheus text. */
+  metrics: (status: S) => Promise<string>;
+  metricsContentType: string;
+}
+
+export function adminHandler<S>(opts: AdminOptions<S>) {
   return (req: IncomingMessage, res: ServerResponse): void => {
     const url = new URL(req.url ?? "/", "http://localhost");
     if (req.method !== "GET" && req.method !== "HEAD") return send(res, 405, "text/plain", "method not allowed\n");
     switch (url.pathname) {
+      case "/":
+        return sendAsset(res, dashboardPage());
+      case "/dashboard.js":
+        return sendAsset(res, dashboardScript());
       case "/status":
-        return send(res, 200, "application/json", JSON.stringify(status(), null, 2) + "\n");
+        res.setHeader("access-control-allow-origin", "*");
+        return send(res, 200, "application/json", JSON.stringify(opts.status(), null, 2) + "\n");
       case "/healthz":
         return send(res, 200, "text/plain", "ok\n");
       case "/readyz":
-        return ready() ? send(res, 200, "text/plain", "ready\n") : send(res, 503, "text/plain", "not ready\n");
+        return opts.ready() ? send(res, 200, "text/plain", "ready\n") : send(res, 503, "text/plain", "not ready\n");
       case "/metrics":
-        return send(res, 200, "text/plain; version=0.0.4", metrics(status()));
+        opts.metrics(opts.status()).then(
+          (text) => send(res, 200, opts.metricsContentType, text),
+          (err: Error) => send(res, 500, "text/plain", `metrics failed: ${err.message}\n`),
+        );
+        return;
       default:
-        return send(res, 404, "text/plain", "not found: try /status, /healthz, /readyz or /metrics\n");
+        return send(res, 404, "text/plain", "not found: try /, /status, /healthz, /readyz or /metrics\n");
     }
   };
+}
+
+function sendAsset(res: ServerResponse, asset: Promise<Asset>): void {
+  asset.then(
+    (a) => send(res, 200, a.contentType, a.body),
+    (err: Error) => send(res, 500, "text/plain", `dashboard unavailable: ${err.message}\n`),
+  );
 }
 
 function send(res: ServerResponse, code: number, type: string, body: string): void {
   res.writeHead(code, { "content-type": type, "cache-control": "no-store" });
   res.end(body);
-}
-
-/** Every numeric field of the status, flattened, as a Prometheus gauge. */
-function metrics(status: Record<string, unknown>): string {
-  const lines: string[] = [];
-  const walk = (prefix: string, v: unknown) => {
-    if (typeof v === "number" && Number.isFinite(v)) lines.push(`keeper_${prefix} ${v}`);
-    else if (v && typeof v === "object" && !Array.isArray(v)) for (const [k, x] of Object.entries(v)) walk(prefix ? `${prefix}_${snake(k)}` : snake(k), x);
-  };
-  walk("", status);
-  return lines.join("\n") + "\n";
-}
-
-function snake(s: string): string {
-  return s.replace(/([a-z0-9])([A-Z])/g, "$1_$2").toLowerCase();
 }

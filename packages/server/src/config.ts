@@ -55,6 +55,8 @@ export interface ServerConfig {
    * answered (ZooKeeper's globalOutstandingLimit).
    */
   globalOutstandingMax: number;
+  /** A request answered later than this after it arrived is logged with its operation and time (at most one line a second); 0: never. */
+  slowRequestMs: number;
   /** pino level: fatal, error, warn, info, debug, trace, silent. */
   logLevel: string;
 }
@@ -87,6 +89,7 @@ export function defaultServerConfig(serverId = 1): ServerConfig {
     clientsMax: 10_000,
     replyBytesMax: limits.replyBytesMax,
     globalOutstandingMax: limits.globalOutstandingMax,
+    slowRequestMs: 1000,
     logLevel: "info",
   };
 }
@@ -124,6 +127,7 @@ export function resolveServerConfig(partial: Partial<ServerConfig>): ServerConfi
   int("clientsMax", 1, 1_000_000);
   int("replyBytesMax", 1024, 64 * 1024 * 1024 + 64 * 1024);
   int("globalOutstandingMax", 1, 1_000_000);
+  int("slowRequestMs", 0, 3_600_000);
   if (c.replyBytesMax < c.dataBytesMax + REPLY_OVERHEAD_BYTES) {
     problems.push(`replyBytesMax (${c.replyBytesMax}) must be at least dataBytesMax + ${REPLY_OVERHEAD_BYTES} (${c.dataBytesMax + REPLY_OVERHEAD_BYTES}): a znode holding the largest data must stay readable`);
   }

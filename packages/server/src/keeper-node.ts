@@ -11,6 +11,7 @@ import type { Connection } from "./client/connection.ts";
 import { OutstandingRequests } from "./client/outstanding.ts";
 import { executeRead, resetWatches, watchKindsOf } from "./client/reads.ts";
 import { ReplyBudget, namesWithin, stringBytes, tooBig } from "./client/reply-budget.ts";
+import type { RequestLatency } from "./metrics/request-latency.ts";
 
 /** Requests this node answers itself, in request order, without the leader. */
 const LOCAL_TYPES = ["ping", "exists", "getData", "getChildren", "getACL", "setWatches", "getAllChildrenNumber", "getEphemerals", "addWatch", "removeWatches", "multiRead", "whoAmI", "auth"] as const;
@@ -65,14 +66,33 @@ export class KeeperNode {
   /** Read-only sessions this node made while it had no quorum. */
   private readonly localSessions = new Map<SessionId, Uint8Array>();
   private nextLocalSession = 1;
+  private sentOnClosedConnections = 0;
 
-  constructor(readonly runner: ZabRunner, readonly config: ServerConfig, log: Logger) {
+  constructor(
+    readonly runner: ZabRunner,
+    readonly config: ServerConfig,
+    log: Logger,
+    /** Where every connection reports its requests' latency. */
+    readonly latency?: RequestLatency,
+  ) {
     this.log = log.child({ component: "sessions" });
     this.outstanding = new OutstandingRequests(config.globalOutstandingMax, () => this.counters.throttlePauses++);
   }
 
   private get state(): ReplicatedState {
     return this.runner.replica.state;
+  }
+
+  /** Read-only sessions local to this node. */
+  get localSessionCount(): number {
+    return this.localSessions.size;
+  }
+
+  /** Messages sent to clients since start, closed connections included (a counter never goes down). */
+  get packetsSent(): number {
+    let n = this.sentOnClosedConnections;
+    for (const c of this.connections) n += c.sent;
+    return n;
   }
 
   get sessionsAttached(): number {
@@ -237,7 +257,7 @@ export class KeeperNode {
   /** The socket went away: its watches go, its session lives until it expires. */
   disconnected(conn: Connection): void {
     conn.ended();
-    this.connections.delete(conn);
+    if (this.connections.delete(conn)) this.sentOnClosedConnections += conn.sent;
     this.watches.removeWatcher(conn);
     for (const [token, c] of this.creating) if (c === conn) this.creating.delete(token);
     if (conn.sessionId !== undefined && this.attached.get(conn.sessionId) === conn) this.attached.delete(conn.sessionId);
@@ -272,7 +292,7 @@ export class KeeperNode {
     if (isLocal(req)) return this.readRequest(conn, xid, req);
     switch (req.type) {
       case "closeSession":
-        conn.enqueueWrite(xid);
+        conn.enqueueWrite(xid, "closeSession");
         if (!this.runner.submit({ type: "closeSession", sessionId, cxid: xid })) conn.close(Code.CONNECTIONLOSS, "not serving");
         return;
       default:
@@ -327,11 +347,15 @@ export class KeeperNode {
         });
       default:
         this.counters.reads++;
-        return conn.enqueueRead(xid, () => {
-          const out = executeRead(this.state.tree, this.watches, conn, req, conn.identities, this.config.replyBytesMax);
-          if (out.reason) return this.refuseTooBig(conn, xid, out.reason);
-          return this.reply(xid, out.err, out.result);
-        });
+        return conn.enqueueRead(
+          xid,
+          () => {
+            const out = executeRead(this.state.tree, this.watches, conn, req, conn.identities, this.config.replyBytesMax);
+            if (out.reason) return this.refuseTooBig(conn, xid, out.reason);
+            return this.reply(xid, out.err, out.result);
+          },
+          req.type,
+        );
     }
   }
 
@@ -372,7 +396,7 @@ export class KeeperNode {
       conn.enqueueRead(xid, () => this.reply(xid, problem.err));
       return;
     }
-    conn.enqueueWrite(xid);
+    conn.enqueueWrite(xid, req.type);
     if (!this.runner.submit({ type: "write", sessionId, cxid: xid, request: req, ids })) conn.close(Code.CONNECTIONLOSS, "not serving");
   }
 }

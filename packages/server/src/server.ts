@@ -1,13 +1,16 @@
 // Wires one node: LevelDB store -> ZAB runner -> client-facing node, the peer network, and
 // the client port (native WebSocket protocol + admin HTTP).
 import { mkdirSync } from "node:fs";
-import { asServerId, type ZabConfig } from "@keeper/core";
+import { asServerId, quorumSize, type LearnerState, type ZabConfig } from "@keeper/core";
 import { formatZxid } from "@keeper/protocol";
 import { adminHandler } from "./admin.ts";
 import { listen } from "./client/listener.ts";
 import { canonicalPeers, parsePeers, resolveServerConfig, type ServerConfig } from "./config.ts";
 import { EventLoopMonitor } from "./event-loop-monitor.ts";
 import { KeeperNode } from "./keeper-node.ts";
+import { NodeMetrics } from "./metrics/node-metrics.ts";
+import { openFileDescriptors } from "./metrics/process-facts.ts";
+import { RoleTimer } from "./metrics/role-timer.ts";
 import { createNodeLogger, type Logger } from "./logger.ts";
 import { PeerNetwork, peerFrameBytesMax } from "./peers/peer-network.ts";
 import { ZabRunner } from "./replica/zab-runner.ts";
@@ -52,6 +55,11 @@ export function zabConfig(config: ServerConfig, voters: number[]): ZabConfig {
   };
 }
 
+/** ZooKeeper's mntr rows for a leader: learners connected, and those synced and taking proposals. */
+function learnerCounts(learners: LearnerState[]): { followers: number; syncedFollowers: number } {
+  return { followers: learners.length, syncedFollowers: learners.filter((l) => l.synced).length };
+}
+
 const isWildcard = (host: string) => host === "0.0.0.0" || host === "::" || host === "";
 
 export async function startServer(input: ServerConfig | Partial<ServerConfig>, logger?: Logger): Promise<RunningServer> {
@@ -64,18 +72,30 @@ export async function startServer(input: ServerConfig | Partial<ServerConfig>, l
   }
   mkdirSync(config.dataDir, { recursive: true });
   const store = await Store.open(config.dataDir);
+  const metrics = new NodeMetrics(config.dataDir, config.slowRequestMs, log.child({ component: "requests" }));
+  const roleTimer = new RoleTimer(metrics, log.child({ component: "zab" }));
   let node: KeeperNode | undefined;
   const runner = await ZabRunner.open(
     store,
-    { zab: zabConfig(config, voters), snapshotEveryTxns: config.snapshotEveryTxns, snapshotEveryBytes: config.snapshotEveryBytes, logRetainTxns: config.logRetainTxns, onFatal: () => process.exit(70) },
+    {
+      zab: zabConfig(config, voters),
+      snapshotEveryTxns: config.snapshotEveryTxns,
+      snapshotEveryBytes: config.snapshotEveryBytes,
+      logRetainTxns: config.logRetainTxns,
+      onFatal: () => process.exit(70),
+      timings: { fsyncMs: metrics.fsyncMs, propagationMs: metrics.propagationMs, snapshotMs: metrics.snapshotMs },
+    },
     log.child({ component: "zab" }),
     {
       applied: (txn, outcome) => node!.applied(txn, outcome),
       stateReset: (state) => node!.stateReset(state),
-      roleChanged: (s) => node?.roleChanged(s),
+      roleChanged: (s) => {
+        roleTimer.roleChanged(s);
+        node?.roleChanged(s);
+      },
     },
   );
-  node = new KeeperNode(runner, config, log);
+  node = new KeeperNode(runner, config, log, metrics.requests);
   const self = members.find((m) => m.id === config.serverId);
   let network: PeerNetwork | undefined;
   let peerPort: number | undefined;
@@ -110,8 +130,14 @@ export async function startServer(input: ServerConfig | Partial<ServerConfig>, l
       nodes: r.state.tree.size,
       ephemerals: r.state.tree.ephemeralCount,
       approximateDataSize: r.state.tree.approximateDataSize,
+      electionReason: s.electionReason ?? null,
+      quorumSize: quorumSize(voters.length),
       sessions: r.state.sessions.size,
+      localSessions: node!.localSessionCount,
       clients: node!.connections.size,
+      outstanding: node!.outstanding.outstanding,
+      packetsSent: node!.packetsSent,
+      learners: r.learnerStates(),
       zkPort: zk?.port ?? null,
       watches: node!.watches.stats(),
       peers: members.map((m) => ({ id: m.id, address: `${m.host}:${m.port}`, self: m.id === config.serverId, connected: m.id === config.serverId || (network?.connected.includes(asServerId(m.id)) ?? false), refused: network?.refusals.get(asServerId(m.id)) ?? null })),
@@ -119,32 +145,37 @@ export async function startServer(input: ServerConfig | Partial<ServerConfig>, l
       uptimeMs: Date.now() - startedAt,
       eventLoop: eventLoop.stats(),
       counters: node!.counters,
+      latency: metrics.requests.totals(),
       log: runner.stats,
     };
   };
-  const listener = await listen(node, config.host, config.clientPort, adminHandler(status, () => node!.serving), log.child({ component: "client" }));
+  const listener = await listen(node, config.host, config.clientPort, adminHandler({ status, ready: () => node!.serving, metrics: (facts) => metrics.render(facts), metricsContentType: metrics.contentType }), log.child({ component: "client" }));
+  // The four-letter words render the same snapshot as /status and /metrics, plus connections and configuration.
   const report = (): NodeReport => {
-    const r = runner.replica;
-    const s = r.status();
-    const tree = r.state.tree;
-    const conns = [...node!.connections];
-    const watches = node!.watches.stats();
+    const st = status();
     return {
       version: ZOOKEEPER_COMPAT_VERSION,
       // "leader" only once established: a leader still syncing its followers serves nobody.
-      mode: node!.readOnly ? "read-only" : !s.serving ? "not serving" : members.length <= 1 ? "standalone" : s.role === "leading" ? "leader" : "follower",
-      serving: s.serving,
-      zxid: s.committedZxid,
-      nodeCount: tree.size,
-      watchCount: watches.watches,
-      watchedPaths: watches.paths,
-      ephemerals: tree.ephemeralCount,
-      approximateDataSize: tree.approximateDataSize,
-      received: node!.counters.requests,
-      sent: conns.reduce((n, c) => n + c.sent, 0),
-      outstanding: conns.reduce((n, c) => n + c.pending, 0),
-      connections: conns.map((c) => ({ remote: c.remote, received: c.received, sent: c.sent, queued: c.pending, ...(c.sessionId !== undefined ? { sessionId: c.sessionId } : {}) })),
-      ...(s.role === "leading" ? { followers: network?.connected.length ?? 0, syncedFollowers: network?.connected.length ?? 0 } : {}),
+      mode: st.state === "read-only" ? "read-only" : !st.serving ? "not serving" : st.state === "standalone" ? "standalone" : st.role === "leading" ? "leader" : "follower",
+      serving: st.serving,
+      zxid: st.lastZxid,
+      nodeCount: st.nodes,
+      watchCount: st.watches.watches,
+      watchedPaths: st.watches.paths,
+      ephemerals: st.ephemerals,
+      approximateDataSize: st.approximateDataSize,
+      received: st.counters.requests,
+      sent: st.packetsSent,
+      outstanding: st.outstanding,
+      latency: metrics.requests.summary(),
+      openFileDescriptors: openFileDescriptors(),
+      globalSessions: st.sessions,
+      localSessions: st.localSessions,
+      quorumSize: st.quorumSize,
+      uptimeMs: st.uptimeMs,
+      connections: [...node!.connections].map((c) => ({ remote: c.remote, received: c.received, sent: c.sent, queued: c.pending, ...(c.sessionId !== undefined ? { sessionId: c.sessionId } : {}) })),
+      // A follower is synced once it acknowledged NEWLEADER and takes proposals, not when its link is up.
+      ...(st.role === "leading" ? learnerCounts(st.learners) : {}),
       config: { clientPort: zk?.port ?? -1, keeperClientPort: listener.port, dataDir: config.dataDir, tickTime: config.tickMs, syncLimit: config.syncLimitTicks, initLimit: config.initLimitTicks, minSessionTimeout: config.minSessionTimeoutMs, maxSessionTimeout: config.maxSessionTimeoutMs, maxClientCnxns: config.clientsMax, serverId: config.serverId, readOnlyMode: config.readOnlyMode },
     };
   };

@@ -17,6 +17,12 @@ function report(mode: NodeReport["mode"]): NodeReport {
     received: 3,
     sent: 3,
     outstanding: 0,
+    latency: { minMs: 0.2, avgMs: 1.26, maxMs: 7.6 },
+    openFileDescriptors: 31,
+    globalSessions: 2,
+    localSessions: 0,
+    quorumSize: 2,
+    uptimeMs: 1234,
     connections: [],
     ...(mode === "leader" ? { followers: 2, syncedFollowers: 2 } : {}),
     config: { clientPort: 2181 },
@@ -43,5 +49,16 @@ describe("four-letter words", () => {
     expect(answerFourLetterWord("isro", () => report("not serving"))).toBe("null");
     expect(answerFourLetterWord("isro", () => report("read-only"))).toBe("ro");
     expect(answerFourLetterWord("isro", () => report("follower"))).toBe("rw");
+  });
+
+  it("srvr and mntr print the latencies, descriptors and synced followers they are given, as ZooKeeper formats them", () => {
+    const r = { ...report("leader"), followers: 2, syncedFollowers: 1 };
+    expect(answerFourLetterWord("srvr", () => r)).toContain("Latency min/avg/max: 0/1.3/8\n");
+    const m = Object.fromEntries(answerFourLetterWord("mntr", () => r).trim().split("\n").map((l) => l.split("\t")));
+    expect(m).toMatchObject({ zk_min_latency: "0", zk_avg_latency: "1.3", zk_max_latency: "8", zk_open_file_descriptor_count: "31", zk_followers: "2", zk_synced_followers: "1", zk_global_sessions: "2", zk_quorum_size: "2" });
+  });
+
+  it("mntr leaves out the descriptor count where the platform gives none, rather than a made-up one", () => {
+    expect(answerFourLetterWord("mntr", () => ({ ...report("follower"), openFileDescriptors: undefined }))).not.toContain("zk_open_file_descriptor_count");
   });
 });

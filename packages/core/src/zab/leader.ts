@@ -20,6 +20,21 @@ import type { ForwardedRequest, PeerMessage, ServerId } from "./types.ts";
 /** "snapping": being sent a SNAP in pieces; the rest of its sync follows when the SNAP ends. */
 type LearnerPhase = "info" | "epochAcked" | "snapping" | "synced" | "active";
 
+/** What metrics show of one learner (see LeaderRole.learnerStates). */
+export interface LearnerState {
+  id: ServerId;
+  phase: LearnerPhase;
+  /** Synced and acknowledging proposals: counts towards the commit quorum. */
+  synced: boolean;
+  /**
+   * For a synced learner, logged transactions it has not acknowledged; when its last ack
+   * predates the in-memory log window this is the window's length, a lower bound, and
+   * `lagBeyondWindow` says so. Undefined while it syncs.
+   */
+  lagTxns: number | undefined;
+  lagBeyondWindow: boolean;
+}
+
 interface Learner {
   phase: LearnerPhase;
   syncId: number;
@@ -80,6 +95,18 @@ export class LeaderRole {
     if (this.phase === "sync") return `leading: syncing followers to epoch ${this.newEpoch}, ${count((l) => l.phase === "active")} of ${quorum} needed acknowledged NEWLEADER`;
     if (this.newEpoch === undefined) return `leading: waiting for followers, ${count(() => true)} of ${quorum} needed have reported`;
     return `leading: proposed epoch ${this.newEpoch}, ${count((l) => l.phase !== "info")} of ${quorum} needed acknowledged it`;
+  }
+
+  /**
+   * Each learner this leader has heard from, for metrics: its phase, and for an active one how
+   * many logged transactions it has not yet acknowledged.
+   */
+  learnerStates(): LearnerState[] {
+    return [...this.learners].map(([id, l]) => {
+      if (l.phase !== "active") return { id, phase: l.phase, synced: false, lagTxns: undefined, lagBeyondWindow: false };
+      const lag = this.r.log.countAfter(l.ackedZxid);
+      return { id, phase: l.phase, synced: true, lagTxns: lag ?? this.r.log.length, lagBeyondWindow: lag === undefined };
+    });
   }
 
   // ---- discovery ----------------------------------------------------------------------

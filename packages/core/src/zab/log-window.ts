@@ -69,6 +69,15 @@ export class LogWindow {
     return this.txns.slice(this.indexAfter(zxid));
   }
 
+  /**
+   * How many entries follow `zxid` (how far a follower that has `zxid` is behind), or undefined
+   * when `zxid` predates the window. A binary search: cheap enough for every metrics scrape.
+   */
+  countAfter(zxid: Zxid): number | undefined {
+    if (zxid < this.base) return undefined;
+    return this.txns.length - this.indexAfter(zxid);
+  }
+
   /** Entries in (from, to]. */
   range(from: Zxid, to: Zxid): Txn[] {
     return this.txns.slice(this.indexAfter(from), this.indexAfter(to));

@@ -9,7 +9,7 @@ import type { TreeOutcome } from "../tree/data-tree.ts";
 import type { Txn } from "../txn.ts";
 import { Election, selfVote } from "./election.ts";
 import { FollowerRole } from "./follower.ts";
-import { LeaderRole } from "./leader.ts";
+import { LeaderRole, type LearnerState } from "./leader.ts";
 import { LogWindow } from "./log-window.ts";
 import type { ForwardedRequest, Outgoing, PeerMessage, PersistBatch, PeerRole, ServerId, ZabConfig } from "./types.ts";
 
@@ -37,6 +37,8 @@ export interface ReplicaStatus {
   round: number;
   /** What the role is doing, in words: why a node is not serving, or whom it serves with. */
   activity: string;
+  /** Why the latest election started (the node's start, a lost leader, a lost quorum, ...). */
+  electionReason: string | undefined;
 }
 
 export interface ReplicaBoot {
@@ -76,6 +78,7 @@ export class ZabReplica {
   durableZxid: Zxid;
   private serving = false;
   private syncIds = 0;
+  private electionReason: string | undefined;
 
   constructor(readonly cfg: ZabConfig, boot: ReplicaBoot, private readonly hooks: ReplicaHooks) {
     assert(cfg.voters.includes(cfg.self), `server ${cfg.self} is not among the voters ${cfg.voters.join(",")}`);
@@ -222,7 +225,13 @@ export class ZabReplica {
       committedZxid: this.state.lastZxid,
       round: this.lastRound,
       activity: this.role.kind === "leading" ? this.role.leader.activity() : this.role.kind === "following" ? this.role.follower.activity() : `looking: electing a leader (round ${this.lastRound})`,
+      electionReason: this.electionReason,
     };
+  }
+
+  /** The learners of this node while it leads (empty otherwise), for metrics. */
+  learnerStates(): LearnerState[] {
+    return this.role.kind === "leading" ? this.role.leader.learnerStates() : [];
   }
 
   // ---- services for the roles -----------------------------------------------------------
@@ -302,7 +311,7 @@ export class ZabReplica {
 
   /** Back to LOOKING: something failed or the quorum is gone. */
   lookAgain(reason: string): void {
-    void reason;
+    this.electionReason = reason;
     this.serving = false;
     if (this.role.kind === "leading") this.role.leader.stop();
     this.role = { kind: "looking", election: this.newElection() };

@@ -10,6 +10,7 @@ import { Code, limits, type Identity, type ServerMessage, type SessionId } from 
 import { javaSetOrder } from "@keeper/core";
 import type { Logger } from "../logger.ts";
 import type { OutstandingRequests, Throttled } from "./outstanding.ts";
+import type { RequestKind, RequestLatency } from "../metrics/request-latency.ts";
 
 /**
  * The wire under a connection: the native WebSocket protocol or ZooKeeper's own. It encodes
@@ -28,7 +29,8 @@ export interface ClientTransport {
 }
 
 type Reply = Extract<ServerMessage, { kind: "response" }>;
-type Slot = { xid: number; reply?: Reply; read?: () => Reply };
+/** `op`, when given, names the request for the latency histograms; `arrivedMs` is when it was read. */
+type Slot = { xid: number; reply?: Reply; read?: () => Reply; op?: string; kind?: RequestKind; arrivedMs: number };
 
 let nextConnectionId = 1;
 
@@ -97,6 +99,8 @@ export class Connection implements Throttled {
     remote: string,
     log: Logger,
     private readonly outstanding: OutstandingRequests,
+    /** Where answered requests report their latency; none in tests that do not measure. */
+    private readonly latency?: RequestLatency,
   ) {
     this.remote = remote;
     this.log = log.child({ conn: this.id, remote, wire: transport.kind });
@@ -115,14 +119,14 @@ export class Connection implements Throttled {
     return this.queue.length;
   }
 
-  /** A read, evaluated when every earlier reply of this session has gone. */
-  enqueueRead(xid: number, read: () => Reply): void {
-    this.enqueue({ xid, read });
+  /** A read, evaluated when every earlier reply of this session has gone; `op` is timed when given. */
+  enqueueRead(xid: number, read: () => Reply, op?: string): void {
+    this.enqueue({ xid, read, op, kind: "read", arrivedMs: op === undefined ? 0 : performance.now() });
   }
 
-  /** A write whose reply arrives later through complete(). */
-  enqueueWrite(xid: number): void {
-    const slot: Slot = { xid };
+  /** A write whose reply arrives later through complete(); `op` is timed when given. */
+  enqueueWrite(xid: number, op?: string): void {
+    const slot: Slot = { xid, op, kind: "update", arrivedMs: op === undefined ? 0 : performance.now() };
     if (this.enqueue(slot)) this.waiting.set(xid, slot);
   }
 
@@ -166,6 +170,7 @@ export class Connection implements Throttled {
       this.queue.shift();
       answered++;
       this.send(reply);
+      if (head.op !== undefined) this.latency?.observe(head.op, head.kind!, performance.now() - head.arrivedMs);
     }
     if (this.backlogged && this.queue.length < limits.pendingRequestsPerSessionMax / 2) this.setReading(() => (this.backlogged = false));
     // Last: it may resume other connections, whose sockets deliver their data on a later turn.

@@ -45,7 +45,7 @@ export async function listen(node: KeeperNode, host: string, port: number, admin
       socket.close(1013, "too many connections");
       return;
     }
-    const conn = new Connection(webSocketTransport(socket), remote, log, node.outstanding);
+    const conn = new Connection(webSocketTransport(socket), remote, log, node.outstanding, node.latency);
     connections.add(conn);
     node.opened(conn);
     const handshake = setTimeout(() => conn.sessionId === undefined && conn.close(Code.CONNECTIONLOSS, "no connect request in time"), HANDSHAKE_MS);

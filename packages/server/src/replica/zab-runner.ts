@@ -19,6 +19,20 @@ export interface RunnerOptions {
   logRetainTxns: number;
   /** The log cannot be written: stop rather than acknowledge what is not durable. */
   onFatal: (err: Error) => void;
+  /** Histograms for the durations the runner sees (in ms); none in tests that do not measure. */
+  timings?: RunnerTimings;
+}
+
+interface Observer {
+  observe(value: number): void;
+}
+
+export interface RunnerTimings {
+  /** One synced batch write of the log. */
+  fsyncMs: Observer;
+  /** Leader's stamp to local apply, for transactions applied while serving. */
+  propagationMs: Observer;
+  snapshotMs: Observer;
 }
 
 export class ZabRunner {
@@ -39,12 +53,15 @@ export class ZabRunner {
   private applyScheduled = false;
   private ticker: NodeJS.Timeout | undefined;
   private stopped = false;
+  /** Serving clients: transactions applied now are new, not history replayed by a sync. */
+  private serving = false;
   readonly stats = { batches: 0, txns: 0, largestBatch: 0, snapshots: 0, messagesOut: 0, messagesIn: 0, lastSnapshotMs: 0, longestSnapshotSliceMs: 0 };
 
   private constructor(private readonly store: Store, private readonly opts: RunnerOptions, private readonly log: Logger, boot: Awaited<ReturnType<Store["boot"]>>, hooks: ReplicaHooks) {
     this.replica = new ZabReplica(opts.zab, boot, {
       applied: (txn, outcome) => {
         this.appliedSinceSnapshot++;
+        if (this.serving) opts.timings?.propagationMs.observe(Date.now() - txn.hdr.time);
         hooks.applied(txn, outcome);
       },
       stateReset: (state) => {
@@ -53,7 +70,8 @@ export class ZabRunner {
         hooks.stateReset(state);
       },
       roleChanged: (s: ReplicaStatus) => {
-        this.log.info({ role: s.role, serving: s.serving, leader: s.leader, epoch: s.currentEpoch, lastZxid: s.lastLoggedZxid }, "role");
+        this.serving = s.serving;
+        this.log.info({ role: s.role, serving: s.serving, leader: s.leader, epoch: s.currentEpoch, lastZxid: s.lastLoggedZxid, ...(s.role === "looking" ? { electionReason: s.electionReason } : {}) }, "role");
         hooks.roleChanged(s);
       },
     });
@@ -182,8 +200,10 @@ export class ZabRunner {
     if (!batch) return this.maybeSnapshot();
     this.persisting = true;
     let logged: number;
+    const started = performance.now();
     try {
       logged = await this.store.persist(batch);
+      this.opts.timings?.fsyncMs.observe(performance.now() - started);
     } catch (e) {
       this.log.fatal({ err: e }, "persisting the log failed");
       this.stopped = true;
@@ -244,7 +264,9 @@ export class ZabRunner {
     const meta = await sink.commit(writer.result().header);
     if (!meta) return;
     await this.store.purgeBefore(meta.zxid, this.opts.logRetainTxns);
-    const ms = Math.round(performance.now() - started);
+    const elapsedMs = performance.now() - started;
+    this.opts.timings?.snapshotMs.observe(elapsedMs);
+    const ms = Math.round(elapsedMs);
     this.stats.snapshots++;
     this.stats.lastSnapshotMs = ms;
     this.stats.longestSnapshotSliceMs = Math.max(this.stats.longestSnapshotSliceMs, Math.round(longest));

@@ -18,18 +18,30 @@ export interface NodeReport {
   received: number;
   sent: number;
   outstanding: number;
+  /** Request latency in ms since start (arrival to reply), over every timed request. */
+  latency: { minMs: number; avgMs: number; maxMs: number };
+  /** From /proc/self/fd; undefined where there is none. */
+  openFileDescriptors: number | undefined;
+  globalSessions: number;
+  localSessions: number;
+  quorumSize: number;
+  uptimeMs: number;
   connections: Array<{ remote: string; received: number; sent: number; queued: number; sessionId?: number }>;
+  /** On a leader: learners connected to it, and those synced and taking proposals. */
   followers?: number;
   syncedFollowers?: number;
   config: Record<string, string | number | boolean>;
 }
 
 const hex = (n: number) => "0x" + n.toString(16);
+/** ZooKeeper prints min and max as whole ms and the average with 0.1 ms precision (in srvr; mntr: as is). */
+const wholeMs = (ms: number) => Math.round(ms);
+const tenthMs = (ms: number) => (Math.round(ms * 10) / 10).toFixed(1);
 
 function srvr(r: NodeReport): string {
   return [
     `Zookeeper version: ${r.version}`,
-    "Latency min/avg/max: 0/0.0/0",
+    `Latency min/avg/max: ${wholeMs(r.latency.minMs)}/${tenthMs(r.latency.avgMs)}/${wholeMs(r.latency.maxMs)}`,
     `Received: ${r.received}`,
     `Sent: ${r.sent}`,
     `Connections: ${r.connections.length}`,
@@ -48,9 +60,9 @@ function mntr(r: NodeReport): string {
   const rows: Array<[string, string | number]> = [
     ["zk_version", r.version],
     ["zk_server_state", r.mode],
-    ["zk_avg_latency", 0],
-    ["zk_max_latency", 0],
-    ["zk_min_latency", 0],
+    ["zk_avg_latency", tenthMs(r.latency.avgMs)],
+    ["zk_max_latency", wholeMs(r.latency.maxMs)],
+    ["zk_min_latency", wholeMs(r.latency.minMs)],
     ["zk_packets_received", r.received],
     ["zk_packets_sent", r.sent],
     ["zk_num_alive_connections", r.connections.length],
@@ -59,8 +71,12 @@ function mntr(r: NodeReport): string {
     ["zk_watch_count", r.watchCount],
     ["zk_ephemerals_count", r.ephemerals],
     ["zk_approximate_data_size", r.approximateDataSize],
-    ["zk_open_file_descriptor_count", r.connections.length],
+    ["zk_global_sessions", r.globalSessions],
+    ["zk_local_sessions", r.localSessions],
+    ["zk_quorum_size", r.quorumSize],
+    ["zk_uptime", r.uptimeMs],
   ];
+  if (r.openFileDescriptors !== undefined) rows.push(["zk_open_file_descriptor_count", r.openFileDescriptors]);
   if (r.followers !== undefined) rows.push(["zk_followers", r.followers], ["zk_synced_followers", r.syncedFollowers ?? 0]);
   return rows.map(([k, v]) => `${k}\t${v}`).join("\n") + "\n";
 }

@@ -139,7 +139,7 @@ export async function listenZooKeeper(node: KeeperNode, host: string, port: numb
           socket.end(words(word));
           return;
         }
-        conn = new Connection(transport, remote, log, node.outstanding);
+        conn = new Connection(transport, remote, log, node.outstanding, node.latency);
         node.opened(conn);
       }
       if (!conn || conn.closed) return;
