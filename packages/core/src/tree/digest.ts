@@ -1,6 +1,6 @@
 // An order-independent digest of the tree: the sum of per-node hashes, kept incrementally so
 // every apply updates it in O(changed nodes). Two replicas at the same zxid must agree on it.
-import type { Stat } from "@keeper/protocol";
+import type { Acl, Stat } from "@keeper/protocol";
 
 const encoder = new TextEncoder();
 
@@ -29,11 +29,39 @@ function mix(h: number, v: number): number {
   return h >>> 0;
 }
 
-/** The hash of one node from cached path and data hashes plus its stat. */
-export function nodeHash(pathHash: [number, number], dataHash: [number, number], stat: Stat): [number, number] {
+/**
+ * ACL lists are shared frozen arrays (internAcl), so a hash per array is computed once and
+ * kept beside it; a node's ACL then costs the digest nothing on most applies.
+ */
+const aclHashes = new WeakMap<readonly Acl[], [number, number]>();
+
+export function aclHash(acl: readonly Acl[]): [number, number] {
+  let h = aclHashes.get(acl);
+  if (h === undefined) {
+    h = hashString(acl.map((a) => `${a.perms}\u0000${a.scheme}\u0000${a.id}`).join("\u0001"));
+    aclHashes.set(acl, h);
+  }
+  return h;
+}
+
+/** What a node's hash is made of: cached path and data hashes, its ACL and its stat. */
+export interface HashedNode {
+  readonly pathHash: [number, number];
+  readonly dataHash: [number, number];
+  readonly acl: readonly Acl[];
+  readonly stat: Stat;
+}
+
+/**
+ * The hash of one node. The ACL is part of it, so a replica or snapshot whose ACLs differ has
+ * another digest; `withAcl` false gives the hash snapshots of format 2 were checked with.
+ */
+export function nodeHash(n: HashedNode, withAcl = true): [number, number] {
+  const { pathHash, dataHash, stat } = n;
   const fields = [stat.czxid, stat.mzxid, stat.ctime, stat.mtime, stat.version, stat.cversion, stat.aversion, stat.ephemeralOwner, stat.dataLength, stat.numChildren, stat.pzxid];
-  let a = pathHash[0] ^ dataHash[0];
-  let b = pathHash[1] ^ Math.imul(dataHash[1], 31);
+  const acl = withAcl ? aclHash(n.acl) : ([0, 0] as const);
+  let a = pathHash[0] ^ dataHash[0] ^ acl[0];
+  let b = pathHash[1] ^ Math.imul(dataHash[1], 31) ^ Math.imul(acl[1], 0x2545f491);
   for (const f of fields) {
     a = mix(a, f);
     b = mix(b ^ 0x9e3779b9, f);
