@@ -55,7 +55,7 @@ export async function startServer(input: ServerConfig | Partial<ServerConfig>, l
     log.warn({ voters: voters.length }, `an ensemble of ${voters.length} tolerates no more failures than one of ${voters.length - 1}; use an odd size`);
   }
   mkdirSync(config.dataDir, { recursive: true });
-  const store = await Store.open(config.dataDir);
+  const store = await Store.open(config.dataDir, { snapshotsRetained: config.snapshotsRetained, log: log.child({ component: "store" }) });
   let node: KeeperNode | undefined;
   const runner = await ZabRunner.open(
     store,

@@ -224,7 +224,7 @@ export class ZabRunner {
     }
     const meta = await sink.commit(writer.result().header);
     if (!meta) return;
-    await this.store.purgeBefore(meta.zxid, this.opts.logRetainTxns);
+    await this.store.purgeLog(this.opts.logRetainTxns);
     const ms = Math.round(performance.now() - started);
     this.stats.snapshots++;
     this.stats.lastSnapshotMs = ms;
