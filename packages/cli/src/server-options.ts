@@ -29,6 +29,7 @@ export const SERVER_FIELDS: Readonly<Record<keyof ServerConfig, FieldDoc>> = {
   snapshotEveryTxns: { kind: "integer", help: "snapshot after about this many logged transactions, at a random point in the upper half (default 100000)" },
   snapshotEveryBytes: { kind: "integer", help: "snapshot after about this many bytes of log, whichever comes first (default 268435456)" },
   logRetainTxns: { kind: "integer", help: "log entries kept behind the oldest retained snapshot (default 50000)" },
+  diskLowSpaceBytes: { kind: "integer", help: "free bytes under the data dir below which a low-space warning is logged and /status shows disk.lowSpace (default 1073741824)" },
   snapshotsRetained: { kind: "integer", help: "snapshots kept, 1..100; boot falls back to an older one if the newest fails its checks (default 3)" },
   dataBytesMax: { kind: "integer", help: "largest znode data accepted, in bytes (default 1048576)" },
   clientsMax: { kind: "integer", help: "most client connections served at once (default 10000)" },

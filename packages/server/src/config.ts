@@ -40,6 +40,8 @@ export interface ServerConfig {
   logRetainTxns: number;
   /** Snapshots kept; boot falls back to an older one when the newest fails its checks. */
   snapshotsRetained: number;
+  /** Free space under the data dir below which a warning is logged and /status shows lowSpace. */
+  diskLowSpaceBytes: number;
   /** Largest znode data accepted. */
   dataBytesMax: number;
   /** Most client connections served at once. */
@@ -86,6 +88,7 @@ export function defaultServerConfig(serverId = 1): ServerConfig {
     snapshotEveryBytes: 256 * 1024 * 1024,
     logRetainTxns: 50_000,
     snapshotsRetained: 3,
+    diskLowSpaceBytes: 1024 * 1024 * 1024,
     dataBytesMax: limits.dataBytesMax,
     clientsMax: 10_000,
     replyBytesMax: limits.replyBytesMax,
@@ -124,6 +127,7 @@ export function resolveServerConfig(partial: Partial<ServerConfig>): ServerConfi
   int("snapshotEveryBytes", 1024, 2 ** 48);
   int("logRetainTxns", 0, 1e9);
   int("snapshotsRetained", 1, 100);
+  int("diskLowSpaceBytes", 0, 2 ** 52);
   int("dataBytesMax", 0, 64 * 1024 * 1024);
   int("clientsMax", 1, 1_000_000);
   int("replyBytesMax", 1024, 64 * 1024 * 1024 + 64 * 1024);

@@ -11,6 +11,7 @@ import { KeeperNode } from "./keeper-node.ts";
 import { createNodeLogger, type Logger } from "./logger.ts";
 import { PeerNetwork, peerFrameBytesMax } from "./peers/peer-network.ts";
 import { ZabRunner } from "./replica/zab-runner.ts";
+import { DiskWatch } from "./storage/disk-space.ts";
 import { Store } from "./storage/store.ts";
 import { listenZooKeeper, type ZkListener } from "./zookeeper/listener.ts";
 import { answerFourLetterWord, type NodeReport } from "./zookeeper/four-letter-words.ts";
@@ -56,10 +57,12 @@ export async function startServer(input: ServerConfig | Partial<ServerConfig>, l
   }
   mkdirSync(config.dataDir, { recursive: true });
   const store = await Store.open(config.dataDir, { snapshotsRetained: config.snapshotsRetained, log: log.child({ component: "store" }) });
+  const disk = new DiskWatch(config.dataDir, config.diskLowSpaceBytes, log.child({ component: "disk" }));
+  disk.start();
   let node: KeeperNode | undefined;
   const runner = await ZabRunner.open(
     store,
-    { zab: zabConfig(config, voters), snapshotEveryTxns: config.snapshotEveryTxns, snapshotEveryBytes: config.snapshotEveryBytes, logRetainTxns: config.logRetainTxns, onFatal: () => process.exit(70) },
+    { zab: zabConfig(config, voters), snapshotEveryTxns: config.snapshotEveryTxns, snapshotEveryBytes: config.snapshotEveryBytes, logRetainTxns: config.logRetainTxns, onFatal: () => process.exit(70), disk },
     log.child({ component: "zab" }),
     {
       applied: (txn, outcome) => node!.applied(txn, outcome),
@@ -110,6 +113,7 @@ export async function startServer(input: ServerConfig | Partial<ServerConfig>, l
       pid: process.pid,
       uptimeMs: Date.now() - startedAt,
       eventLoop: eventLoop.stats(),
+      disk: disk.status(),
       counters: node!.counters,
       log: runner.stats,
     };
@@ -153,6 +157,7 @@ export async function startServer(input: ServerConfig | Partial<ServerConfig>, l
     close: () =>
       (closing ??= (async () => {
         eventLoop.stop();
+        disk.stop();
         runner.stop();
         await listener.close();
         await zk?.close();

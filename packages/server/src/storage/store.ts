@@ -26,6 +26,7 @@ const TXN_END = TXN_PREFIX + "~";
 const EPOCH_ACCEPTED = "e/accepted";
 const EPOCH_CURRENT = "e/current";
 export const LOG_FROM = "f/log-from";
+const PROBE = "f/probe";
 export const DEFAULT_SNAPSHOTS_RETAINED = 3;
 
 /** Keys sort by zxid: 14 hex digits cover every zxid below 2^53. */
@@ -72,6 +73,20 @@ export class Store {
 
   async close(): Promise<void> {
     await this.db.close();
+  }
+
+  /**
+   * Closes and opens the database again: after a write fails (a full disk), LevelDB may refuse
+   * every later write (its background error is sticky) until it is reopened.
+   */
+  async reopen(): Promise<void> {
+    await this.db.close();
+    await this.db.open();
+  }
+
+  /** One small synced write: it succeeds once the disk takes writes again. */
+  async probeWrite(): Promise<void> {
+    await this.db.batch([{ type: "put", key: PROBE, value: frame(encodeZxidValue(Date.now())) }], { sync: true } as never);
   }
 
   private async getChecked(key: string): Promise<Uint8Array | undefined> {
@@ -147,7 +162,13 @@ export class Store {
       const [header, ...body] = b.snapshot.chunks;
       const zxid = readSnapshotHeader(header!).zxid;
       const sink = this.openSnapshot(zxid);
-      await sink.write(body);
+      try {
+        await sink.write(body);
+      } catch (e) {
+        // A full disk: give back what was written (the whole batch is tried again later).
+        await sink.discard().catch(() => {});
+        throw e;
+      }
       await sink.commit(header!, async () => {
         await this.db.batch([{ type: "put", key: LOG_FROM, value: frame(encodeZxidValue(zxid)) }], { sync: true } as never);
         await this.db.clear({ gte: TXN_PREFIX, lt: TXN_END });
