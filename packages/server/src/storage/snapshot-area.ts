@@ -16,6 +16,8 @@ const SNAPSHOT_PREFIX = /^s\/([0-9a-f]{14})\.[0-9a-z]+\//;
 
 export const chunkKey = (prefix: string, i: number) => `${prefix}c/${String(i).padStart(8, "0")}`;
 export const headerKey = (prefix: string) => `${prefix}h`;
+/** Chunks framed and written per LevelDB batch, between which the event loop runs. */
+const CHUNKS_PER_BATCH = 4;
 const legacyChunkKey = (i: number) => `${LEGACY_CHUNK}${String(i).padStart(8, "0")}`;
 
 /** Where a committed snapshot's keys live, and its zxid. */
@@ -62,8 +64,12 @@ export class SnapshotArea {
     return {
       zxid,
       write: async (body) => {
-        if (body.length === 0) return;
-        await this.db.batch(body.map((c) => ({ type: "put" as const, key: chunkKey(prefix, chunks++), value: frame(c) })));
+        // A few chunks per batch: framing copies and checksums each one (about 0.4 ms per MiB
+        // with the native CRC, 3 ms without), and a SNAP hands over the whole state at once.
+        for (let i = 0; i < body.length; i += CHUNKS_PER_BATCH) {
+          const group = body.slice(i, i + CHUNKS_PER_BATCH);
+          await this.db.batch(group.map((c) => ({ type: "put" as const, key: chunkKey(prefix, chunks++), value: frame(c) })));
+        }
       },
       commit: (header, replacing) =>
         this.serialised(async () => {
