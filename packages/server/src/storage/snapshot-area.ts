@@ -159,10 +159,14 @@ export class SnapshotArea {
     return loader.finish(header);
   }
 
+  /**
+   * The header goes first: a crash part way then leaves chunks without a header (orphans,
+   * cleared at boot), never a header whose chunks are gone.
+   */
   private async clearPlace(place: SnapshotPlace): Promise<void> {
+    await this.db.del(placeHeaderKey(place));
     if ("prefix" in place) return this.clearPrefix(place.prefix);
     await this.db.clear({ gte: LEGACY_CHUNK, lt: LEGACY_CHUNK + "~" });
-    await this.db.del(LEGACY_HEADER);
   }
 
   private async clearPrefix(prefix: string): Promise<void> {
