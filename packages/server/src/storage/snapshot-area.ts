@@ -185,5 +185,6 @@ export class SnapshotArea {
       if (key === headerKey(prefix)) committed.add(prefix);
     }
     for (const prefix of seen) if (!committed.has(prefix)) await this.clearPrefix(prefix);
+    if ((await this.db.get(LEGACY_HEADER)) === undefined) await this.db.clear({ gte: LEGACY_CHUNK, lt: LEGACY_CHUNK + "~" });
   }
 }
