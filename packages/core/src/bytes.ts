@@ -89,6 +89,21 @@ export class ByteReader {
   constructor(private readonly buf: Uint8Array) {
     this.view = new DataView(buf.buffer, buf.byteOffset, buf.byteLength);
   }
+  /** Where the next read starts. */
+  get offset(): number {
+    return this.pos;
+  }
+  /** The bytes read since `from` (an earlier offset), in place. */
+  since(from: number): Uint8Array {
+    return this.buf.subarray(from, this.pos);
+  }
+  /** If the bytes ahead are exactly `bytes`, moves past them and says true. */
+  skipIfNext(bytes: Uint8Array): boolean {
+    if (this.pos + bytes.length > this.buf.length) return false;
+    for (let i = 0; i < bytes.length; i++) if (this.buf[this.pos + i] !== bytes[i]) return false;
+    this.pos += bytes.length;
+    return true;
+  }
   private need(n: number): void {
     if (this.pos + n > this.buf.length) throw new DecodeError(`truncated: need ${n} bytes at ${this.pos} of ${this.buf.length}`);
   }
@@ -124,15 +139,29 @@ export class ByteReader {
     return v;
   }
   bytes(): Uint8Array {
+    return this.nextBytes().slice();
+  }
+  /**
+   * The bytes in place, sharing the buffer being read: no copy and no ArrayBuffer of their own
+   * (a snapshot load keeps a million of them). Only for callers that never modify them.
+   */
+  bytesView(): Uint8Array {
+    return this.nextBytes();
+  }
+  private nextBytes(): Uint8Array {
     const n = this.u32();
     this.need(n);
-    const v = this.buf.slice(this.pos, this.pos + n);
+    const v = this.buf.subarray(this.pos, this.pos + n);
     this.pos += n;
     return v;
   }
   str(): string {
+    return this.strOf(this.nextBytes());
+  }
+  /** Decodes bytes read with bytesView() as a string (checked UTF-8, as str()). */
+  strOf(bytes: Uint8Array): string {
     try {
-      return decoder.decode(this.bytes());
+      return decoder.decode(bytes);
     } catch (e) {
       if (e instanceof DecodeError) throw e;
       throw new DecodeError("string is not valid UTF-8");

@@ -13,6 +13,7 @@ export { encodeTxn, decodeTxn } from "./txn-codec.ts";
 export { SnapshotLoader, SnapshotWriter, SNAPSHOT_CHUNK_BYTES, writeSnapshot, readSnapshot, readSnapshotHeader, type SnapshotMeta } from "./snapshot.ts";
 export { ByteReader, ByteWriter, DecodeError } from "./bytes.ts";
 export { ZabReplica, type ReplicaHooks, type ReplicaStatus, type ReplicaBoot } from "./zab/replica.ts";
+export { BootReplay } from "./zab/boot-replay.ts";
 export { LogWindow } from "./zab/log-window.ts";
 export { Election, betterVote } from "./zab/election.ts";
 export { quorumSize, isQuorum, quorumValue } from "./zab/quorum.ts";

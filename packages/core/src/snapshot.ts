@@ -4,9 +4,9 @@
 // copies each node it has not written yet just before that node changes or goes, so the result
 // is exactly the state at that zxid, not a fuzzy one. Recovery is snapshot + replay of the log
 // after its zxid.
-import { asSessionId, asZxid, joinPath, type Stat, type Zxid } from "@keeper/protocol";
+import { asSessionId, asZxid, joinPath, type Acl, type Stat, type Zxid } from "@keeper/protocol";
 import { ByteReader, ByteWriter, DecodeError } from "./bytes.ts";
-import { DataTree, type TreeChangeObserver, type Znode } from "./tree/data-tree.ts";
+import { DataTree, internAcl, type TreeChangeObserver, type Znode } from "./tree/data-tree.ts";
 import { TreeDigest, hashBytes } from "./tree/digest.ts";
 import { SessionTable, type SessionInfo } from "./sessions/session-table.ts";
 
@@ -229,14 +229,16 @@ export class SnapshotLoader {
     while (!r.done) {
       const kind = r.u8();
       if (kind === 1) {
-        const path = r.str();
-        const data = r.bytes();
+        // A million nodes load here: nothing is copied that can be read in place (the data
+        // stays a view of its chunk), the path is hashed from its bytes, and an ACL equal to
+        // the last node's is taken without being parsed again.
+        const pathBytes = r.bytesView();
+        const path = r.strOf(pathBytes);
+        const data = r.bytesView();
         const dataNull = r.u8() === 1;
         const stat = readStat(r);
-        const n = r.u32();
-        const acl = [];
-        for (let i = 0; i < n; i++) acl.push({ perms: r.i32(), scheme: r.str(), id: r.str() });
-        this.tree.restoreNode(path, data, acl, stat, dataNull);
+        const acl = this.readAcl(r);
+        this.tree.restoreNode(path, data, acl, stat, dataNull, hashBytes(pathBytes));
         this.nodes++;
       } else if (kind === 2) {
         this.sessions.add({ id: asSessionId(r.num()), timeoutMs: r.u32(), password: r.bytes() });
@@ -245,6 +247,22 @@ export class SnapshotLoader {
       }
     }
     this.chunks++;
+  }
+
+  /** The last ACL read, by its bytes, so equal lists (nearly every node's) are parsed once. */
+  private lastAcl: { bytes: Uint8Array; acl: readonly Acl[] } | undefined;
+
+  private readAcl(r: ByteReader): readonly Acl[] {
+    // The encoding is self-delimiting (a count, then entries), so equal bytes are an equal list.
+    if (this.lastAcl && r.skipIfNext(this.lastAcl.bytes)) return this.lastAcl.acl;
+    const start = r.offset;
+    const n = r.u32();
+    const acl: Acl[] = [];
+    for (let i = 0; i < n; i++) acl.push({ perms: r.i32(), scheme: r.str(), id: r.str() });
+    // Interned, as the tree would: the next equal list is then the very same array.
+    const interned = internAcl(acl);
+    this.lastAcl = { bytes: r.since(start).slice(), acl: interned };
+    return interned;
   }
 
   /** The state, once every chunk is in: checks chunk, node and session counts and the digest. */

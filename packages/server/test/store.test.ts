@@ -41,6 +41,17 @@ describe("Store", () => {
     expect(await store.lastLoggedZxid()).toBe(makeZxid(1, 1));
   });
 
+  it("the commit point recorded with a batch comes back at boot, with the whole log after the snapshot", async () => {
+    expect((await store.boot()).committed).toBeUndefined();
+    await store.persist({ seq: 1, append: [createTxn(1, 1, "/a"), createTxn(1, 2, "/b")] });
+    await store.persist({ seq: 2, append: [createTxn(1, 3, "/c")], committed: makeZxid(1, 2) });
+    await store.close();
+    store = await Store.open(dir.path);
+    const boot = await store.boot();
+    expect(boot.committed).toBe(makeZxid(1, 2));
+    expect(boot.log.map((t) => t.hdr.zxid)).toEqual([makeZxid(1, 1), makeZxid(1, 2), makeZxid(1, 3)]);
+  });
+
   it("Store.saveSnapshot() restores the same digest and purges the log behind the retained window", async () => {
     const state = new ReplicatedState();
     const txns = Array.from({ length: 20 }, (_, i) => createTxn(1, i + 1, `/n${i}`));

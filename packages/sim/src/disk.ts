@@ -7,6 +7,8 @@ export class SimDisk {
   log: Txn[] = [];
   acceptedEpoch = 0;
   currentEpoch = 0;
+  /** The last commit point recorded with a batch (PersistBatch.committed). */
+  committed: Zxid | undefined;
 
   write(b: PersistBatch): void {
     if (b.snapshot) {
@@ -17,6 +19,7 @@ export class SimDisk {
     if (b.epochs?.accepted !== undefined) this.acceptedEpoch = b.epochs.accepted;
     if (b.epochs?.current !== undefined) this.currentEpoch = b.epochs.current;
     this.log.push(...b.append);
+    if (b.committed !== undefined) this.committed = b.committed;
   }
 
   /** Saves a snapshot of committed state and drops the log it covers, keeping `keep` entries. */

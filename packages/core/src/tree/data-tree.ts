@@ -103,12 +103,17 @@ function removeChild(n: Znode, name: string): void {
 const ACL_CACHE_MAX = 4096;
 const aclCache = new Map<string, readonly Acl[]>();
 
+/** Lists internAcl returned: passing one again costs nothing (a snapshot load does, per node). */
+const interned = new WeakSet<readonly Acl[]>();
+
 export function internAcl(acl: readonly Acl[]): readonly Acl[] {
+  if (interned.has(acl)) return acl;
   const key = acl.map((a) => `${a.perms}\u0000${a.scheme}\u0000${a.id}`).join("\u0001");
   const cached = aclCache.get(key);
   if (cached !== undefined) return cached;
   const frozen = Object.freeze(acl.map((a) => Object.freeze({ perms: a.perms, scheme: a.scheme, id: a.id })));
   if (aclCache.size < ACL_CACHE_MAX) aclCache.set(key, frozen);
+  interned.add(frozen);
   return frozen;
 }
 
@@ -344,8 +349,8 @@ export class DataTree {
     this.digestSum.add(nodeHash(n));
   }
 
-  private makeNode(path: string, data: Uint8Array, acl: readonly Acl[], stat: Stat, dataNull = false): Znode {
-    return { data, dataNull, acl: internAcl(acl), stat, children: NO_CHILDREN, pathHash: hashString(path), dataHash: dataHashOf(data, dataNull), descendants: 0 };
+  private makeNode(path: string, data: Uint8Array, acl: readonly Acl[], stat: Stat, dataNull = false, pathHash = hashString(path)): Znode {
+    return { data, dataNull, acl: internAcl(acl), stat, children: NO_CHILDREN, pathHash, dataHash: dataHashOf(data, dataNull), descendants: 0 };
   }
 
   /**
@@ -358,8 +363,12 @@ export class DataTree {
     for (let p = parentOf(path); p !== ""; p = parentOf(p)) this.nodes.get(p)!.descendants += sign;
   }
 
-  /** Inserts a node read from a snapshot; nodes arrive parents first. */
-  restoreNode(path: string, data: Uint8Array, acl: readonly Acl[], stat: Stat, dataNull = false): void {
+  /**
+   * Inserts a node read from a snapshot; nodes arrive parents first. The tree keeps `stat`
+   * (the caller hands over a fresh one) and `data` (never modified). `pathHash`: hashString(path),
+   * when the caller has it cheaper from the path's bytes.
+   */
+  restoreNode(path: string, data: Uint8Array, acl: readonly Acl[], stat: Stat, dataNull = false, pathHash?: [number, number]): void {
     const existing = this.nodes.get(path);
     if (existing) {
       // System nodes exist already: take the snapshot's stat and data.
@@ -376,7 +385,8 @@ export class DataTree {
     const parentPath = parentOf(path);
     const parent = this.nodes.get(parentPath);
     assert(parent !== undefined, `snapshot node ${path} arrives before its parent`);
-    const node = this.makeNode(path, data, acl, { ...stat, numChildren: 0 }, dataNull);
+    stat.numChildren = 0;
+    const node = this.makeNode(path, data, acl, stat, dataNull, pathHash);
     this.nodes.set(path, node);
     this.counted(path, node, 1);
     this.digestSum.add(nodeHash(node));

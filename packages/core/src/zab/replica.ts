@@ -41,8 +41,13 @@ export interface ReplicaStatus {
 
 export interface ReplicaBoot {
   state: ReplicatedState;
-  /** Logged transactions after the state's zxid (committed or not: sync decides). */
+  /** Logged transactions after `logBase` (committed or not: sync decides). */
   log: Txn[];
+  /**
+   * The zxid just before `log`: the snapshot's, when the state has since applied the committed
+   * part of the log (see BootReplay). Defaults to the state's zxid.
+   */
+  logBase?: Zxid;
   acceptedEpoch: number;
   currentEpoch: number;
 }
@@ -65,6 +70,8 @@ export class ZabReplica {
   private pending: Omit<PersistBatch, "seq"> = { append: [] };
   private seq = 0;
   private persistedSeq = 0;
+  /** The commit point last handed out with a persist batch. */
+  private markedCommitted: Zxid;
   /** The highest zxid known durable in the local log. */
   durableZxid: Zxid;
   private serving = false;
@@ -74,10 +81,14 @@ export class ZabReplica {
     assert(cfg.voters.includes(cfg.self), `server ${cfg.self} is not among the voters ${cfg.voters.join(",")}`);
     assert(cfg.heartbeatTicks < cfg.syncLimitTicks, "heartbeatTicks must be below syncLimitTicks");
     this.state = boot.state;
-    this.log = new LogWindow(boot.state.lastZxid, boot.log);
+    assert((boot.logBase ?? boot.state.lastZxid) <= boot.state.lastZxid, "the log starts after the state");
+    this.log = new LogWindow(boot.logBase ?? boot.state.lastZxid, boot.log);
+    assert(this.log.has(this.state.lastZxid), `the state at ${this.state.lastZxid} is not a point of the log`);
+    this.log.compact(this.state.lastZxid, cfg.logWindowTxns, cfg.logWindowBytes ?? LOG_WINDOW_BYTES);
     this.acceptedEpoch = boot.acceptedEpoch;
     this.currentEpoch = boot.currentEpoch;
     this.durableZxid = this.log.lastZxid;
+    this.markedCommitted = this.state.lastZxid;
     this.role = { kind: "looking", election: this.newElection() };
   }
 
@@ -177,6 +188,10 @@ export class ZabReplica {
     const p = this.pending;
     if (p.append.length === 0 && !p.epochs && !p.snapshot && p.truncateAfter === undefined) return undefined;
     this.pending = { append: [] };
+    if (this.state.lastZxid > this.markedCommitted) {
+      this.markedCommitted = this.state.lastZxid;
+      p.committed = this.state.lastZxid;
+    }
     return { seq: ++this.seq, ...p };
   }
 

@@ -76,6 +76,12 @@ export interface PersistBatch {
   /** Drop logged transactions with a zxid above this. */
   truncateAfter?: Zxid;
   append: Txn[];
+  /**
+   * The commit point when the batch was taken: every logged transaction up to it is committed
+   * and never truncated, so a restart may apply them before it joins the ensemble (as
+   * ZooKeeper replays its log at load) instead of all at once when a leader is established.
+   */
+  committed?: Zxid;
 }
 
 export interface ZabConfig {

@@ -4,7 +4,7 @@
 // periodic snapshots of committed state, written in slices of a few milliseconds between which
 // the node goes on serving (SnapshotWriter keeps them exact), at points each node draws at
 // random so that an ensemble never snapshots all at once.
-import { SnapshotWriter, ZabReplica, type PersistBatch, type ForwardedRequest, type ReplicaHooks, type ReplicaStatus, type ServerId, type ZabConfig } from "@keeper/core";
+import { BootReplay, SnapshotWriter, ZabReplica, type PersistBatch, type ForwardedRequest, type ReplicaHooks, type ReplicaStatus, type ServerId, type ZabConfig } from "@keeper/core";
 import type { SessionId } from "@keeper/protocol";
 import type { Logger } from "../logger.ts";
 import type { PeerNetwork } from "../peers/peer-network.ts";
@@ -69,7 +69,13 @@ export class ZabRunner {
   static async open(store: Store, opts: RunnerOptions, log: Logger, hooks: ReplicaHooks): Promise<ZabRunner> {
     const started = performance.now();
     const boot = await store.boot();
-    log.info({ snapshotZxid: boot.state.lastZxid, logged: boot.log.length, acceptedEpoch: boot.acceptedEpoch, currentEpoch: boot.currentEpoch, ms: Math.round(performance.now() - started) }, "loaded");
+    const snapshotZxid = boot.state.lastZxid;
+    const loadedMs = Math.round(performance.now() - started);
+    // The committed part of the log is applied now, in slices, before the node joins.
+    const replay = new BootReplay(boot, boot.committed);
+    const replayed = replay.remaining;
+    while (replay.step(REPLAY_STEP_TXNS)) await new Promise((resolve) => setImmediate(resolve));
+    log.info({ snapshotZxid, logged: boot.log.length, replayed, committed: boot.committed, acceptedEpoch: boot.acceptedEpoch, currentEpoch: boot.currentEpoch, loadedMs, ms: Math.round(performance.now() - started) }, "loaded");
     return new ZabRunner(store, opts, log, boot, hooks);
   }
 
@@ -325,6 +331,8 @@ export class ZabRunner {
 
 /** A snapshot slice takes about this long before the node serves again. */
 const SNAPSHOT_SLICE_MS = 5;
+/** Transactions replayed at boot between yields: a few milliseconds of applies. */
+const REPLAY_STEP_TXNS = 1000;
 /** Nodes written between two looks at the clock. */
 const SNAPSHOT_STEP_NODES = 256;
 /** A SNAP piece waits while this much is still queued for its follower. */

@@ -28,6 +28,8 @@ const EPOCH_CURRENT = "e/current";
 export const LOG_FROM = "f/log-from";
 const PROBE = "f/probe";
 export const DEFAULT_SNAPSHOTS_RETAINED = 3;
+/** The commit point recorded with the last batch: boot applies the log up to it (BootReplay). */
+const COMMITTED = "e/committed";
 
 /** Keys sort by zxid: 14 hex digits cover every zxid below 2^53. */
 export function txnKey(zxid: Zxid): string {
@@ -178,6 +180,7 @@ export class Store {
     const ops: Array<{ type: "put"; key: string; value: Uint8Array }> = b.append.map((t) => ({ type: "put", key: txnKey(t.hdr.zxid), value: frame(encodeTxn(t)) }));
     if (b.epochs?.accepted !== undefined) ops.push({ type: "put", key: EPOCH_ACCEPTED, value: frame(encodeZxidValue(b.epochs.accepted)) });
     if (b.epochs?.current !== undefined) ops.push({ type: "put", key: EPOCH_CURRENT, value: frame(encodeZxidValue(b.epochs.current)) });
+    if (b.committed !== undefined) ops.push({ type: "put", key: COMMITTED, value: frame(encodeZxidValue(b.committed)) });
     if (ops.length > 0) await this.db.batch(ops, { sync: true } as never);
     let logged = 0;
     for (let i = 0; i < b.append.length; i++) logged += ops[i]!.value.length;
@@ -187,9 +190,11 @@ export class Store {
   /**
    * What a replica starts from: the newest snapshot that passes its checks (older ones are
    * tried in turn), and every logged transaction after it up to the first that fails its
-   * check, where the log is truncated. The node then syncs the rest from the leader.
+   * check, where the log is truncated. The node then syncs the rest from the leader. With it,
+   * the commit point recorded with the last batch (BootReplay applies the log up to it, as
+   * far as the log goes).
    */
-  async boot(): Promise<ReplicaBoot> {
+  async boot(): Promise<ReplicaBoot & { committed: Zxid | undefined }> {
     await this.snapshots.clearOrphans();
     const from = await this.logFrom();
     const snap = await this.snapshots.loadNewestValid(from);
@@ -214,7 +219,8 @@ export class Store {
       }
     }
     const { accepted, current } = await this.epochs();
-    return { state, log, acceptedEpoch: accepted, currentEpoch: current };
+    const committed = await this.getChecked(COMMITTED);
+    return { state, log, acceptedEpoch: accepted, currentEpoch: current, committed: committed === undefined ? undefined : asZxid(decodeNumber(committed)) };
   }
 
   async snapshotMeta(): Promise<SnapshotMeta | undefined> {
