@@ -112,6 +112,53 @@ describe("a follower's flipped log bit is never served", () => {
   }, 60_000);
 });
 
+describe("run-time divergence: a follower whose store lied (valid CRC, other data)", () => {
+  let e: Ensemble;
+  beforeAll(async () => {
+    e = await startEnsemble({ size: 3 });
+  });
+  afterAll(async () => {
+    await e?.cleanup();
+  });
+
+  it("is caught at the next commit by the leader's digest, exits, and comes back with the leader's state", async () => {
+    onTestFailed(() => console.error(e.output().slice(-20_000)));
+    const balance = (i: number) => `balance=${1000 + i}`;
+    const leader = await e.waitForLeader();
+    const follower = e.nodes.find((n) => n.id !== leader.node.id)!;
+    const c = await e.connect({ hosts: e.nodes.filter((n) => n !== follower) });
+    await c.create("/acct");
+    await createMany(c, "/acct", 0, 30, balance);
+    await e.waitConverged();
+    await follower.stop();
+    // One record rewritten with other data and a CRC that matches it: the checks pass.
+    await withRawDb(storeDir(e, follower), async (db) => {
+      const { frame } = await import("../../packages/server/src/storage/checksum.ts");
+      for await (const [k, v] of db.iterator({ gte: "t/", lt: "t/~" })) {
+        const payload = Uint8Array.from(unframe(k, v));
+        const at = indexOf(payload, enc.encode("balance=1020"));
+        if (at < 0) continue;
+        payload[at + 8] = "9".charCodeAt(0);
+        await db.put(k, frame(payload));
+      }
+    });
+    await follower.start();
+    // Its digest differs, so it never "converges": wait until it follows and serves.
+    for (let i = 0; i < 400 && !(await follower.status())?.serving; i++) await sleep(50);
+    expect((await follower.status())?.digest).not.toBe((await leader.node.status())?.digest);
+    // The next commit carries the leader's digest: the follower finds it differs and exits.
+    await createMany(c, "/acct", 30, 31, balance);
+    const exit = await Promise.race([follower.proc!.exited, sleep(20_000).then(() => "still running")]);
+    expect(exit).toBe(70);
+    expect(follower.output()).toContain("DIVERGED");
+    await follower.start();
+    await e.waitConverged({ nodes: e.nodes, timeoutMs: 20_000 });
+    await expectAll(e, follower, "/acct", 31, balance);
+    expect(follower.output()).toContain("its snapshots and log are dropped");
+    await c.close();
+  }, 90_000);
+});
+
 describe("snapshots: a corrupt newest one, and SIGKILL during a SNAP install", () => {
   let e: Ensemble;
   beforeAll(async () => {

@@ -193,6 +193,26 @@ describe("Store integrity", () => {
     expect(boot.log).toEqual([]);
   });
 
+  it("a data dir marked for resync (its state diverged) boots empty with its epochs, and keeps no snapshot or log", async () => {
+    await logTxns(4);
+    await snapshotNow();
+    await logTxns(3);
+    await store.setEpochs({ accepted: 5, current: 4 });
+    await store.persist({ seq: 9, append: [], committed: txns[6]!.hdr.zxid });
+    await store.markForResync(txns[6]!.hdr.zxid);
+    await store.close();
+    store = await Store.open(dir.path);
+    const boot = await store.boot();
+    expect(boot.state.lastZxid).toBe(0);
+    expect(boot.log).toEqual([]);
+    expect(boot.committed).toBeUndefined();
+    expect([boot.acceptedEpoch, boot.currentEpoch]).toEqual([5, 4]);
+    expect(await store.snapshotMeta()).toBeUndefined();
+    // Only once: what the leader sends next is kept.
+    await logTxns(1);
+    expect((await store.boot()).log).toHaveLength(1);
+  });
+
   it("an unframed value in an upgraded data dir is corruption, not an old record", async () => {
     await logTxns(3);
     await tamper((db) => db.put(txnKey(txns[2]!.hdr.zxid), encodeTxn(txns[2]!)));

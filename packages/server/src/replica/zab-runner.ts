@@ -56,6 +56,7 @@ export class ZabRunner {
         this.abortSnapshot();
         hooks.stateReset(state);
       },
+      diverged: (zxid, mine, leaders) => this.diverged(zxid, mine, leaders),
       roleChanged: (s: ReplicaStatus) => {
         this.log.info({ role: s.role, serving: s.serving, leader: s.leader, epoch: s.currentEpoch, lastZxid: s.lastLoggedZxid }, "role");
         hooks.roleChanged(s);
@@ -237,6 +238,26 @@ export class ZabRunner {
     }
     this.recovering = false;
     this.schedulePump();
+  }
+
+  /**
+   * This follower's state differs from the leader's at `zxid` (the core has stopped serving).
+   * Its own snapshots and log would rebuild the same state, so the store is marked to start
+   * from nothing and the node exits; restarted, it copies the state from the leader.
+   */
+  private diverged(zxid: number, mine: string, leaders: string): void {
+    this.log.fatal({ zxid, digest: mine, leaderDigest: leaders }, "DIVERGED: this node's state differs from the leader's at the same zxid; it stops, and restarts from the leader's state");
+    this.stopped = true;
+    if (this.ticker) clearInterval(this.ticker);
+    void this.drain()
+      .then(() => this.store.markForResync(zxid as never))
+      .then(
+        () => this.opts.onFatal(new Error(`state diverged from the leader's at zxid ${zxid}`)),
+        (err) => {
+          this.log.fatal({ err }, "could not mark the store for a resync");
+          this.opts.onFatal(err as Error);
+        },
+      );
   }
 
   /** True while the node cannot write its log (NOSPACE): client writes are refused. */

@@ -27,6 +27,8 @@ const EPOCH_ACCEPTED = "e/accepted";
 const EPOCH_CURRENT = "e/current";
 export const LOG_FROM = "f/log-from";
 const PROBE = "f/probe";
+/** Set when this node's state diverged from the leader's: the next boot starts from nothing. */
+const RESYNC = "f/resync";
 export const DEFAULT_SNAPSHOTS_RETAINED = 3;
 /** The commit point recorded with the last batch: boot applies the log up to it (BootReplay). */
 const COMMITTED = "e/committed";
@@ -195,6 +197,7 @@ export class Store {
    * far as the log goes).
    */
   async boot(): Promise<ReplicaBoot & { committed: Zxid | undefined }> {
+    if ((await this.getChecked(RESYNC)) !== undefined) await this.dropState();
     await this.snapshots.clearOrphans();
     const from = await this.logFrom();
     const snap = await this.snapshots.loadNewestValid(from);
@@ -221,6 +224,29 @@ export class Store {
     const { accepted, current } = await this.epochs();
     const committed = await this.getChecked(COMMITTED);
     return { state, log, acceptedEpoch: accepted, currentEpoch: current, committed: committed === undefined ? undefined : asZxid(decodeNumber(committed)) };
+  }
+
+  /**
+   * Marks this data dir for a full resync: this node's state was found to differ from the
+   * leader's (run-time digest check), and its own snapshots and log would rebuild the same.
+   */
+  async markForResync(zxid: Zxid): Promise<void> {
+    await this.db.batch([{ type: "put", key: RESYNC, value: frame(encodeZxidValue(zxid)) }], { sync: true } as never);
+  }
+
+  /** Drops snapshots, log and commit point (the epochs stay: they are promises made to peers). */
+  private async dropState(): Promise<void> {
+    this.log.error("this node's state diverged from the leader's: its snapshots and log are dropped, it copies the state from the leader (SNAP)");
+    await this.db.clear({ gte: "s/", lt: "s/~" });
+    await this.db.clear({ gte: TXN_PREFIX, lt: TXN_END });
+    await this.db.batch(
+      [
+        { type: "del", key: COMMITTED },
+        { type: "put", key: LOG_FROM, value: frame(encodeZxidValue(0)) },
+        { type: "del", key: RESYNC },
+      ],
+      { sync: true } as never,
+    );
   }
 
   async snapshotMeta(): Promise<SnapshotMeta | undefined> {
