@@ -50,6 +50,8 @@ export interface SimOptions {
 const SNAP_CHUNK_BYTES = 96;
 /** Nodes of a streamed SNAP written per simulation step. */
 const SNAP_NODES_PER_STEP = 2;
+/** Committed transactions a follower applies per input: small, so a backlog spans many steps. */
+const APPLY_BATCH_TXNS = 3;
 
 export const defaultSimOptions: Omit<SimOptions, "seed"> = {
   nodes: 3,
@@ -110,7 +112,7 @@ export class SimCluster {
   readonly events: string[] = [];
   private readonly healAt = new Map<string, number>();
   private readonly restartAt = new Map<ServerId, number>();
-  stats = { crashes: 0, partitions: 0, breaks: 0, acked: 0, reads: 0, syncReads: 0, unknown: 0, sessions: 0, expiries: 0, pauses: 0, snaps: 0, snapChunks: 0, bootReplayed: 0 };
+  stats = { crashes: 0, partitions: 0, breaks: 0, acked: 0, reads: 0, syncReads: 0, unknown: 0, sessions: 0, expiries: 0, pauses: 0, snaps: 0, snapChunks: 0, bootReplayed: 0, appliesDeferred: 0 };
   private nextToken = 1;
 
   constructor(readonly opts: SimOptions) {
@@ -143,6 +145,9 @@ export class SimCluster {
       // Tiny pieces, a few nodes per step: a SNAP spans many steps, with commits, crashes and
       // partitions landing in the middle of it.
       snapChunkBytes: SNAP_CHUNK_BYTES,
+      // A few applies per step: a DIFF committed at once is applied over many steps, with
+      // client reads, crashes and new commits in between.
+      applyBatchTxns: APPLY_BATCH_TXNS,
       ...(this.opts.testFault ? { testFault: this.opts.testFault } : {}),
     };
   }
@@ -561,6 +566,10 @@ export class SimCluster {
         r.tick();
       }
       if (r.streaming) r.streamSnapshots(SNAP_NODES_PER_STEP);
+      if (r.applyBehind) {
+        this.stats.appliesDeferred++;
+        r.applyMore();
+      }
       if (n.appliedSinceSnapshot >= this.opts.snapshotEvery && !n.inFlight) {
         n.disk.compact(r.state, 5);
         n.appliedSinceSnapshot = 0;

@@ -26,7 +26,7 @@ function firstCaught(opts: Partial<SimOptions>, budget: number): { seed: number;
 
 describe("simulated ensemble under seeded faults", () => {
   it.each([3, 5] as const)("a %i-node ensemble keeps every invariant, and its client history is linearizable, across seeds", (nodes) => {
-    const total = { acked: 0, crashes: 0, syncReads: 0, reads: 0, unknown: 0, expiries: 0, expiredEphemerals: 0, sessions: 0, dropped: 0, duplicated: 0, overtook: 0, snaps: 0, snapChunks: 0, bootReplayed: 0 };
+    const total = { acked: 0, crashes: 0, syncReads: 0, reads: 0, unknown: 0, expiries: 0, expiredEphemerals: 0, sessions: 0, dropped: 0, duplicated: 0, overtook: 0, snaps: 0, snapChunks: 0, bootReplayed: 0, appliesDeferred: 0 };
     for (let seed = 1; seed <= SEEDS; seed++) {
       const sim = run({ nodes, seed });
       total.acked += sim.stats.acked;
@@ -43,6 +43,7 @@ describe("simulated ensemble under seeded faults", () => {
       total.snaps += sim.stats.snaps;
       total.snapChunks += sim.stats.snapChunks;
       total.bootReplayed += sim.stats.bootReplayed;
+      total.appliesDeferred += sim.stats.appliesDeferred;
     }
     // The runs did real work under real faults, or the test proves nothing.
     expect(total.acked).toBeGreaterThan(SEEDS * 50);
@@ -64,6 +65,8 @@ describe("simulated ensemble under seeded faults", () => {
     expect(total.snapChunks).toBeGreaterThan(total.snaps * 4);
     // Restarted nodes applied the committed part of their logs before joining.
     expect(total.bootReplayed).toBeGreaterThan(SEEDS * 10);
+    // Followers applied commits that arrived together over several steps.
+    expect(total.appliesDeferred).toBeGreaterThan(SEEDS);
   }, LONG);
 
   it("heavy loss, repetition and reordering of votes, acks, commits and heartbeats break nothing", () => {

@@ -146,7 +146,18 @@ export class FollowerRole {
    */
   private leaderCommitted(zxid: Zxid): void {
     if (zxid > this.commitSeen) this.commitSeen = zxid;
-    this.r.commitUpTo(Math.min(this.commitSeen, this.r.log.lastZxid) as Zxid);
+    this.applyMore();
+  }
+
+  /** Committed and logged here, not yet applied: more than one batch arrived at once. */
+  get applyBehind(): boolean {
+    return this.phase === "broadcast" && Math.min(this.commitSeen, this.r.log.lastZxid) > this.r.state.lastZxid;
+  }
+
+  /** Applies up to a batch of what is committed (all of it when no batch size is set). */
+  applyMore(): void {
+    if (this.phase !== "broadcast") return;
+    this.r.commitUpTo(Math.min(this.commitSeen, this.r.log.lastZxid) as Zxid, undefined, this.r.cfg.applyBatchTxns ?? Infinity);
   }
 
   private onLeaderInfo(epoch: number): void {

@@ -170,6 +170,16 @@ export class ZabReplica {
     return this.role.kind === "leading" && this.role.leader.streamSnapshots(maxNodes, paused);
   }
 
+  /** A follower has committed transactions still to apply (see ZabConfig.applyBatchTxns). */
+  get applyBehind(): boolean {
+    return this.role.kind === "following" && this.role.follower.applyBehind;
+  }
+
+  /** Applies the next batch of them. */
+  applyMore(): void {
+    if (this.role.kind === "following") this.role.follower.applyMore();
+  }
+
   /** Sessions touched by local clients, so the leader keeps them alive. */
   touchSessions(ids: Iterable<SessionId>): void {
     if (this.role.kind === "leading") this.role.leader.touch(ids);
@@ -273,16 +283,19 @@ export class ZabReplica {
     this.hooks.stateReset(state);
   }
 
-  /** Applies every logged transaction up to `zxid`, in order. */
-  commitUpTo(zxid: Zxid, onApply?: (txn: Txn) => void): void {
+  /** Applies the logged transactions up to `zxid` in order, at most `maxTxns` of them. */
+  commitUpTo(zxid: Zxid, onApply?: (txn: Txn) => void, maxTxns = Infinity): void {
     if (zxid <= this.state.lastZxid) return;
     assert(zxid <= this.log.lastZxid, `commit ${zxid} beyond the log ${this.log.lastZxid}`);
-    for (const txn of this.log.range(this.state.lastZxid, zxid)) {
+    const txns = this.log.range(this.state.lastZxid, zxid);
+    const count = Math.min(txns.length, maxTxns);
+    for (let i = 0; i < count; i++) {
+      const txn = txns[i]!;
       const outcome = this.state.apply(txn);
       onApply?.(txn);
       this.hooks.applied(txn, outcome);
     }
-    assert(this.state.lastZxid === zxid, `commit stopped at ${this.state.lastZxid}, wanted ${zxid}`);
+    assert(count < txns.length || this.state.lastZxid === zxid, `commit stopped at ${this.state.lastZxid}, wanted ${zxid}`);
     this.log.compact(this.state.lastZxid, this.cfg.logWindowTxns, this.cfg.logWindowBytes ?? LOG_WINDOW_BYTES);
   }
 

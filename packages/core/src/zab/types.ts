@@ -109,6 +109,12 @@ export interface ZabConfig {
   logWindowTxns: number;
   /** ...and at most about this many bytes of them (default LOG_WINDOW_BYTES). */
   logWindowBytes?: number;
+  /**
+   * A follower applies at most this many committed transactions per input, so a large DIFF
+   * committed at once (after a SNAP streamed under load, or a long absence) never stops it for
+   * long; the shell calls applyMore() while applyBehind. Default: everything at once.
+   */
+  applyBatchTxns?: number;
   /** Bytes per piece of a SNAP streamed to a follower (default SNAP_CHUNK_BYTES). */
   snapChunkBytes?: number;
   /**

@@ -38,6 +38,8 @@ export class ZabRunner {
   private snapshot: { writer: SnapshotWriter; aborted: boolean; done: Promise<void> } | undefined;
   /** A slice of the SNAPs being streamed to followers is scheduled. */
   private streamScheduled = false;
+  /** A batch of a follower's committed backlog is scheduled. */
+  private applyScheduled = false;
   private ticker: NodeJS.Timeout | undefined;
   private stopped = false;
   /** A batch that failed on a full disk: written again, first of all, once the disk recovers. */
@@ -96,6 +98,17 @@ export class ZabRunner {
     this.flushMessages();
     this.schedulePump();
     if (this.replica.streaming) this.scheduleStream();
+    if (this.replica.applyBehind) this.scheduleApply();
+  }
+
+  /** A follower's committed backlog is applied a batch per turn (ZabConfig.applyBatchTxns). */
+  private scheduleApply(): void {
+    if (this.applyScheduled) return;
+    this.applyScheduled = true;
+    setImmediate(() => {
+      this.applyScheduled = false;
+      this.input(() => this.replica.applyMore());
+    });
   }
 
   /**
