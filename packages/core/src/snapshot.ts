@@ -7,11 +7,16 @@
 import { asSessionId, asZxid, joinPath, type Acl, type Stat, type Zxid } from "@keeper/protocol";
 import { ByteReader, ByteWriter, DecodeError } from "./bytes.ts";
 import { DataTree, internAcl, type TreeChangeObserver, type Znode } from "./tree/data-tree.ts";
-import { hashBytes } from "./tree/digest.ts";
+import { TreeDigest, hashBytes } from "./tree/digest.ts";
 import { SessionTable, type SessionInfo } from "./sessions/session-table.ts";
 
 const MAGIC = 0x4b534e50; // "KSNP"
-const FORMAT = 2;
+/**
+ * Format 3: the tree digest covers ACLs and the header carries a digest of the sessions.
+ * Format 2 (digest of paths, data and stats only) still loads, checked by its own digest.
+ */
+const FORMAT = 3;
+const FORMAT_NO_ACL_DIGEST = 2;
 /**
  * About this many bytes per chunk. Each chunk's buffer is fresh memory, and the first write to
  * each page costs a fault: 4 MiB chunks made one slice in a hundred take 20-36 ms; at 1 MiB the
@@ -21,7 +26,11 @@ export const SNAPSHOT_CHUNK_BYTES = 1024 * 1024;
 
 export interface SnapshotMeta {
   zxid: Zxid;
+  /** The tree's digest at `zxid` (ACLs included from format 3 on). */
   digest: string;
+  /** Of the session records (id, timeout, password); "" in format 2, which had none. */
+  sessionsDigest: string;
+  format: number;
   nodes: number;
   sessions: number;
   chunks: number;
@@ -35,6 +44,16 @@ function readStat(r: ByteReader): Stat {
     czxid: asZxid(r.num()), mzxid: asZxid(r.num()), ctime: r.num(), mtime: r.num(), version: r.i32(), cversion: r.i32(), aversion: r.i32(),
     ephemeralOwner: r.int(), dataLength: r.i32(), numChildren: r.i32(), pzxid: asZxid(r.num()),
   };
+}
+
+/** An order-independent digest of session records, as the tree's digest is of nodes. */
+export function sessionsDigest(sessions: Iterable<SessionInfo>): string {
+  const sum = new TreeDigest();
+  for (const s of sessions) {
+    const w = new ByteWriter(32 + s.password.length).num(s.id).u32(s.timeoutMs).bytes(s.password);
+    sum.add(hashBytes(w.finish()));
+  }
+  return sum.toString();
 }
 
 /** What a snapshot writes of one node: data, ACL and Stat (children follow from the paths). */
@@ -115,8 +134,11 @@ export class SnapshotWriter implements TreeChangeObserver {
     this.flush();
     this.tree.observeChanges(this, false);
     for (const s of this.written) s.clear();
-    const meta: SnapshotMeta = { zxid: this.zxid, digest: this.digest, nodes: this.nodes, sessions: this.sessions.length, chunks: this.chunks.length + this.taken };
-    const header = new ByteWriter().u32(MAGIC).u8(FORMAT).num(meta.zxid).str(meta.digest).u32(meta.nodes).u32(meta.sessions).u32(meta.chunks).finish();
+    const meta: SnapshotMeta = {
+      zxid: this.zxid, digest: this.digest, sessionsDigest: sessionsDigest(this.sessions), format: FORMAT,
+      nodes: this.nodes, sessions: this.sessions.length, chunks: this.chunks.length + this.taken,
+    };
+    const header = new ByteWriter().u32(MAGIC).u8(FORMAT).num(meta.zxid).str(meta.digest).u32(meta.nodes).u32(meta.sessions).u32(meta.chunks).str(meta.sessionsDigest).finish();
     this.finished = { meta, header };
     return true;
   }
@@ -186,8 +208,9 @@ export function readSnapshotHeader(bytes: Uint8Array): SnapshotMeta {
   const r = new ByteReader(bytes);
   if (r.u32() !== MAGIC) throw new DecodeError("not a Keeper snapshot");
   const format = r.u8();
-  if (format !== FORMAT) throw new DecodeError(`unknown snapshot format ${format}`);
-  return { zxid: asZxid(r.num()), digest: r.str(), nodes: r.u32(), sessions: r.u32(), chunks: r.u32() };
+  if (format !== FORMAT && format !== FORMAT_NO_ACL_DIGEST) throw new DecodeError(`unknown snapshot format ${format}`);
+  const meta = { zxid: asZxid(r.num()), digest: r.str(), nodes: r.u32(), sessions: r.u32(), chunks: r.u32() };
+  return { ...meta, format, sessionsDigest: format === FORMAT ? r.str() : "" };
 }
 
 /**
@@ -249,7 +272,12 @@ export class SnapshotLoader {
     tree.lastZxid = meta.zxid;
     if (this.chunks !== meta.chunks) throw new DecodeError(`snapshot has ${this.chunks} chunks, header says ${meta.chunks}`);
     if (this.nodes !== meta.nodes || sessions.size !== meta.sessions) throw new DecodeError(`snapshot holds ${this.nodes} nodes / ${sessions.size} sessions, header says ${meta.nodes} / ${meta.sessions}`);
-    if (tree.digest() !== meta.digest) throw new DecodeError(`snapshot digest ${tree.digest()} does not match ${meta.digest}`);
+    const digest = meta.format === FORMAT_NO_ACL_DIGEST ? tree.digestWithoutAcls() : tree.digest();
+    if (digest !== meta.digest) throw new DecodeError(`snapshot digest ${digest} does not match ${meta.digest}`);
+    if (meta.format === FORMAT) {
+      const got = sessionsDigest(sessions.all());
+      if (got !== meta.sessionsDigest) throw new DecodeError(`snapshot sessions digest ${got} does not match ${meta.sessionsDigest}`);
+    }
     return { tree, sessions, meta };
   }
 }

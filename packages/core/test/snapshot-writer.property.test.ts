@@ -62,7 +62,10 @@ describe("SnapshotWriter (property)", () => {
           while (!writer.step(2)) body.push(...writer.takeChunks());
           body.push(...writer.takeChunks());
           const { meta, header } = writer.result();
-          expect(meta).toEqual(expected.meta);
+          // Chunk boundaries depend on the order nodes are written in (nodes deleted during the
+          // walk come last), so only the count of chunks actually produced must match.
+          expect({ ...meta, chunks: body.length }).toEqual({ ...expected.meta, chunks: body.length });
+          expect(meta.chunks).toBe(body.length);
           expectSameState(readSnapshot(expected.chunks[0]!, expected.chunks.slice(1)), readSnapshot(header, body));
 
           // The tree is observed no more: another snapshot may start, and it sees the new state.

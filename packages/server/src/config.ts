@@ -36,8 +36,12 @@ export interface ServerConfig {
   snapshotEveryTxns: number;
   /** ...or after about this many bytes of log, whichever comes first. */
   snapshotEveryBytes: number;
-  /** Log entries kept behind the latest snapshot, so a lagging peer can still be sent a DIFF. */
+  /** Log entries kept behind the oldest retained snapshot, so a lagging peer can still be sent a DIFF. */
   logRetainTxns: number;
+  /** Snapshots kept; boot falls back to an older one when the newest fails its checks. */
+  snapshotsRetained: number;
+  /** Free space under the data dir below which a warning is logged and /status shows lowSpace. */
+  diskLowSpaceBytes: number;
   /** Largest znode data accepted. */
   dataBytesMax: number;
   /** Most client connections served at once. */
@@ -85,6 +89,8 @@ export function defaultServerConfig(serverId = 1): ServerConfig {
     snapshotEveryTxns: 100_000,
     snapshotEveryBytes: 256 * 1024 * 1024,
     logRetainTxns: 50_000,
+    snapshotsRetained: 3,
+    diskLowSpaceBytes: 1024 * 1024 * 1024,
     dataBytesMax: limits.dataBytesMax,
     clientsMax: 10_000,
     replyBytesMax: limits.replyBytesMax,
@@ -123,6 +129,8 @@ export function resolveServerConfig(partial: Partial<ServerConfig>): ServerConfi
   int("snapshotEveryTxns", 1, 1e9);
   int("snapshotEveryBytes", 1024, 2 ** 48);
   int("logRetainTxns", 0, 1e9);
+  int("snapshotsRetained", 1, 100);
+  int("diskLowSpaceBytes", 0, 2 ** 52);
   int("dataBytesMax", 0, 64 * 1024 * 1024);
   int("clientsMax", 1, 1_000_000);
   int("replyBytesMax", 1024, 64 * 1024 * 1024 + 64 * 1024);

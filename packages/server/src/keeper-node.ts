@@ -58,7 +58,7 @@ export class KeeperNode {
   private touchScheduled = false;
   private readonly log: Logger;
   serving = false;
-  readonly counters = { requests: 0, reads: 0, writes: 0, errors: 0, connects: 0, readOnlyConnects: 0, refusedNotServing: 0, badFrames: 0, repliesTooBig: 0, throttlePauses: 0 };
+  readonly counters = { requests: 0, reads: 0, writes: 0, errors: 0, connects: 0, readOnlyConnects: 0, refusedNotServing: 0, refusedDiskFull: 0, badFrames: 0, repliesTooBig: 0, throttlePauses: 0 };
   /** Requests in flight on all connections, bounded by config.globalOutstandingMax. */
   readonly outstanding: OutstandingRequests;
   /** Every open client connection, so they can be dropped when this node stops serving. */
@@ -386,6 +386,15 @@ export class KeeperNode {
     this.counters.writes++;
     if (conn.isWaitingFor(xid)) {
       conn.enqueueRead(xid, () => this.reply(xid, Code.BADARGUMENTS));
+      return;
+    }
+    if (this.runner.writesRefused) {
+      // NOSPACE alarm: this node cannot log the write. NOTREADONLY is ZooKeeper's "this server
+      // takes no writes now"; clients retry or move on, reads here go on.
+      this.counters.refusedDiskFull++;
+      this.counters.errors++;
+      conn.log.debug({ xid }, "write refused: NOSPACE alarm");
+      conn.enqueueRead(xid, () => this.reply(xid, Code.NOTREADONLY));
       return;
     }
     const ids = conn.identities;

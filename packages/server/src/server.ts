@@ -14,6 +14,7 @@ import { RoleTimer } from "./metrics/role-timer.ts";
 import { createNodeLogger, type Logger } from "./logger.ts";
 import { PeerNetwork, peerFrameBytesMax } from "./peers/peer-network.ts";
 import { ZabRunner } from "./replica/zab-runner.ts";
+import { DiskWatch } from "./storage/disk-space.ts";
 import { Store } from "./storage/store.ts";
 import { listenZooKeeper, type ZkListener } from "./zookeeper/listener.ts";
 import { answerFourLetterWord, type NodeReport } from "./zookeeper/four-letter-words.ts";
@@ -71,7 +72,9 @@ export async function startServer(input: ServerConfig | Partial<ServerConfig>, l
     log.warn({ voters: voters.length }, `an ensemble of ${voters.length} tolerates no more failures than one of ${voters.length - 1}; use an odd size`);
   }
   mkdirSync(config.dataDir, { recursive: true });
-  const store = await Store.open(config.dataDir);
+  const store = await Store.open(config.dataDir, { snapshotsRetained: config.snapshotsRetained, log: log.child({ component: "store" }) });
+  const disk = new DiskWatch(config.dataDir, config.diskLowSpaceBytes, log.child({ component: "disk" }));
+  disk.start();
   const metrics = new NodeMetrics(config.dataDir, config.slowRequestMs, log.child({ component: "requests" }));
   const roleTimer = new RoleTimer(metrics, log.child({ component: "zab" }));
   let node: KeeperNode | undefined;
@@ -83,6 +86,7 @@ export async function startServer(input: ServerConfig | Partial<ServerConfig>, l
       snapshotEveryBytes: config.snapshotEveryBytes,
       logRetainTxns: config.logRetainTxns,
       onFatal: () => process.exit(70),
+      disk,
       timings: { fsyncMs: metrics.fsyncMs, propagationMs: metrics.propagationMs, snapshotMs: metrics.snapshotMs },
     },
     log.child({ component: "zab" }),
@@ -144,6 +148,7 @@ export async function startServer(input: ServerConfig | Partial<ServerConfig>, l
       pid: process.pid,
       uptimeMs: Date.now() - startedAt,
       eventLoop: eventLoop.stats(),
+      disk: disk.status(),
       counters: node!.counters,
       latency: metrics.requests.totals(),
       log: runner.stats,
@@ -192,6 +197,7 @@ export async function startServer(input: ServerConfig | Partial<ServerConfig>, l
     close: () =>
       (closing ??= (async () => {
         eventLoop.stop();
+        disk.stop();
         runner.stop();
         await listener.close();
         await zk?.close();

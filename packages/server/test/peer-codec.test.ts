@@ -367,3 +367,10 @@ describe("native requests and results survive the client link", () => {
     );
   });
 });
+
+describe("a commit carries the leader's digest", () => {
+  it("commit: the digest survives the wire, and a commit without one (an older leader) decodes without one", () => {
+    expect(viaPeer({ type: "commit", epoch: 4, zxid: asZxid(0x4_0000_0009), digest: "0123456789abcdef" })).toEqual({ type: "commit", epoch: 4, zxid: 0x4_0000_0009, digest: "0123456789abcdef" });
+    expect(viaPeer({ type: "commit", epoch: 4, zxid: asZxid(7) })).toEqual({ type: "commit", epoch: 4, zxid: 7 });
+  });
+});

@@ -173,6 +173,10 @@ export class SimCluster {
         this.prevApplied.set(n.id, state.lastZxid);
         this.checkEphemeralOwners(n.id, replica);
       },
+      // Replicas that apply one history never differ: a reported divergence is a bug.
+      diverged: (zxid, mine, leaders) => {
+        throw new Error(`node ${n.id}: digest ${mine} at ${zxid} differs from the leader's ${leaders}`);
+      },
       roleChanged: (s) => {
         this.log(`node ${n.id} ${s.role}${s.serving ? " serving" : ""} epoch ${s.currentEpoch} leader ${s.leader ?? "-"}`);
         if (s.role === "leading" && s.serving) this.check.leading(n.id, s.currentEpoch);

@@ -142,7 +142,7 @@ export class DataTree {
     for (const path of SYSTEM_PATHS) {
       const n = this.nodes.get(path)!;
       n.stat.numChildren = n.children.size;
-      this.digestSum.add(nodeHash(n.pathHash, n.dataHash, n.stat));
+      this.digestSum.add(nodeHash(n));
     }
   }
 
@@ -188,6 +188,16 @@ export class DataTree {
 
   digest(): string {
     return this.digestSum.toString();
+  }
+
+  /**
+   * The digest as it was before ACLs were part of it, by a walk of the whole tree: only to
+   * check a snapshot of format 2 once as it loads.
+   */
+  digestWithoutAcls(): string {
+    const sum = new TreeDigest();
+    for (const n of this.nodes.values()) sum.add(nodeHash(n, false));
+    return sum.toString();
   }
 
   paths(): IterableIterator<string> {
@@ -294,7 +304,7 @@ export class DataTree {
     const node = this.makeNode(path, data, acl, stat, dataNull);
     this.nodes.set(path, node);
     this.counted(path, node, 1);
-    this.digestSum.add(nodeHash(node.pathHash, node.dataHash, node.stat));
+    this.digestSum.add(nodeHash(node));
     this.update(parentPath, parent, () => {
       addChild(parent, nameOf(path));
       parent.stat.cversion++;
@@ -312,7 +322,7 @@ export class DataTree {
     const parentPath = parentOf(path);
     const parent = this.mustGet(parentPath);
     this.beforeChange(path, node);
-    this.digestSum.remove(nodeHash(node.pathHash, node.dataHash, node.stat));
+    this.digestSum.remove(nodeHash(node));
     this.nodes.delete(path);
     this.counted(path, node, -1);
     this.update(parentPath, parent, () => {
@@ -334,9 +344,9 @@ export class DataTree {
   /** Runs a mutation of one node while keeping the digest in step. */
   private update(path: string, n: Znode, mutate: () => void): void {
     this.beforeChange(path, n);
-    this.digestSum.remove(nodeHash(n.pathHash, n.dataHash, n.stat));
+    this.digestSum.remove(nodeHash(n));
     mutate();
-    this.digestSum.add(nodeHash(n.pathHash, n.dataHash, n.stat));
+    this.digestSum.add(nodeHash(n));
   }
 
   private makeNode(path: string, data: Uint8Array, acl: readonly Acl[], stat: Stat, dataNull = false, pathHash = hashString(path)): Znode {
@@ -379,7 +389,7 @@ export class DataTree {
     const node = this.makeNode(path, data, acl, stat, dataNull, pathHash);
     this.nodes.set(path, node);
     this.counted(path, node, 1);
-    this.digestSum.add(nodeHash(node.pathHash, node.dataHash, node.stat));
+    this.digestSum.add(nodeHash(node));
     this.update(parentPath, parent, () => {
       addChild(parent, nameOf(path));
       parent.stat.numChildren = parent.children.size;

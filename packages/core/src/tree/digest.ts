@@ -1,6 +1,6 @@
 // An order-independent digest of the tree: the sum of per-node hashes, kept incrementally so
 // every apply updates it in O(changed nodes). Two replicas at the same zxid must agree on it.
-import type { Stat } from "@keeper/protocol";
+import type { Acl, Stat } from "@keeper/protocol";
 
 const encoder = new TextEncoder();
 
@@ -29,8 +29,38 @@ function mix(h: number, v: number): number {
   return h >>> 0;
 }
 
-/** The hash of one node from cached path and data hashes plus its stat. */
-export function nodeHash(pathHash: [number, number], dataHash: [number, number], stat: Stat): [number, number] {
+/**
+ * ACL lists are shared frozen arrays (internAcl), so a hash per array is computed once and
+ * kept beside it; a node's ACL then costs the digest nothing on most applies.
+ */
+const aclHashes = new WeakMap<readonly Acl[], [number, number]>();
+
+export function aclHash(acl: readonly Acl[]): [number, number] {
+  let h = aclHashes.get(acl);
+  if (h === undefined) {
+    h = hashString(acl.map((a) => `${a.perms}\u0000${a.scheme}\u0000${a.id}`).join("\u0001"));
+    aclHashes.set(acl, h);
+  }
+  return h;
+}
+
+/** What a node's hash is made of: cached path and data hashes, its ACL and its stat. */
+export interface HashedNode {
+  readonly pathHash: [number, number];
+  readonly dataHash: [number, number];
+  readonly acl: readonly Acl[];
+  readonly stat: Stat;
+}
+
+const NO_ACL_HASH: readonly [number, number] = [0, 0];
+
+/**
+ * The hash of one node. The ACL is part of it, so a replica or snapshot whose ACLs differ has
+ * another digest; `withAcl` false gives the hash snapshots of format 2 were checked with.
+ */
+export function nodeHash(n: HashedNode, withAcl = true): [number, number] {
+  const { pathHash, dataHash, stat } = n;
+  const acl = withAcl ? aclHash(n.acl) : NO_ACL_HASH;
   // Field by field rather than over an array of them: this runs for every node of a snapshot
   // load and every apply, and the array was one more allocation each time.
   const lane = (h: number, xor: number): number => {
@@ -46,7 +76,7 @@ export function nodeHash(pathHash: [number, number], dataHash: [number, number],
     h = mix(h ^ xor, stat.numChildren);
     return mix(h ^ xor, stat.pzxid);
   };
-  return [lane(pathHash[0] ^ dataHash[0], 0), lane(pathHash[1] ^ Math.imul(dataHash[1], 31), 0x9e3779b9)];
+  return [lane(pathHash[0] ^ dataHash[0] ^ acl[0], 0), lane(pathHash[1] ^ Math.imul(dataHash[1], 31) ^ Math.imul(acl[1], 0x2545f491), 0x9e3779b9)];
 }
 
 /** A running sum of node hashes, modulo 2^32 per lane. */

@@ -120,7 +120,11 @@ export class FollowerRole {
         if (this.phase === "broadcast") this.leaderCommitted(this.commitSeen);
         return;
       case "commit":
-        if (this.phase === "broadcast" && msg.epoch === this.epoch) this.leaderCommitted(msg.zxid);
+        if (this.phase !== "broadcast" || msg.epoch !== this.epoch) return;
+        this.leaderCommitted(msg.zxid);
+        // Same zxid, other digest: this replica's state is not the leader's (a bug, bad memory,
+        // a corrupt store that passed its checks). It must not serve it.
+        if (msg.digest !== undefined && this.r.state.lastZxid === msg.zxid && this.r.state.tree.digest() !== msg.digest) this.r.diverged(msg.zxid, msg.digest);
         return;
       case "ping":
         if (msg.epoch !== this.epoch) return;

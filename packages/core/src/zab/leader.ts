@@ -280,7 +280,8 @@ export class LeaderRole {
     // Everything after the established history was proposed in this epoch.
     assert(point <= this.historyZxid || epochOf(point) === this.newEpoch, `commit point ${point} from another epoch`);
     this.commit(point);
-    for (const [id, l] of this.learners) if (l.phase === "active") this.r.send(id, { type: "commit", epoch: this.newEpoch!, zxid: point });
+    const digest = this.r.state.lastZxid === point ? this.r.state.tree.digest() : undefined;
+    for (const [id, l] of this.learners) if (l.phase === "active") this.r.send(id, { type: "commit", epoch: this.newEpoch!, zxid: point, ...(digest !== undefined ? { digest } : {}) });
   }
 
   private nextZxid(): Zxid {

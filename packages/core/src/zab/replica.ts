@@ -20,6 +20,11 @@ export interface ReplicaHooks {
   stateReset(state: ReplicatedState): void;
   /** The node started or stopped serving clients, or changed role. */
   roleChanged(status: ReplicaStatus): void;
+  /**
+   * This follower's digest at `zxid` differs from the leader's: it has stopped serving; the
+   * shell must rebuild its state from the leader (its own log would rebuild the same).
+   */
+  diverged?(zxid: Zxid, mine: string, leaders: string): void;
 }
 
 /** The committed window kept for DIFFs is bounded to about this many bytes by default. */
@@ -307,6 +312,13 @@ export class ZabReplica {
     if (this.serving === serving) return;
     this.serving = serving;
     this.hooks.roleChanged(this.status());
+  }
+
+  /** A follower found its state differs from the leader's at `zxid`: stop serving, tell the shell. */
+  diverged(zxid: Zxid, leaders: string): void {
+    const mine = this.state.tree.digest();
+    this.lookAgain(`digest ${mine} differs from the leader's ${leaders} at ${zxid}`);
+    this.hooks.diverged?.(zxid, mine, leaders);
   }
 
   /** Back to LOOKING: something failed or the quorum is gone. */

@@ -55,8 +55,11 @@ export type PeerMessage =
   /** Leader -> follower: start serving; everything up to `commitZxid` is committed. */
   | { type: "upToDate"; syncId: number; epoch: number; commitZxid: Zxid }
   | { type: "proposal"; epoch: number; txn: Txn }
-  /** Everything up to `zxid` is committed (cumulative). */
-  | { type: "commit"; epoch: number; zxid: Zxid }
+  /**
+   * Everything up to `zxid` is committed (cumulative). `digest`: the leader's tree digest at
+   * `zxid`, which a follower at that zxid compares with its own (ZooKeeper 3.6's digest check).
+   */
+  | { type: "commit"; epoch: number; zxid: Zxid; digest?: string }
   /** Heartbeat. Leader -> follower carries the commit point; follower -> leader the sessions its clients touched. */
   | { type: "ping"; epoch: number; commitZxid: Zxid; sessions: SessionId[] }
   /** Follower -> leader: a client request to prepare. */

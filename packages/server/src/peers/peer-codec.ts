@@ -95,7 +95,7 @@ function messageFromWire(which: string, b: Obj): PeerMessage {
     case "proposal":
       return { type: "proposal", epoch: n(b.epoch), txn: decodeTxn(b.txn instanceof Uint8Array ? b.txn : new Uint8Array()) };
     case "commit":
-      return { type: "commit", epoch: n(b.epoch), zxid: z(b.zxid) };
+      return { type: "commit", epoch: n(b.epoch), zxid: z(b.zxid), ...(typeof b.digest === "string" && b.digest !== "" ? { digest: b.digest } : {}) };
     case "ping":
       return { type: "ping", epoch: n(b.epoch), commitZxid: z(b.commitZxid), sessions: (Array.isArray(b.sessions) ? b.sessions : []).map((s: number) => asSessionId(n(s)) as SessionId) };
     case "forward":

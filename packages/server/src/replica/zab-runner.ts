@@ -4,11 +4,12 @@
 // periodic snapshots of committed state, written in slices of a few milliseconds between which
 // the node goes on serving (SnapshotWriter keeps them exact), at points each node draws at
 // random so that an ensemble never snapshots all at once.
-import { BootReplay, SnapshotWriter, ZabReplica, type ForwardedRequest, type ReplicaHooks, type ReplicaStatus, type ServerId, type ZabConfig } from "@keeper/core";
+import { BootReplay, SnapshotWriter, ZabReplica, type PersistBatch, type ForwardedRequest, type ReplicaHooks, type ReplicaStatus, type ServerId, type ZabConfig } from "@keeper/core";
 import type { SessionId } from "@keeper/protocol";
 import type { Logger } from "../logger.ts";
 import type { PeerNetwork } from "../peers/peer-network.ts";
 import type { Store } from "../storage/store.ts";
+import { DISK_RETRY_MS, isDiskFull, type DiskWatch } from "../storage/disk-space.ts";
 
 export interface RunnerOptions {
   zab: ZabConfig;
@@ -19,6 +20,8 @@ export interface RunnerOptions {
   logRetainTxns: number;
   /** The log cannot be written: stop rather than acknowledge what is not durable. */
   onFatal: (err: Error) => void;
+  /** Raised when a write finds the disk full, cleared when writes succeed again. */
+  disk: DiskWatch;
   /** Histograms for the durations the runner sees (in ms); none in tests that do not measure. */
   timings?: RunnerTimings;
 }
@@ -55,6 +58,9 @@ export class ZabRunner {
   private stopped = false;
   /** Serving clients: transactions applied now are new, not history replayed by a sync. */
   private serving = false;
+  /** A batch that failed on a full disk: written again, first of all, once the disk recovers. */
+  private heldBatch: PersistBatch | undefined;
+  private recovering = false;
   readonly stats = { batches: 0, txns: 0, largestBatch: 0, snapshots: 0, messagesOut: 0, messagesIn: 0, lastSnapshotMs: 0, longestSnapshotSliceMs: 0 };
 
   private constructor(private readonly store: Store, private readonly opts: RunnerOptions, private readonly log: Logger, boot: Awaited<ReturnType<Store["boot"]>>, hooks: ReplicaHooks) {
@@ -69,6 +75,7 @@ export class ZabRunner {
         this.abortSnapshot();
         hooks.stateReset(state);
       },
+      diverged: (zxid, mine, leaders) => this.diverged(zxid, mine, leaders),
       roleChanged: (s: ReplicaStatus) => {
         this.serving = s.serving;
         this.log.info({ role: s.role, serving: s.serving, leader: s.leader, epoch: s.currentEpoch, lastZxid: s.lastLoggedZxid, ...(s.role === "looking" ? { electionReason: s.electionReason } : {}) }, "role");
@@ -186,7 +193,8 @@ export class ZabRunner {
 
   /** Runs the persist loop once per event-loop turn, so a burst of requests shares one fsync. */
   private schedulePump(): void {
-    if (this.pumpScheduled || this.persisting) return;
+    // In the NOSPACE alarm nothing is written until recoverDisk() has seen a write succeed.
+    if (this.pumpScheduled || this.persisting || this.opts.disk.alarmed) return;
     this.pumpScheduled = true;
     setImmediate(() => {
       this.pumpScheduled = false;
@@ -195,8 +203,9 @@ export class ZabRunner {
   }
 
   private async pump(): Promise<void> {
-    if (this.persisting || this.stopped) return;
-    const batch = this.replica.takePersist();
+    if (this.persisting || this.stopped || this.opts.disk.alarmed) return;
+    const batch = this.heldBatch ?? this.replica.takePersist();
+    this.heldBatch = undefined;
     if (!batch) return this.maybeSnapshot();
     this.persisting = true;
     let logged: number;
@@ -205,6 +214,14 @@ export class ZabRunner {
       logged = await this.store.persist(batch);
       this.opts.timings?.fsyncMs.observe(performance.now() - started);
     } catch (e) {
+      this.persisting = false;
+      if (isDiskFull(e)) {
+        // Nothing in the batch was acknowledged: hold it, refuse new writes, and try again
+        // once the disk takes writes. Followers that acked meanwhile keep the quorum going.
+        this.heldBatch = batch;
+        this.diskFull(e);
+        return;
+      }
       this.log.fatal({ err: e }, "persisting the log failed");
       this.stopped = true;
       this.opts.onFatal(e as Error);
@@ -220,8 +237,69 @@ export class ZabRunner {
     this.maybeSnapshot();
   }
 
+  /** Raises the NOSPACE alarm and starts probing for free space (once). */
+  private diskFull(err: unknown): void {
+    this.opts.disk.raise(err);
+    this.abortSnapshot();
+    if (!this.recovering) {
+      this.recovering = true;
+      void this.recoverDisk();
+    }
+  }
+
+  /**
+   * Every DISK_RETRY_MS: reopen LevelDB (its write error is sticky) and try one small synced
+   * write. When it succeeds the alarm clears and the held batch goes first.
+   */
+  private async recoverDisk(): Promise<void> {
+    while (!this.stopped) {
+      await new Promise((r) => setTimeout(r, DISK_RETRY_MS));
+      if (this.stopped) break;
+      if (this.persisting) continue;
+      await this.snapshot?.done;
+      try {
+        await this.store.reopen();
+        await this.store.probeWrite();
+      } catch (e) {
+        // Reopening on a full disk fails as "Database failed to open" (ENOSPC only in its
+        // cause, if at all): any failure here means not yet; /status shows the last error.
+        this.opts.disk.raise(e);
+        continue;
+      }
+      this.opts.disk.clear();
+      break;
+    }
+    this.recovering = false;
+    this.schedulePump();
+  }
+
+  /**
+   * This follower's state differs from the leader's at `zxid` (the core has stopped serving).
+   * Its own snapshots and log would rebuild the same state, so the store is marked to start
+   * from nothing and the node exits; restarted, it copies the state from the leader.
+   */
+  private diverged(zxid: number, mine: string, leaders: string): void {
+    this.log.fatal({ zxid, digest: mine, leaderDigest: leaders }, "DIVERGED: this node's state differs from the leader's at the same zxid; it stops, and restarts from the leader's state");
+    this.stopped = true;
+    if (this.ticker) clearInterval(this.ticker);
+    void this.drain()
+      .then(() => this.store.markForResync(zxid as never))
+      .then(
+        () => this.opts.onFatal(new Error(`state diverged from the leader's at zxid ${zxid}`)),
+        (err) => {
+          this.log.fatal({ err }, "could not mark the store for a resync");
+          this.opts.onFatal(err as Error);
+        },
+      );
+  }
+
+  /** True while the node cannot write its log (NOSPACE): client writes are refused. */
+  get writesRefused(): boolean {
+    return this.opts.disk.alarmed;
+  }
+
   private maybeSnapshot(): void {
-    if (this.snapshot || this.stopped) return;
+    if (this.snapshot || this.stopped || this.opts.disk.alarmed) return;
     if (this.appliedSinceSnapshot < this.snapshotAtTxns && this.loggedBytesSinceSnapshot < this.snapshotAtBytes) return;
     this.appliedSinceSnapshot = 0;
     this.loggedBytesSinceSnapshot = 0;
@@ -230,7 +308,10 @@ export class ZabRunner {
     const writer = new SnapshotWriter(this.replica.state.tree, this.replica.state.sessions);
     const run = { writer, aborted: false, done: Promise.resolve() };
     run.done = this.writeSnapshot(run)
-      .catch((err) => this.log.error({ err }, "snapshot failed; the log is kept, recovery still works"))
+      .catch((err) => {
+        this.log.error({ err }, "snapshot failed; the log is kept, recovery still works");
+        if (isDiskFull(err)) this.diskFull(err);
+      })
       .finally(() => {
         if (this.snapshot === run) this.snapshot = undefined;
       });
@@ -242,6 +323,18 @@ export class ZabRunner {
     const started = performance.now();
     const { writer } = run;
     const sink = this.store.openSnapshot(writer.zxid);
+    try {
+      await this.writeSnapshotInto(run, sink, started);
+    } catch (e) {
+      // Give the space back now (a full disk most likely), not at the next boot.
+      writer.abort();
+      await sink.discard().catch(() => {});
+      throw e;
+    }
+  }
+
+  private async writeSnapshotInto(run: { writer: SnapshotWriter; aborted: boolean }, sink: ReturnType<Store["openSnapshot"]>, started: number): Promise<void> {
+    const { writer } = run;
     let slices = 0;
     let longest = 0;
     for (;;) {
@@ -263,7 +356,7 @@ export class ZabRunner {
     }
     const meta = await sink.commit(writer.result().header);
     if (!meta) return;
-    await this.store.purgeBefore(meta.zxid, this.opts.logRetainTxns);
+    await this.store.purgeLog(this.opts.logRetainTxns);
     const elapsedMs = performance.now() - started;
     this.opts.timings?.snapshotMs.observe(elapsedMs);
     const ms = Math.round(elapsedMs);

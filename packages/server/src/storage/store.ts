@@ -1,24 +1,35 @@
-// The node's durable state in LevelDB: the transaction log (one key per zxid), the latest
-// snapshot (header + chunks) and the ZAB epochs. Log appends are batched and synced: a batch
-// is on disk before any transaction in it is acknowledged.
+// The node's durable state in LevelDB: the transaction log (one key per zxid), the retained
+// snapshots (header + chunks each) and the ZAB epochs. Log appends are batched and synced: a
+// batch is on disk before any transaction in it is acknowledged. Every value is framed with a
+// CRC32C (checksum.ts) and checked when read: a node never replays or serves a bad record.
 //
-// Snapshots: each is written under its own key prefix ("s/<zxid>.<n>/", chunks "c/<i>" then
-// the header "h"), chunk by chunk as it is produced; one synced write of "s/current" then
-// switches to it, and only after that are the previous snapshot's keys removed. A crash at any
-// point leaves the previous snapshot whole (orphaned chunks are cleared at boot). A data dir
-// written before this layout (header "s/header", chunks "s/chunk/<i>") still boots.
+// Snapshots: each is written under its own key prefix ("s/<zxid>.<n>/", chunks "c/<i>"), chunk
+// by chunk as it is produced; one synced write of its header "h" commits it. The newest
+// `snapshotsRetained` committed snapshots are kept, and the log back to the oldest of them, so
+// boot can fall back to an older snapshot when the newest fails its checks. "f/log-from" says
+// from which zxid on the log is complete: a snapshot older than that cannot be replayed
+// forward and is never used. Chunks of a snapshot that never committed are cleared at boot.
 import { Level } from "level";
-import { ReplicatedState, decodeTxn, encodeTxn, readSnapshot, readSnapshotHeader, writeSnapshot, type DataTree, type PersistBatch, type ReplicaBoot, type SessionTable, type SnapshotMeta, type Txn } from "@keeper/core";
-import type { Zxid } from "@keeper/protocol";
+import pino from "pino";
+import { ReplicatedState, decodeTxn, encodeTxn, readSnapshotHeader, writeSnapshot, type DataTree, type PersistBatch, type ReplicaBoot, type SessionTable, type SnapshotMeta, type Txn } from "@keeper/core";
+import { asZxid, type Zxid } from "@keeper/protocol";
+import type { Logger } from "../logger.ts";
+import { StorageError, frame, unframe } from "./checksum.ts";
+import { SnapshotArea, type SnapshotSink } from "./snapshot-area.ts";
+import { upgradeToFramed } from "./upgrade.ts";
+
+export type { SnapshotSink } from "./snapshot-area.ts";
+export { CorruptValueError, StorageError } from "./checksum.ts";
 
 const TXN_PREFIX = "t/";
-const SNAP_PREFIX = "s/";
-const SNAP_CURRENT = "s/current";
-/** The layout before per-snapshot prefixes: read at boot, removed by the next snapshot. */
-const LEGACY_HEADER = "s/header";
-const LEGACY_CHUNK = "s/chunk/";
+const TXN_END = TXN_PREFIX + "~";
 const EPOCH_ACCEPTED = "e/accepted";
 const EPOCH_CURRENT = "e/current";
+export const LOG_FROM = "f/log-from";
+const PROBE = "f/probe";
+/** Set when this node's state diverged from the leader's: the next boot starts from nothing. */
+const RESYNC = "f/resync";
+export const DEFAULT_SNAPSHOTS_RETAINED = 3;
 /** The commit point recorded with the last batch: boot applies the log up to it (BootReplay). */
 const COMMITTED = "e/committed";
 
@@ -26,171 +37,119 @@ const COMMITTED = "e/committed";
 export function txnKey(zxid: Zxid): string {
   return TXN_PREFIX + zxid.toString(16).padStart(14, "0");
 }
+const zxidOfTxnKey = (key: string): Zxid => asZxid(parseInt(key.slice(TXN_PREFIX.length), 16));
 
-const chunkKey = (prefix: string, i: number) => `${prefix}c/${String(i).padStart(8, "0")}`;
-const headerKey = (prefix: string) => `${prefix}h`;
-/** A per-snapshot key prefix: "s/", the zxid in 14 hex digits, ".", a unique suffix, "/". */
-const SNAPSHOT_PREFIX = /^s\/[0-9a-f]{14}\.[0-9a-z]+\//;
-const utf8 = new TextEncoder();
-const fromUtf8 = new TextDecoder();
-
-/** Where a snapshot's keys live: a prefix, or the legacy layout. */
-type SnapshotPlace = { prefix: string } | { legacy: true };
-
-/**
- * One snapshot being stored, chunk by chunk. Nothing is visible until commit(); discard()
- * (or a crash) leaves the current snapshot as it was.
- */
-export interface SnapshotSink {
-  readonly zxid: Zxid;
-  /** Stores the next body chunks (not synced: commit's synced write makes them durable too). */
-  write(chunks: readonly Uint8Array[]): Promise<void>;
-  /** Makes this the current snapshot unless a newer one is already current; then drops the old one. */
-  commit(header: Uint8Array): Promise<SnapshotMeta | undefined>;
-  discard(): Promise<void>;
-}
-
-function encodeEpoch(n: number): Uint8Array {
+export function encodeZxidValue(n: number): Uint8Array {
   const b = new Uint8Array(8);
   new DataView(b.buffer).setFloat64(0, n);
   return b;
 }
+const decodeNumber = (v: Uint8Array): number => new DataView(v.buffer, v.byteOffset, v.byteLength).getFloat64(0);
 
-function decodeFloat(v: Uint8Array): number {
-  return new DataView(v.buffer, v.byteOffset, v.byteLength).getFloat64(0);
+
+export interface StoreOptions {
+  /** Committed snapshots kept (the newest first); boot falls back through them. */
+  snapshotsRetained?: number;
+  log?: Logger;
 }
 
 export class Store {
-  private constructor(private readonly db: Level<string, Uint8Array>) {}
+  private readonly snapshots: SnapshotArea;
 
-  static async open(dir: string): Promise<Store> {
+  private constructor(private readonly db: Level<string, Uint8Array>, private readonly log: Logger, snapshotsRetained: number) {
+    this.snapshots = new SnapshotArea(db, log, snapshotsRetained);
+  }
+
+  static async open(dir: string, opts: StoreOptions = {}): Promise<Store> {
+    const log = opts.log ?? pino({ enabled: false });
+    const retained = opts.snapshotsRetained ?? DEFAULT_SNAPSHOTS_RETAINED;
+    if (!Number.isInteger(retained) || retained < 1) throw new StorageError(`snapshotsRetained must be a whole number >= 1, not ${retained}`);
     const db = new Level<string, Uint8Array>(dir, { keyEncoding: "utf8", valueEncoding: "view" });
     await db.open();
-    return new Store(db);
+    try {
+      await upgradeToFramed(db, log);
+    } catch (e) {
+      await db.close();
+      throw e;
+    }
+    return new Store(db, log, retained);
   }
 
   async close(): Promise<void> {
     await this.db.close();
   }
 
-  /** Appends transactions durably, in one synced batch. */
-  async append(txns: readonly Txn[]): Promise<void> {
-    await this.db.batch(
-      txns.map((t) => ({ type: "put" as const, key: txnKey(t.hdr.zxid), value: encodeTxn(t) })),
-      { sync: true } as never,
-    );
+  /**
+   * Closes and opens the database again: after a write fails (a full disk), LevelDB may refuse
+   * every later write (its background error is sticky) until it is reopened.
+   */
+  async reopen(): Promise<void> {
+    await this.db.close();
+    await this.db.open();
   }
 
-  /** Every logged transaction with zxid > `after`, in zxid order. */
+  /** One small synced write: it succeeds once the disk takes writes again. */
+  async probeWrite(): Promise<void> {
+    await this.db.batch([{ type: "put", key: PROBE, value: frame(encodeZxidValue(Date.now())) }], { sync: true } as never);
+  }
+
+  private async getChecked(key: string): Promise<Uint8Array | undefined> {
+    const v = await this.db.get(key);
+    return v === undefined ? undefined : unframe(key, v);
+  }
+
+  /** Appends transactions durably, in one synced batch. */
+  async append(txns: readonly Txn[]): Promise<void> {
+    await this.persist({ seq: 0, append: txns as Txn[] });
+  }
+
+  /** Every logged transaction with zxid > `after`, in zxid order; CorruptValueError at a bad one. */
   async *txnsAfter(after: Zxid): AsyncGenerator<Txn> {
-    for await (const [, value] of this.db.iterator({ gt: txnKey(after), lt: TXN_PREFIX + "~" })) {
-      yield decodeTxn(value);
-    }
+    for await (const [key, value] of this.db.iterator({ gt: txnKey(after), lt: TXN_END })) yield decodeRecord(key, value);
   }
 
   async lastLoggedZxid(): Promise<Zxid | undefined> {
-    for await (const [, value] of this.db.iterator({ gte: TXN_PREFIX, lt: TXN_PREFIX + "~", reverse: true, limit: 1 })) {
-      return decodeTxn(value).hdr.zxid;
-    }
+    for await (const [key, value] of this.db.iterator({ gte: TXN_PREFIX, lt: TXN_END, reverse: true, limit: 1 })) return decodeRecord(key, value).hdr.zxid;
     return undefined;
   }
 
-  /** Snapshot commits and installs, one at a time, so an older one never replaces a newer one. */
-  private snapshotQueue: Promise<unknown> = Promise.resolve();
-  private sinks = 0;
-
-  private serialised<T>(fn: () => Promise<T>): Promise<T> {
-    const next = this.snapshotQueue.then(fn, fn);
-    this.snapshotQueue = next.catch(() => undefined);
-    return next;
+  /** The log holds every transaction after this zxid (0: from the start). */
+  async logFrom(): Promise<Zxid> {
+    const v = await this.getChecked(LOG_FROM);
+    return asZxid(v === undefined ? 0 : decodeNumber(v));
   }
 
   /** Starts storing a snapshot taken at `zxid` (see SnapshotSink). */
   openSnapshot(zxid: Zxid): SnapshotSink {
-    // Unique even for two snapshots at one zxid (a local one and a SNAP from the leader).
-    const prefix = `${SNAP_PREFIX}${zxid.toString(16).padStart(14, "0")}.${Date.now().toString(36)}${(++this.sinks).toString(36)}/`;
-    let chunks = 0;
-    return {
-      zxid,
-      write: async (body) => {
-        if (body.length === 0) return;
-        await this.db.batch(body.map((value) => ({ type: "put" as const, key: chunkKey(prefix, chunks++), value })));
-      },
-      commit: (header) =>
-        this.serialised(async () => {
-          const meta = readSnapshotHeader(header);
-          if (meta.chunks !== chunks) throw new Error(`snapshot at ${zxid} has ${chunks} chunks stored, its header says ${meta.chunks}`);
-          const current = await this.snapshotMeta();
-          if (current && current.zxid > meta.zxid) {
-            await this.clearPrefix(prefix);
-            return undefined;
-          }
-          const old = await this.currentPlace();
-          await this.db.batch(
-            [
-              { type: "put", key: headerKey(prefix), value: header },
-              { type: "put", key: SNAP_CURRENT, value: utf8.encode(prefix) },
-            ],
-            { sync: true } as never,
-          );
-          if (old) await this.clearPlace(old);
-          return meta;
-        }),
-      discard: () => this.clearPrefix(prefix),
-    };
+    return this.snapshots.open(zxid);
   }
 
-  /**
-   * Saves a snapshot of `tree` + `sessions` at once, then drops log entries older than the
-   * newest `retainTxns` at or before it, which recovery no longer needs.
-   */
+  /** Saves a snapshot of `tree` + `sessions` at once, then purges the log it makes unneeded. */
   async saveSnapshot(tree: DataTree, sessions: SessionTable, retainTxns: number): Promise<SnapshotMeta> {
     const { meta, chunks } = writeSnapshot(tree, sessions);
     const sink = this.openSnapshot(meta.zxid);
     await sink.write(chunks.slice(1));
     await sink.commit(chunks[0]!);
-    await this.purgeBefore(meta.zxid, retainTxns);
+    await this.purgeLog(retainTxns);
     return meta;
   }
 
-  /** Drops log entries older than the newest `retainTxns` at or before `snapZxid`. */
-  async purgeBefore(snapZxid: Zxid, retainTxns: number): Promise<void> {
+  /**
+   * Drops log entries older than the newest `retainTxns` at or before the oldest retained
+   * snapshot: the log must reach back to every snapshot boot may fall back to. "f/log-from" is
+   * raised (synced) before anything goes, so a crash in between only forgoes a fallback.
+   */
+  async purgeLog(retainTxns: number): Promise<void> {
+    const oldest = await this.snapshots.oldestZxid();
+    if (oldest === undefined) return;
     let kept = 0;
-    for await (const key of this.db.keys({ lte: txnKey(snapZxid), gte: TXN_PREFIX, reverse: true })) {
+    for await (const key of this.db.keys({ lte: txnKey(oldest), gte: TXN_PREFIX, reverse: true })) {
       if (kept++ >= retainTxns) {
+        await this.db.batch([{ type: "put", key: LOG_FROM, value: frame(encodeZxidValue(zxidOfTxnKey(key))) }], { sync: true } as never);
         await this.db.clear({ gte: TXN_PREFIX, lte: key });
         return;
       }
     }
-  }
-
-  private async currentPlace(): Promise<SnapshotPlace | undefined> {
-    const current = await this.db.get(SNAP_CURRENT);
-    if (current !== undefined) return { prefix: fromUtf8.decode(current) };
-    return (await this.db.get(LEGACY_HEADER)) === undefined ? undefined : { legacy: true };
-  }
-
-  private async clearPlace(place: SnapshotPlace): Promise<void> {
-    if ("prefix" in place) return this.clearPrefix(place.prefix);
-    await this.db.clear({ gte: LEGACY_CHUNK, lt: LEGACY_CHUNK + "~" });
-    await this.db.del(LEGACY_HEADER);
-  }
-
-  private async clearPrefix(prefix: string): Promise<void> {
-    await this.db.clear({ gte: prefix, lt: prefix + "~" });
-  }
-
-  /** Removes chunks of snapshots that never became current (a crash or a discard mid-way). */
-  private async clearOrphans(): Promise<void> {
-    const place = await this.currentPlace();
-    const keep = place && "prefix" in place ? place.prefix : undefined;
-    const orphans = new Set<string>();
-    for await (const key of this.db.keys({ gte: SNAP_PREFIX, lt: SNAP_PREFIX + "~" })) {
-      // Only per-snapshot prefixes: never "s/current" or the legacy keys.
-      const prefix = SNAPSHOT_PREFIX.exec(key)?.[0];
-      if (prefix !== undefined && prefix !== keep) orphans.add(prefix);
-    }
-    for (const prefix of orphans) await this.clearPrefix(prefix);
   }
 
   /**
@@ -200,66 +159,109 @@ export class Store {
    */
   async persist(b: PersistBatch): Promise<number> {
     if (b.snapshot) {
-      // The leader's state is stored aside and switched to in one synced write; only then is
-      // the old log dropped. A crash before the switch leaves the old snapshot and log whole;
-      // after it, the new snapshot (any old log entries past it are uncommitted history that
+      // Stored aside and switched to in one synced write; only then are the log and the other
+      // snapshots (of another history) dropped. A crash before the switch leaves the old state
+      // whole; after it, the new snapshot (old log entries past it are uncommitted history that
       // the next sync truncates, as for any logged entry).
       const [header, ...body] = b.snapshot.chunks;
-      const sink = this.openSnapshot(readSnapshotHeader(header!).zxid);
-      await sink.write(body);
-      await sink.commit(header!);
-      await this.db.clear({ gte: TXN_PREFIX, lt: TXN_PREFIX + "~" });
+      const zxid = readSnapshotHeader(header!).zxid;
+      const sink = this.openSnapshot(zxid);
+      try {
+        await sink.write(body);
+      } catch (e) {
+        // A full disk: give back what was written (the whole batch is tried again later).
+        await sink.discard().catch(() => {});
+        throw e;
+      }
+      await sink.commit(header!, async () => {
+        await this.db.batch([{ type: "put", key: LOG_FROM, value: frame(encodeZxidValue(zxid)) }], { sync: true } as never);
+        await this.db.clear({ gte: TXN_PREFIX, lt: TXN_END });
+      });
     }
-    if (b.truncateAfter !== undefined) await this.db.clear({ gt: txnKey(b.truncateAfter), lt: TXN_PREFIX + "~" });
-    const ops: Array<{ type: "put"; key: string; value: Uint8Array }> = b.append.map((t) => ({ type: "put", key: txnKey(t.hdr.zxid), value: encodeTxn(t) }));
-    if (b.epochs?.accepted !== undefined) ops.push({ type: "put", key: EPOCH_ACCEPTED, value: encodeEpoch(b.epochs.accepted) });
-    if (b.epochs?.current !== undefined) ops.push({ type: "put", key: EPOCH_CURRENT, value: encodeEpoch(b.epochs.current) });
-    if (b.committed !== undefined) ops.push({ type: "put", key: COMMITTED, value: encodeEpoch(b.committed) });
+    if (b.truncateAfter !== undefined) await this.db.clear({ gt: txnKey(b.truncateAfter), lt: TXN_END });
+    const ops: Array<{ type: "put"; key: string; value: Uint8Array }> = b.append.map((t) => ({ type: "put", key: txnKey(t.hdr.zxid), value: frame(encodeTxn(t)) }));
+    if (b.epochs?.accepted !== undefined) ops.push({ type: "put", key: EPOCH_ACCEPTED, value: frame(encodeZxidValue(b.epochs.accepted)) });
+    if (b.epochs?.current !== undefined) ops.push({ type: "put", key: EPOCH_CURRENT, value: frame(encodeZxidValue(b.epochs.current)) });
+    if (b.committed !== undefined) ops.push({ type: "put", key: COMMITTED, value: frame(encodeZxidValue(b.committed)) });
     if (ops.length > 0) await this.db.batch(ops, { sync: true } as never);
     let logged = 0;
     for (let i = 0; i < b.append.length; i++) logged += ops[i]!.value.length;
     return logged;
   }
 
-  /** What a replica starts from: the latest snapshot, and every logged transaction after it. */
+  /**
+   * What a replica starts from: the newest snapshot that passes its checks (older ones are
+   * tried in turn), and every logged transaction after it up to the first that fails its
+   * check, where the log is truncated. The node then syncs the rest from the leader. With it,
+   * the commit point recorded with the last batch (BootReplay applies the log up to it, as
+   * far as the log goes).
+   */
   async boot(): Promise<ReplicaBoot & { committed: Zxid | undefined }> {
-    await this.clearOrphans();
-    const snap = await this.loadSnapshot();
+    if ((await this.getChecked(RESYNC)) !== undefined) await this.dropState();
+    await this.snapshots.clearOrphans();
+    const from = await this.logFrom();
+    const snap = await this.snapshots.loadNewestValid(from);
+    if (!snap && from > 0) {
+      throw new StorageError(
+        `no snapshot in this data dir passes its checks, and the log starts after zxid 0x${from.toString(16)}: ` +
+          "the state cannot be rebuilt here. Move the data dir aside and start the node with an empty one; it copies the state from the leader (SNAP).",
+      );
+    }
     const state = snap ? new ReplicatedState(snap.tree, snap.sessions) : new ReplicatedState();
     const log: Txn[] = [];
-    for await (const t of this.txnsAfter(state.lastZxid)) log.push(t);
+    for await (const [key, value] of this.db.iterator({ gt: txnKey(state.lastZxid), lt: TXN_END })) {
+      try {
+        log.push(decodeRecord(key, value));
+      } catch (err) {
+        const last = log[log.length - 1]?.hdr.zxid ?? state.lastZxid;
+        this.log.error({ err, key, truncatedAfter: last }, "log record fails its check: the log is truncated before it; the leader resends the rest");
+        await this.db.clear({ gte: key, lt: TXN_END });
+        // clear() is not synced: a synced write after it makes the truncation durable.
+        await this.db.batch([{ type: "put", key: LOG_FROM, value: frame(encodeZxidValue(from)) }], { sync: true } as never);
+        break;
+      }
+    }
     const { accepted, current } = await this.epochs();
-    const committed = await this.db.get(COMMITTED);
-    return { state, log, acceptedEpoch: accepted, currentEpoch: current, committed: committed === undefined ? undefined : (decodeFloat(committed) as Zxid) };
+    const committed = await this.getChecked(COMMITTED);
+    return { state, log, acceptedEpoch: accepted, currentEpoch: current, committed: committed === undefined ? undefined : asZxid(decodeNumber(committed)) };
+  }
+
+  /**
+   * Marks this data dir for a full resync: this node's state was found to differ from the
+   * leader's (run-time digest check), and its own snapshots and log would rebuild the same.
+   */
+  async markForResync(zxid: Zxid): Promise<void> {
+    await this.db.batch([{ type: "put", key: RESYNC, value: frame(encodeZxidValue(zxid)) }], { sync: true } as never);
+  }
+
+  /** Drops snapshots, log and commit point (the epochs stay: they are promises made to peers). */
+  private async dropState(): Promise<void> {
+    this.log.error("this node's state diverged from the leader's: its snapshots and log are dropped, it copies the state from the leader (SNAP)");
+    await this.db.clear({ gte: "s/", lt: "s/~" });
+    await this.db.clear({ gte: TXN_PREFIX, lt: TXN_END });
+    await this.db.batch(
+      [
+        { type: "del", key: COMMITTED },
+        { type: "put", key: LOG_FROM, value: frame(encodeZxidValue(0)) },
+        { type: "del", key: RESYNC },
+      ],
+      { sync: true } as never,
+    );
   }
 
   async snapshotMeta(): Promise<SnapshotMeta | undefined> {
-    const place = await this.currentPlace();
-    if (!place) return undefined;
-    const header = await this.db.get("prefix" in place ? headerKey(place.prefix) : LEGACY_HEADER);
-    return header === undefined ? undefined : readSnapshotHeader(header);
+    return this.snapshots.newestMeta();
   }
 
-  async loadSnapshot(): Promise<ReturnType<typeof readSnapshot> | undefined> {
-    const place = await this.currentPlace();
-    if (!place) return undefined;
-    const header = await this.db.get("prefix" in place ? headerKey(place.prefix) : LEGACY_HEADER);
-    if (header === undefined) throw new Error("the current snapshot has no header");
-    const meta = readSnapshotHeader(header);
-    const chunks: Uint8Array[] = [];
-    for (let i = 0; i < meta.chunks; i++) {
-      const key = "prefix" in place ? chunkKey(place.prefix, i) : `${LEGACY_CHUNK}${String(i).padStart(8, "0")}`;
-      const c = await this.db.get(key);
-      if (c === undefined) throw new Error(`snapshot chunk ${i} of ${meta.chunks} is missing`);
-      chunks.push(c);
-    }
-    return readSnapshot(header, chunks);
+  /** The newest snapshot that passes its checks. */
+  async loadSnapshot(): Promise<Awaited<ReturnType<SnapshotArea["loadNewestValid"]>>> {
+    return this.snapshots.loadNewestValid(await this.logFrom(), false);
   }
 
   async epochs(): Promise<{ accepted: number; current: number }> {
     const read = async (k: string) => {
-      const v = await this.db.get(k);
-      return v === undefined ? 0 : decodeFloat(v);
+      const v = await this.getChecked(k);
+      return v === undefined ? 0 : decodeNumber(v);
     };
     return { accepted: await read(EPOCH_ACCEPTED), current: await read(EPOCH_CURRENT) };
   }
@@ -267,4 +269,11 @@ export class Store {
   async setEpochs(e: { accepted?: number; current?: number }): Promise<void> {
     await this.persist({ seq: 0, append: [], epochs: e });
   }
+}
+
+/** A log record, checked: its frame, its encoding, and that it is the zxid its key says. */
+function decodeRecord(key: string, value: Uint8Array): Txn {
+  const txn = decodeTxn(unframe(key, value));
+  if (txnKey(txn.hdr.zxid) !== key) throw new Error(`log record under ${key} holds zxid ${txn.hdr.zxid.toString(16)}`);
+  return txn;
 }
