@@ -36,8 +36,10 @@ const ALL_WORKLOADS: Workload[] = ["setData", "create", "getData", "mixed", "mul
 
 export const CONFIG = {
   seconds: num(env.KEEPER_BENCH_SECONDS, 8),
+  // About 5 x 3 s of warm-up, 15 x 8 s of runs and 5 x 8 s of saturation check per system, plus
+  // a few seconds per phase to fork the load processes and connect: under 10 minutes in all.
   runs: Math.max(1, Math.round(num(env.KEEPER_BENCH_RUNS, 3))),
-  warmSeconds: num(env.KEEPER_BENCH_WARM_SECONDS, 4),
+  warmSeconds: num(env.KEEPER_BENCH_WARM_SECONDS, 3),
   workloads: (env.KEEPER_BENCH_WORKLOADS ?? ALL_WORKLOADS.join(","))
     .split(",")
     .map((s) => s.trim())
@@ -69,6 +71,8 @@ export interface WorkloadResult {
     clientCores: number;
     clientCpuUsPerOp: number;
     hostBusyCores: number;
+    /** Host busy cores not used by the servers or the client: other work on the machine. */
+    otherCores: number;
     maxWorkerCores: number;
   };
   /** Saturation run / median of the base runs. */
@@ -106,6 +110,9 @@ function commitOf(): string {
     return "unknown";
   }
 }
+
+/** Busy cores of the host that were neither the servers nor the load processes. */
+const otherCores = (o: OpsSummary): number => Math.max(0, o.hostBusyCores - o.clientCores - o.serverCores.reduce((a, b) => a + b, 0));
 
 const createParent = (w: number, s: number): string => `${ROOT}/c${w}-${s}`;
 
@@ -147,14 +154,15 @@ function line(system: string, o: OpsSummary, label: string): string {
     .join(", ");
   return (
     `${system}: ${label.padEnd(10)} ${o.workload.padEnd(7)} ${o.workers}x${o.sessions / o.workers}x${o.depth}: ${k(o.opsPerSec)}/s, p50 ${f(o.p50Ms)} p99 ${f(o.p99Ms)} p99.9 ${f(o.p999Ms)} ms, ` +
-    `server ${f(o.serverCpuUsPerOp, 0)} us/op (${o.serverCores.map((c) => f(c, 2)).join("+")} cores), client ${f(o.clientCores, 2)} cores (${o.workerCores.map((c) => f(c, 2)).join(", ")}), host busy ${f(o.hostBusyCores, 2)} cores` +
+    `server ${f(o.serverCpuUsPerOp, 0)} us/op (${o.serverCores.map((c) => f(c, 2)).join("+")} cores), client ${f(o.clientCores, 2)} cores (${o.workerCores.map((c) => f(c, 2)).join(", ")}), host busy ${f(o.hostBusyCores, 2)} cores (others ${f(otherCores(o), 2)})` +
     (errs ? `, errors: ${errs}` : "") +
     (o.drops ? `, DROPS ${o.drops}: ${o.dropReasons.slice(0, 3).join("; ")}` : "")
   );
 }
 
-function verdictOf(ratio: number, sat: OpsSummary | undefined, maxWorkerCores: number): string {
+function verdictOf(ratio: number, sat: OpsSummary | undefined, maxWorkerCores: number, baseDrops: number): string {
   if (sat === undefined) return "not checked";
+  if (sat.drops > 0 || baseDrops > 0) return `INCONCLUSIVE: connections dropped (${baseDrops} in the base runs, ${sat.drops} with 3x the load)`;
   const busyClient = maxWorkerCores > 0.9 ? `; a client process used ${f(maxWorkerCores, 2)} cores` : "";
   if (!Number.isFinite(ratio)) return "n/a";
   if (ratio > 1 + CONFIG.flatTolerance) return `RISES ${pct(ratio - 1)} with 3x the client load: the base load did not saturate the servers${busyClient}`;
@@ -201,11 +209,12 @@ async function measure(t: ScaleTarget, log: (l: string) => void): Promise<System
       clientCores: m((o) => o.clientCores),
       clientCpuUsPerOp: m((o) => o.clientCpuUsPerOp),
       hostBusyCores: m((o) => o.hostBusyCores),
+      otherCores: m(otherCores),
       maxWorkerCores: Math.max(...rs.flatMap((o) => o.workerCores)),
     };
     const sat = sats.get(w);
     const ratio = sat ? sat.opsPerSec / med.opsPerSec : NaN;
-    return { workload: w, runs: rs, ...(sat ? { saturation: sat } : {}), median: med, saturationRatio: ratio, verdict: verdictOf(ratio, sat, med.maxWorkerCores) };
+    return { workload: w, runs: rs, ...(sat ? { saturation: sat } : {}), median: med, saturationRatio: ratio, verdict: verdictOf(ratio, sat, med.maxWorkerCores, rs.reduce((n, o) => n + o.drops, 0)) };
   });
   if (epochBefore !== epochAfter) log(`${t.system}: THE LEADER CHANGED during the measurements (epoch ${epochBefore} -> ${epochAfter})`);
   return { system: t.system, workloads, warmup, epochBefore, epochAfter };
@@ -251,13 +260,13 @@ export function tables(report: ThroughputReport): string[] {
     );
   }
   out.push("");
-  out.push("| workload | server CPU us/op Keeper | ZooKeeper | Keeper / ZooKeeper | client cores K / ZK | client us/op K / ZK | busiest client process, cores | host busy cores K / ZK |");
-  out.push("| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |");
+  out.push("| workload | server CPU us/op Keeper | ZooKeeper | Keeper / ZooKeeper | client cores K / ZK | client us/op K / ZK | busiest client process, cores | server cores K / ZK | other work on the host, cores K / ZK |");
+  out.push("| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |");
   for (const w of report.config.workloads) {
     const a = get(kr, w)?.median;
     const b = get(zr, w)?.median;
     out.push(
-      `| ${w} | ${f(a?.serverCpuUsPerOp ?? NaN, 0)} | ${f(b?.serverCpuUsPerOp ?? NaN, 0)} | ${ratio(a?.serverCpuUsPerOp, b?.serverCpuUsPerOp)} | ${f(a?.clientCores ?? NaN, 2)} / ${f(b?.clientCores ?? NaN, 2)} | ${f(a?.clientCpuUsPerOp ?? NaN, 0)} / ${f(b?.clientCpuUsPerOp ?? NaN, 0)} | ${f(a?.maxWorkerCores ?? NaN, 2)} / ${f(b?.maxWorkerCores ?? NaN, 2)} | ${f(a?.hostBusyCores ?? NaN, 2)} / ${f(b?.hostBusyCores ?? NaN, 2)} |`,
+      `| ${w} | ${f(a?.serverCpuUsPerOp ?? NaN, 0)} | ${f(b?.serverCpuUsPerOp ?? NaN, 0)} | ${ratio(a?.serverCpuUsPerOp, b?.serverCpuUsPerOp)} | ${f(a?.clientCores ?? NaN, 2)} / ${f(b?.clientCores ?? NaN, 2)} | ${f(a?.clientCpuUsPerOp ?? NaN, 0)} / ${f(b?.clientCpuUsPerOp ?? NaN, 0)} | ${f(a?.maxWorkerCores ?? NaN, 2)} / ${f(b?.maxWorkerCores ?? NaN, 2)} | ${f(a ? a.serverCpuUsPerOp * a.opsPerSec / 1e6 : NaN, 2)} / ${f(b ? b.serverCpuUsPerOp * b.opsPerSec / 1e6 : NaN, 2)} | ${f(a?.otherCores ?? NaN, 2)} / ${f(b?.otherCores ?? NaN, 2)} |`,
     );
   }
   out.push("");
@@ -322,7 +331,8 @@ export function markdown(report: ThroughputReport, notes: string): string {
     `then every workload runs ${c.runs} times for ${c.seconds} s; the figures are the median of the runs (ops/s also shows`,
     "the range). Latency is from the request's send to its reply, over every request answered in the window.",
     "Server CPU per operation is the CPU of the 3 server processes over the window (from /proc), divided by the",
-    "requests answered in it; client CPU is the load processes' own. Host busy cores is the whole machine.",
+    "requests answered in it; client CPU is the load processes' own. Other work on the host is the machine's busy",
+    "cores (from /proc/stat) minus the servers' and the client's: CPU that neither system could use.",
     "",
     "## Results",
     "",
