@@ -23,6 +23,7 @@ import { join } from "node:path";
 import { REPO_ROOT } from "../test/support/processes.ts";
 import { createPaths } from "./lib/jute-session.ts";
 import { runOps, type OpsSummary } from "./lib/ops-load.ts";
+import { rssMiB } from "./lib/procfs.ts";
 import type { Workload } from "./lib/ops-worker.ts";
 import { keeperTarget, leaderEpoch, zookeeperTarget, type ScaleTarget } from "./lib/scale-targets.ts";
 import { machineInfo, median } from "./lib/stats.ts";
@@ -86,6 +87,8 @@ export interface SystemResult {
   warmup: OpsSummary[];
   epochBefore?: number | undefined;
   epochAfter?: number | undefined;
+  /** Resident memory of the 3 servers after the last run, MiB. */
+  rssMiB: number[];
 }
 
 export interface ThroughputReport {
@@ -197,6 +200,7 @@ async function measure(t: ScaleTarget, log: (l: string) => void): Promise<System
     log(line(t.system, o, "3x load"));
   }
   const epochAfter = await leaderEpoch(t);
+  const rss = t.pids().map(rssMiB);
   const workloads = CONFIG.workloads.map((w): WorkloadResult => {
     const rs = runs.get(w)!;
     const m = (get: (o: OpsSummary) => number): number => median(rs.map(get));
@@ -217,7 +221,7 @@ async function measure(t: ScaleTarget, log: (l: string) => void): Promise<System
     return { workload: w, runs: rs, ...(sat ? { saturation: sat } : {}), median: med, saturationRatio: ratio, verdict: verdictOf(ratio, sat, med.maxWorkerCores, rs.reduce((n, o) => n + o.drops, 0)) };
   });
   if (epochBefore !== epochAfter) log(`${t.system}: THE LEADER CHANGED during the measurements (epoch ${epochBefore} -> ${epochAfter})`);
-  return { system: t.system, workloads, warmup, epochBefore, epochAfter };
+  return { system: t.system, workloads, warmup, epochBefore, epochAfter, rssMiB: rss };
 }
 
 async function measureSafely(make: () => Promise<ScaleTarget>, log: (l: string) => void): Promise<SystemResult | { error: string }> {
@@ -280,6 +284,9 @@ export function tables(report: ThroughputReport): string[] {
     const b = get(zr, w);
     out.push(`| ${w} | ${k(a?.saturation?.opsPerSec ?? NaN)} | ${a?.verdict ?? "n/a"} | ${k(b?.saturation?.opsPerSec ?? NaN)} | ${b?.verdict ?? "n/a"} |`);
   }
+  const mem = (r: SystemResult | undefined) => (r ? `${r.rssMiB.map((x) => f(x, 0)).join(" + ")} MiB` : "n/a");
+  out.push("");
+  out.push(`Resident memory of the 3 servers after the last run: Keeper ${mem(kr)}, ZooKeeper ${mem(zr)} (ZooKeeper's heap capped at ${report.config.zkHeap}).`);
   return out;
 }
 
