@@ -89,6 +89,9 @@ export interface SystemResult {
   epochAfter?: number | undefined;
   /** Resident memory of the 3 servers after the last run, MiB. */
   rssMiB: number[];
+  /** Keeper: warnings and errors its nodes logged, by message, and how many role changes they logged. */
+  warnings: Record<string, number>;
+  roleChanges: number;
 }
 
 export interface ThroughputReport {
@@ -221,7 +224,11 @@ async function measure(t: ScaleTarget, log: (l: string) => void): Promise<System
     return { workload: w, runs: rs, ...(sat ? { saturation: sat } : {}), median: med, saturationRatio: ratio, verdict: verdictOf(ratio, sat, med.maxWorkerCores, rs.reduce((n, o) => n + o.drops, 0)) };
   });
   if (epochBefore !== epochAfter) log(`${t.system}: THE LEADER CHANGED during the measurements (epoch ${epochBefore} -> ${epochAfter})`);
-  return { system: t.system, workloads, warmup, epochBefore, epochAfter, rssMiB: rss };
+  const warnings = Object.fromEntries(t.warnings());
+  const roleChanges = t.logEvents().filter((e) => e.msg === "role").length;
+  if (Object.keys(warnings).length > 0) log(`${t.system}: warnings logged by the servers: ${JSON.stringify(warnings).slice(0, 1000)}`);
+  if (t.system === "Keeper") log(`${t.system}: "role" lines logged by the servers since they started: ${roleChanges}`);
+  return { system: t.system, workloads, warmup, epochBefore, epochAfter, rssMiB: rss, warnings, roleChanges };
 }
 
 async function measureSafely(make: () => Promise<ScaleTarget>, log: (l: string) => void): Promise<SystemResult | { error: string }> {
