@@ -16,6 +16,10 @@
 //   KEEPER_BENCH_DOC=0                       (leave docs/benchmarks-throughput.md as it is)
 //   KEEPER_BENCH_WORKERS / _SESSIONS / _DEPTH               (base client load: 2 x 16 x 16)
 //   KEEPER_BENCH_SAT_WORKERS / _SAT_SESSIONS / _SAT_DEPTH   (saturation check: 3 x 32 x 16)
+//   KEEPER_SYNC_LIMIT_TICKS=100 ...          (any KEEPER_* setting reaches the Keeper nodes; the
+//                                             report names them. Keeper's default 500 ms syncLimit
+//                                             elects again and again on a CPU-starved machine,
+//                                             ZooKeeper's is 10 s)
 import { execFileSync } from "node:child_process";
 import { existsSync, readFileSync, writeFileSync } from "node:fs";
 import { loadavg } from "node:os";
@@ -96,6 +100,8 @@ export interface SystemResult {
 
 export interface ThroughputReport {
   config: typeof CONFIG;
+  /** KEEPER_* settings in the environment (other than KEEPER_BENCH_*): the Keeper nodes inherit them. */
+  keeperSettings: Record<string, string>;
   zookeeperVersion: string;
   commit: string;
   loadAverageAtStart: number[];
@@ -333,7 +339,10 @@ export function markdown(report: ThroughputReport, notes: string): string {
     "## Method",
     "",
     `A 3-node Keeper and a 3-node Apache ZooKeeper ${report.zookeeperVersion} (Debian's package, -Xmx${c.zkHeap}, default`,
-    "settings: fsync on, tickTime 2000) on loopback, one after the other in the same run, on the same machine.",
+    "settings: fsync on, tickTime 2000, syncLimit 5) on loopback, one after the other in the same run, on the same machine.",
+    Object.keys(report.keeperSettings ?? {}).length > 0
+      ? `Keeper ran with these settings from the environment: ${Object.entries(report.keeperSettings).map(([key, v]) => `${key}=${v}`).join(", ")}; everything else at its defaults.`
+      : "Keeper ran with its default settings (tick 100 ms, syncLimit 5 ticks: a follower drops a leader silent for 500 ms, where ZooKeeper waits 10 s).",
     "Both are driven by the same load generator: a pipelined raw jute client of our own (bench/lib/ops-worker.ts)",
     `in ${c.base.workers} processes x ${c.base.sessionsPerWorker} sessions, each session keeping ${c.base.depth} requests in flight (closed loop),`,
     "sessions spread evenly over the 3 members; only reply headers are decoded, so the client's CPU goes to the wire.",
@@ -373,7 +382,9 @@ export async function run(opts: { log?: (line: string) => void; writeDoc?: boole
   const b = CONFIG.base;
   log(`${CONFIG.workloads.join(", ")}: ${CONFIG.runs} runs of ${CONFIG.seconds} s after ${CONFIG.warmSeconds} s of warm-up each; client ${b.workers} processes x ${b.sessionsPerWorker} sessions x ${b.depth} in flight`);
   const started = Date.now();
-  const report: ThroughputReport = { config: CONFIG, zookeeperVersion: zookeeperVersion(), commit: commitOf(), loadAverageAtStart: loadavg(), loadAverageAtEnd: [], machine: {}, elapsedS: 0 };
+  const keeperSettings = Object.fromEntries(Object.entries(env).filter((e): e is [string, string] => e[0].startsWith("KEEPER_") && !e[0].startsWith("KEEPER_BENCH_") && e[1] !== undefined));
+  if (Object.keys(keeperSettings).length > 0) log(`Keeper nodes run with ${JSON.stringify(keeperSettings)} from the environment`);
+  const report: ThroughputReport = { config: CONFIG, keeperSettings, zookeeperVersion: zookeeperVersion(), commit: commitOf(), loadAverageAtStart: loadavg(), loadAverageAtEnd: [], machine: {}, elapsedS: 0 };
   log(`load average at the start: ${report.loadAverageAtStart.map((x) => x.toFixed(2)).join(" / ")}`);
   if (systems.includes("keeper")) report.keeper = await measureSafely(() => keeperTarget(), log);
   const why = systems.includes("zookeeper") ? zookeeperUnavailable() : "not selected (KEEPER_BENCH_SYSTEMS)";
