@@ -183,8 +183,8 @@ describe("limits (e2e)", () => {
     expect(healthzAnswers).toBeGreaterThan(0);
     // The whole attack costs the node well under half a second of CPU (160 ms measured), so no
     // turn of its event loop can have held /healthz for long: this holds however loaded the
-    // machine running the test is. The wall-clock bounds are for a loaded machine; unloaded,
-    // /healthz answered within 200 ms throughout.
+    // machine running the test is. The wall-clock bounds are for a loaded machine (at load
+    // average 13-15 on 2 cores, /healthz took up to 316-650 ms while the attack ran).
     expect(cpuUsedMs).toBeLessThan(400);
     expect(slowest.ms, `slowest answer: ${slowest.what}`).toBeLessThan(1000);
     expect(slowestHealthzMs).toBeLessThan(1000);
