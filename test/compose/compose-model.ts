@@ -121,12 +121,16 @@ export interface ComposeService {
   ports: PortMapping[];
   volumes: Array<{ source: string; target: string }>;
   healthcheck: string[] | undefined;
+  /** Names of the compose secrets the service gets (mounted at /run/secrets/<name>). */
+  secrets: string[];
 }
 
 export interface ComposeFile {
   path: string;
   services: ComposeService[];
   volumes: string[];
+  /** Top-level secrets: name -> the file it is read from (resolved against the file's directory). */
+  secrets: Record<string, string>;
 }
 
 type Obj = { [key: string]: YamlValue };
@@ -158,9 +162,12 @@ export function readCompose(path: string, text = readFileSync(path, "utf8")): Co
         return { source, target };
       }),
       healthcheck: isObj(raw.healthcheck) ? healthTest(raw.healthcheck.test) : undefined,
+      // Short syntax (a name) in our files; `docker-compose config` writes the long one.
+      secrets: (Array.isArray(raw.secrets) ? raw.secrets : []).map((v) => (isObj(v) ? (str(v.source) ?? "") : String(v))),
     };
   });
-  return { path, services, volumes: isObj(doc.volumes) ? Object.keys(doc.volumes) : [] };
+  const secrets = isObj(doc.secrets) ? Object.fromEntries(Object.entries(doc.secrets).map(([name, v]) => [name, resolve(base, isObj(v) ? (str(v.file) ?? "") : "")])) : {};
+  return { path, services, volumes: isObj(doc.volumes) ? Object.keys(doc.volumes) : [], secrets };
 }
 
 function environment(v: YamlValue | undefined): Record<string, string> {

@@ -54,11 +54,18 @@ export interface NodeProcess {
   stop(graceMs?: number): Promise<void>;
 }
 
+/**
+ * The peer secret test ensembles share: peer links are always authenticated, in tests too.
+ * Given to every CLI child as KEEPER_PEER_SECRET unless the test's env says otherwise.
+ */
+export const TEST_PEER_SECRET = "keeper-test-ensemble-secret";
+export const TEST_PEER_AUTH = { secret: Buffer.from(TEST_PEER_SECRET) };
+
 /** Runs the keeper CLI with `args` as a child process. */
 export function runCli(args: string[], env: Record<string, string> = {}): ChildProcess {
   return spawn(process.execPath, ["--import", "tsx", CLI_MAIN, ...args], {
     cwd: REPO_ROOT,
-    env: { ...process.env, ...env },
+    env: { ...process.env, KEEPER_PEER_SECRET: TEST_PEER_SECRET, ...env },
     stdio: ["ignore", "pipe", "pipe"],
   });
 }

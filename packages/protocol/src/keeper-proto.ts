@@ -91,7 +91,11 @@ message WatchEvent { int32 type = 1; int32 state = 2; string path = 3; uint64 zx
 // ---- Peer protocol (election + broadcast), one message per binary frame on the peer port.
 // Transactions travel as bytes in the log's own record format.
 
-message PeerHello { uint32 serverId = 1; string peers = 2; uint32 protocolVersion = 3; }
+// The handshake: hello (dialer, with its nonce), hello (acceptor, with its nonce and proof),
+// proof (dialer), welcome (acceptor). See packages/server/src/peers/peer-auth.ts.
+message PeerHello { uint32 serverId = 1; string peers = 2; uint32 protocolVersion = 3; bytes nonce = 4; bytes proof = 5; }
+message PeerProof { bytes proof = 1; }
+message PeerWelcome { }
 message PeerRefusal { string reason = 1; }
 message PeerVote { uint32 leader = 1; uint64 zxid = 2; uint64 epoch = 3; }
 message PeerNotification { PeerVote vote = 1; uint64 round = 2; string state = 3; }
@@ -124,6 +128,7 @@ message PeerFrame {
     PeerSnap snap = 7; PeerTrunc trunc = 8; PeerDiff diff = 9; PeerNewLeader newLeader = 10;
     PeerAck ack = 11; PeerUpToDate upToDate = 12; PeerProposal proposal = 13; PeerCommit commit = 14;
     PeerPing ping = 15; PeerForward forward = 16; PeerBatch batch = 17; PeerSnapChunk snapChunk = 18;
+    PeerProof proof = 19; PeerWelcome welcome = 20;
   }
 }
 // Messages produced in one turn of the event loop, each an encoded PeerFrame, in order.

@@ -5,7 +5,8 @@ import { asServerId, type ZabConfig } from "@keeper/core";
 import { formatZxid } from "@keeper/protocol";
 import { adminHandler } from "./admin.ts";
 import { listen } from "./client/listener.ts";
-import { canonicalPeers, parsePeers, resolveServerConfig, type ServerConfig } from "./config.ts";
+import { bindHosts, canonicalPeers, parsePeers, resolveServerConfig, type ServerConfig } from "./config.ts";
+import { loadPeerAuth } from "./peers/load-peer-auth.ts";
 import { EventLoopMonitor } from "./event-loop-monitor.ts";
 import { KeeperNode } from "./keeper-node.ts";
 import { createNodeLogger, type Logger } from "./logger.ts";
@@ -19,6 +20,8 @@ import { answerFourLetterWord, type NodeReport } from "./zookeeper/four-letter-w
 export const ZOOKEEPER_COMPAT_VERSION = "3.8.4-keeper-0.1.0, built on 2026-11-22";
 
 export interface RunningServer {
+  /** The address the client listeners are bound to. */
+  readonly host: string;
   readonly port: number;
   /** The ZooKeeper wire protocol port, or undefined when it is off. */
   readonly zkPort: number | undefined;
@@ -71,13 +74,20 @@ export async function startServer(input: ServerConfig | Partial<ServerConfig>, l
   const self = members.find((m) => m.id === config.serverId);
   let network: PeerNetwork | undefined;
   let peerPort: number | undefined;
+  const bind = bindHosts(config);
   if (members.length > 1) {
     network = new PeerNetwork(asServerId(config.serverId), members, canonicalPeers(members), {
       up: (id) => runner.peerUp(id),
       down: (id) => runner.peerDown(id),
       message: (from, msg) => runner.peerMessage(from, msg),
-    }, log.child({ component: "peers" }), isWildcard(config.peerHost) ? undefined : config.peerHost, config.syncLimitTicks * config.tickMs, peerFrameBytesMax(config.dataBytesMax));
-    peerPort = await network.listen(config.peerHost, config.peerPort || self!.port);
+    }, log.child({ component: "peers" }), {
+      auth: loadPeerAuth(config),
+      ...(isWildcard(bind.peerHost) ? {} : { localAddress: bind.peerHost }),
+      silenceMsMax: config.syncLimitTicks * config.tickMs,
+      frameBytesMax: peerFrameBytesMax(config.dataBytesMax),
+    });
+    peerPort = await network.listen(bind.peerHost, config.peerPort || self!.port);
+    log.info({ secret: network.authenticatesBy.secret, tls: network.authenticatesBy.tls }, "peer links authenticate");
   }
   const startedAt = Date.now();
   const eventLoop = new EventLoopMonitor(log.child({ component: "event-loop" }));
@@ -114,7 +124,7 @@ export async function startServer(input: ServerConfig | Partial<ServerConfig>, l
       log: runner.stats,
     };
   };
-  const listener = await listen(node, config.host, config.clientPort, adminHandler(status, () => node!.serving), log.child({ component: "client" }));
+  const listener = await listen(node, bind.host, config.clientPort, adminHandler(status, () => node!.serving), log.child({ component: "client" }));
   const report = (): NodeReport => {
     const r = runner.replica;
     const s = r.status();
@@ -140,11 +150,12 @@ export async function startServer(input: ServerConfig | Partial<ServerConfig>, l
       config: { clientPort: zk?.port ?? -1, keeperClientPort: listener.port, dataDir: config.dataDir, tickTime: config.tickMs, syncLimit: config.syncLimitTicks, initLimit: config.initLimitTicks, minSessionTimeout: config.minSessionTimeoutMs, maxSessionTimeout: config.maxSessionTimeoutMs, maxClientCnxns: config.clientsMax, serverId: config.serverId, readOnlyMode: config.readOnlyMode },
     };
   };
-  const zk: ZkListener | undefined = config.zkPort >= 0 ? await listenZooKeeper(node, config.host, config.zkPort, (word) => answerFourLetterWord(word, report), log.child({ component: "zookeeper" })) : undefined;
+  const zk: ZkListener | undefined = config.zkPort >= 0 ? await listenZooKeeper(node, bind.host, config.zkPort, (word) => answerFourLetterWord(word, report), log.child({ component: "zookeeper" })) : undefined;
   runner.start(network, config.tickMs);
-  log.info({ host: config.host, port: listener.port, zkPort: zk?.port, peerPort, voters, dataDir: config.dataDir }, "started");
+  log.info({ host: bind.host, peerHost: members.length > 1 ? bind.peerHost : undefined, port: listener.port, zkPort: zk?.port, peerPort, voters, dataDir: config.dataDir }, "started");
   let closing: Promise<void> | undefined;
   return {
+    host: bind.host,
     port: listener.port,
     zkPort: zk?.port,
     peerPort,
