@@ -7,6 +7,7 @@ import { adminHandler } from "./admin.ts";
 import { listen } from "./client/listener.ts";
 import { bindHosts, canonicalPeers, parsePeers, resolveServerConfig, type ServerConfig } from "./config.ts";
 import { loadPeerAuth } from "./peers/load-peer-auth.ts";
+import { forwardProblem } from "./peers/forward-guard.ts";
 import { EventLoopMonitor } from "./event-loop-monitor.ts";
 import { KeeperNode } from "./keeper-node.ts";
 import { createNodeLogger, type Logger } from "./logger.ts";
@@ -75,12 +76,17 @@ export async function startServer(input: ServerConfig | Partial<ServerConfig>, l
   let network: PeerNetwork | undefined;
   let peerPort: number | undefined;
   const bind = bindHosts(config);
+  const peerLog = log.child({ component: "peers" });
   if (members.length > 1) {
     network = new PeerNetwork(asServerId(config.serverId), members, canonicalPeers(members), {
       up: (id) => runner.peerUp(id),
       down: (id) => runner.peerDown(id),
-      message: (from, msg) => runner.peerMessage(from, msg),
-    }, log.child({ component: "peers" }), {
+      message: (from, msg) => {
+        const problem = forwardProblem(msg, config.superDigest);
+        if (problem) return peerLog.error({ peer: from, reason: problem }, "refused a forwarded request");
+        runner.peerMessage(from, msg);
+      },
+    }, peerLog, {
       auth: loadPeerAuth(config),
       ...(isWildcard(bind.peerHost) ? {} : { localAddress: bind.peerHost }),
       silenceMsMax: config.syncLimitTicks * config.tickMs,

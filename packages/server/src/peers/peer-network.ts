@@ -222,6 +222,7 @@ export class PeerNetwork {
     if (id === this.self) return `server id ${id} is this node's own id: two nodes share an id`;
     if (!this.members.some((m) => m.id === id)) return `server ${id} is not in the ensemble ${this.peersSpec}`;
     if (expected !== undefined && id !== expected) return `expected server ${expected} at that address, found ${id}`;
+    if (expected === undefined && id < this.self) return `server ${id} dialled server ${this.self}: the higher id dials, so this link is server ${this.self}'s to make`;
     if (peers !== this.peersSpec) return `peer lists differ: server ${id} has "${peers}", server ${this.self} has "${this.peersSpec}"`;
     if (nonce.length !== NONCE_BYTES) return `a hello's nonce must be ${NONCE_BYTES} bytes, got ${nonce.length}`;
     return undefined;
