@@ -96,8 +96,8 @@ describe("PeerNetwork authentication", () => {
     const rogue = await node(3, spec, { secret: Buffer.from("not-the-ensemble-secret") });
     await vi.waitFor(() => expect(a.ups).toEqual([2]), { timeout: 5000 });
     await vi.waitFor(() => expect(rogue.net.refusals.get(asServerId(1))).toMatch(/could not prove it holds the ensemble's peer secret/), { timeout: 5000 });
+    await vi.waitFor(() => expect(b.ups).toEqual([1]), { timeout: 5000 });
     expect(a.ups).toEqual([2]);
-    expect(b.ups).toEqual([1]);
     expect(rogue.ups).toEqual([]);
   });
 
@@ -114,6 +114,17 @@ describe("PeerNetwork authentication", () => {
     expect(forged.received).toEqual(["refusal: hello expected"]);
     expect(a.ups).toEqual([]);
     expect(a.received).toEqual([]);
+  });
+
+  it("a frame above 4 KiB before the proof ends the connection (1009) unread; a hello with a long list still fits", async () => {
+    const spec = await spec2();
+    const a = await node(1, spec);
+    const port = parsePeers(spec)[0]!.port;
+    const big = await rogueExchange("127.0.0.1", port, [helloFrame(2, "x".repeat(5 * 1024))]);
+    expect(big).toEqual({ received: [], closeCode: 1009 });
+    const fits = await rogueExchange("127.0.0.1", port, [helloFrame(2, "x".repeat(3 * 1024))]);
+    expect(fits.received[0]).toMatch(/peer lists differ/);
+    expect(a.ups).toEqual([]);
   });
 
   it("a forged or duplicate hello for a live member leaves its link alone; a member that restarts is back", async () => {
@@ -176,7 +187,7 @@ describe("PeerNetwork authentication", () => {
       const a = await node(1, spec, tls("server.1"));
       const b = await node(2, spec, tls("server.2"));
       await vi.waitFor(() => expect(a.ups).toEqual([2]), { timeout: 5000 });
-      expect(b.ups).toEqual([1]);
+      await vi.waitFor(() => expect(b.ups).toEqual([1]), { timeout: 5000 });
     });
 
     it.each([
