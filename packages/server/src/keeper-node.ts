@@ -313,7 +313,9 @@ export class KeeperNode {
       case "setWatches":
         return conn.enqueueRead(xid, () => {
           const tree = this.state.tree;
-          for (const ev of resetWatches(tree, this.watches, conn, req)) conn.send({ kind: "event", ...ev, zxid: tree.lastZxid });
+          const { events, skipped } = resetWatches(tree, this.watches, conn, req);
+          if (skipped > 0) conn.log.info({ skipped }, "setWatches: paths skipped (malformed, or past the session's watch limit)");
+          for (const ev of events) conn.send({ kind: "event", ...ev, zxid: tree.lastZxid });
           return this.reply(xid, Code.OK, { type: "setWatches" });
         });
       default:
