@@ -36,7 +36,9 @@ export const SERVER_FIELDS: Readonly<Record<keyof ServerConfig, FieldDoc>> = {
   snapshotEveryBytes: { kind: "integer", help: "snapshot after about this many bytes of log, whichever comes first (default 268435456)" },
   logRetainTxns: { kind: "integer", help: "log entries kept behind the latest snapshot (default 50000)" },
   dataBytesMax: { kind: "integer", help: "largest znode data accepted, in bytes (default 1048576)" },
-  clientsMax: { kind: "integer", help: "most client connections served at once (default 10000)" },
+  clientsMax: { kind: "integer", help: "most client connections served at once, both client ports (default 10000; fewer if the open-files limit is low)" },
+  clientsPerIpMax: { kind: "integer", help: "most connections from one address, both client ports: ZooKeeper's maxClientCnxns; 0 = no limit (default 60)" },
+  fourLetterWords: { kind: "string", help: "four-letter words answered, comma-separated, or * for all: ZooKeeper's 4lw.commands.whitelist (default srvr)" },
   replyBytesMax: { kind: "integer", help: "largest reply built, in bytes; a bigger read is refused with BADARGUMENTS (default 1114112, or dataBytesMax + 65536 if larger)" },
   globalOutstandingMax: { kind: "integer", help: "requests in flight on the node, all clients together, before it stops reading from them (default 1000)" },
   logLevel: { kind: "string", help: "fatal, error, warn, info, debug, trace or silent (default info)" },
@@ -138,7 +140,7 @@ export function configFromFile(path: string, readFile: (path: string) => string)
 
 export function serverHelp(): string {
   const rows = FIELD_NAMES.map((field) => {
-    const value = SERVER_FIELDS[field].kind === "integer" ? "N" : field === "dataDir" ? "DIR" : field === "logLevel" ? "LEVEL" : /File$|Tls/.test(field) ? "FILE" : field === "peerSecret" ? "SECRET" : field === "superDigest" ? "DIGEST" : "ADDR";
+    const value = SERVER_FIELDS[field].kind === "integer" ? "N" : field === "dataDir" ? "DIR" : field === "logLevel" ? "LEVEL" : /File$|Tls/.test(field) ? "FILE" : field === "peerSecret" ? "SECRET" : field === "superDigest" ? "DIGEST" : field === "fourLetterWords" ? "WORDS" : "ADDR";
     return [`--${kebabCase(field)} ${value}`, envName(field), SERVER_FIELDS[field].help] as const;
   });
   const w0 = Math.max(...rows.map((r) => r[0].length));

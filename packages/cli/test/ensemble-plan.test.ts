@@ -1,7 +1,7 @@
 import { EventEmitter } from "node:events";
 import { createServer, type Server } from "node:net";
 import { describe, expect, it } from "vitest";
-import { notReady, runEnsemble, withPeerSecret, type EnsembleDeps } from "../src/ensemble.ts";
+import { notReady, runEnsemble, ensembleEnv, type EnsembleDeps } from "../src/ensemble.ts";
 import { ENSEMBLE_DEFAULTS, dialHost, ensembleHelp, parseEnsembleArgs, peerList, planEnsemble, type EnsembleOptions } from "../src/ensemble-plan.ts";
 import { UsageError } from "../src/errors.ts";
 import type { StatusResult } from "../src/status.ts";
@@ -87,15 +87,17 @@ describe("planEnsemble()", () => {
     expect(planEnsemble(options([]), "/").nodes[0]!.args).not.toContain("--super-digest");
   });
 
-  it("withPeerSecret() gives an ensemble a fresh random secret unless the caller gave credentials", () => {
-    const a = withPeerSecret({ PATH: "/bin" }, 3);
-    const b = withPeerSecret({ PATH: "/bin" }, 3);
+  it("ensembleEnv() gives an ensemble a fresh random secret unless the caller gave credentials, and every four-letter word", () => {
+    expect(ensembleEnv({}, 3).KEEPER_FOUR_LETTER_WORDS).toBe("*");
+    expect(ensembleEnv({ KEEPER_FOUR_LETTER_WORDS: "srvr" }, 3).KEEPER_FOUR_LETTER_WORDS).toBe("srvr");
+    const a = ensembleEnv({ PATH: "/bin" }, 3);
+    const b = ensembleEnv({ PATH: "/bin" }, 3);
     expect(a.KEEPER_PEER_SECRET).toMatch(/^[A-Za-z0-9_-]{43}$/);
     expect(a.KEEPER_PEER_SECRET).not.toBe(b.KEEPER_PEER_SECRET);
     expect(a.PATH).toBe("/bin");
-    expect(withPeerSecret({ KEEPER_PEER_SECRET: "given-by-the-user-1" }, 3).KEEPER_PEER_SECRET).toBe("given-by-the-user-1");
-    expect(withPeerSecret({ KEEPER_PEER_SECRET_FILE: "/s" }, 3).KEEPER_PEER_SECRET).toBeUndefined();
-    expect(withPeerSecret({}, 1).KEEPER_PEER_SECRET).toBeUndefined();
+    expect(ensembleEnv({ KEEPER_PEER_SECRET: "given-by-the-user-1" }, 3).KEEPER_PEER_SECRET).toBe("given-by-the-user-1");
+    expect(ensembleEnv({ KEEPER_PEER_SECRET_FILE: "/s" }, 3).KEEPER_PEER_SECRET).toBeUndefined();
+    expect(ensembleEnv({}, 1).KEEPER_PEER_SECRET).toBeUndefined();
   });
 
   it("runs a single node standalone, without peers", () => {

@@ -66,8 +66,12 @@ export interface ServerConfig {
   logRetainTxns: number;
   /** Largest znode data accepted. */
   dataBytesMax: number;
-  /** Most client connections served at once. */
+  /** Most client connections served at once, both client ports together (also bounded by the open-files limit). */
   clientsMax: number;
+  /** Most connections from one address, both client ports together: ZooKeeper's maxClientCnxns. 0: no limit. */
+  clientsPerIpMax: number;
+  /** Four-letter words answered, comma-separated, or * for all: ZooKeeper's 4lw.commands.whitelist (default srvr, as ZooKeeper's). */
+  fourLetterWords: string;
   /**
    * Largest reply built for a client, in bytes (ZooKeeper's jute.maxbuffer on the client's side):
    * a read whose reply would be larger (getChildren of a huge node, a multiRead of many big
@@ -117,6 +121,8 @@ export function defaultServerConfig(serverId = 1): ServerConfig {
     logRetainTxns: 50_000,
     dataBytesMax: limits.dataBytesMax,
     clientsMax: 10_000,
+    clientsPerIpMax: 60,
+    fourLetterWords: "srvr",
     replyBytesMax: limits.replyBytesMax,
     globalOutstandingMax: limits.globalOutstandingMax,
     logLevel: "info",
@@ -154,6 +160,8 @@ export function resolveServerConfig(partial: Partial<ServerConfig>): ServerConfi
   int("logRetainTxns", 0, 1e9);
   int("dataBytesMax", 0, 64 * 1024 * 1024);
   int("clientsMax", 1, 1_000_000);
+  int("clientsPerIpMax", 0, 1_000_000);
+  if (typeof c.fourLetterWords !== "string" || !/^\s*(\*|[a-z]{4}(\s*,\s*[a-z]{4})*)?\s*$/.test(c.fourLetterWords)) problems.push(`fourLetterWords must be a comma-separated list of four-letter words, or *, got "${String(c.fourLetterWords)}"`);
   int("replyBytesMax", 1024, 64 * 1024 * 1024 + 64 * 1024);
   int("globalOutstandingMax", 1, 1_000_000);
   if (c.replyBytesMax < c.dataBytesMax + REPLY_OVERHEAD_BYTES) {

@@ -8,6 +8,8 @@ import { listen } from "./client/listener.ts";
 import { bindHosts, canonicalPeers, parsePeers, resolveServerConfig, type ServerConfig } from "./config.ts";
 import { loadPeerAuth } from "./peers/load-peer-auth.ts";
 import { forwardProblem } from "./peers/forward-guard.ts";
+import { ConnectionLimits, clientSocketsMax, openFilesLimit } from "./client/connection-limits.ts";
+import { notWhitelisted, parseFourLetterWhitelist } from "./zookeeper/four-letter-whitelist.ts";
 import { EventLoopMonitor } from "./event-loop-monitor.ts";
 import { KeeperNode } from "./keeper-node.ts";
 import { createNodeLogger, type Logger } from "./logger.ts";
@@ -130,7 +132,11 @@ export async function startServer(input: ServerConfig | Partial<ServerConfig>, l
       log: runner.stats,
     };
   };
-  const listener = await listen(node, bind.host, config.clientPort, adminHandler(status, () => node!.serving), log.child({ component: "client" }));
+  const fdLimit = openFilesLimit();
+  const sockets = new ConnectionLimits(config.clientsPerIpMax, clientSocketsMax(config.clientsMax, fdLimit));
+  if (sockets.totalMax < config.clientsMax) log.warn({ clientsMax: config.clientsMax, openFilesLimit: fdLimit, clientSocketsMax: sockets.totalMax }, "the open-files limit leaves room for fewer client connections than clientsMax");
+  const listener = await listen(node, bind.host, config.clientPort, adminHandler(status, () => node!.serving), log.child({ component: "client" }), sockets);
+  const whitelist = parseFourLetterWhitelist(config.fourLetterWords);
   const report = (): NodeReport => {
     const r = runner.replica;
     const s = r.status();
@@ -156,7 +162,7 @@ export async function startServer(input: ServerConfig | Partial<ServerConfig>, l
       config: { clientPort: zk?.port ?? -1, keeperClientPort: listener.port, dataDir: config.dataDir, tickTime: config.tickMs, syncLimit: config.syncLimitTicks, initLimit: config.initLimitTicks, minSessionTimeout: config.minSessionTimeoutMs, maxSessionTimeout: config.maxSessionTimeoutMs, maxClientCnxns: config.clientsMax, serverId: config.serverId, readOnlyMode: config.readOnlyMode },
     };
   };
-  const zk: ZkListener | undefined = config.zkPort >= 0 ? await listenZooKeeper(node, bind.host, config.zkPort, (word) => answerFourLetterWord(word, report), log.child({ component: "zookeeper" })) : undefined;
+  const zk: ZkListener | undefined = config.zkPort >= 0 ? await listenZooKeeper(node, bind.host, config.zkPort, (word) => (whitelist.has(word) ? answerFourLetterWord(word, report) : notWhitelisted(word)), log.child({ component: "zookeeper" }), sockets) : undefined;
   runner.start(network, config.tickMs);
   log.info({ host: bind.host, peerHost: members.length > 1 ? bind.peerHost : undefined, port: listener.port, zkPort: zk?.port, peerPort, voters, dataDir: config.dataDir }, "started");
   let closing: Promise<void> | undefined;

@@ -1,10 +1,12 @@
 // The native client port: WebSocket upgrades go to the protocol, plain HTTP to the admin routes.
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
+import type { Socket } from "node:net";
 import { WebSocketServer, type WebSocket } from "ws";
 import { Code, FrameError, decodeClientMessage, encodeServerMessage, limits, type ServerMessage } from "@keeper/protocol";
 import type { Logger } from "../logger.ts";
 import type { KeeperNode } from "../keeper-node.ts";
 import { Connection, type ClientTransport } from "./connection.ts";
+import type { ConnectionLimits } from "./connection-limits.ts";
 
 /** The native protocol on a WebSocket: protobuf frames, and a close notice saying why. */
 function webSocketTransport(socket: WebSocket): ClientTransport {
@@ -34,17 +36,23 @@ export interface Listener {
   close(): Promise<void>;
 }
 
-export async function listen(node: KeeperNode, host: string, port: number, admin: (req: IncomingMessage, res: ServerResponse) => void, log: Logger): Promise<Listener> {
+export async function listen(node: KeeperNode, host: string, port: number, admin: (req: IncomingMessage, res: ServerResponse) => void, log: Logger, sockets: ConnectionLimits): Promise<Listener> {
   const connections = new Set<Connection>();
   const http: Server = createServer(admin);
+  // Counted per TCP connection, before any HTTP is read: admin requests and WebSockets alike.
+  http.on("connection", (socket: Socket) => {
+    const ip = socket.remoteAddress ?? "";
+    const refused = sockets.admit(ip);
+    if (refused) {
+      log.warn({ remote: ip, reason: refused }, "connection refused");
+      return void socket.destroy();
+    }
+    socket.once("close", () => sockets.release(ip));
+  });
   const frameBytesMax = Math.max(limits.frameBytesMax, node.config.dataBytesMax + 64 * 1024);
   const wss = new WebSocketServer({ server: http, maxPayload: frameBytesMax, perMessageDeflate: false });
   wss.on("connection", (socket: WebSocket, req: IncomingMessage) => {
     const remote = `${req.socket.remoteAddress}:${req.socket.remotePort}`;
-    if (connections.size >= node.config.clientsMax) {
-      socket.close(1013, "too many connections");
-      return;
-    }
     const conn = new Connection(webSocketTransport(socket), remote, log, node.outstanding);
     connections.add(conn);
     node.opened(conn);
@@ -77,6 +85,9 @@ export async function listen(node: KeeperNode, host: string, port: number, admin
     http.once("error", reject);
     http.listen(port, host, () => {
       http.off("error", reject);
+      // After listening, an error is a failed accept (EMFILE when descriptors run out): the
+      // connection is lost, the node goes on serving the ones it has.
+      http.on("error", (err) => log.error({ err: err.message }, "accepting a connection failed"));
       resolve();
     });
   });

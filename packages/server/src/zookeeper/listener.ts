@@ -25,6 +25,7 @@ import {
 import type { Logger } from "../logger.ts";
 import type { KeeperNode } from "../keeper-node.ts";
 import { Connection, type ClientTransport } from "../client/connection.ts";
+import type { ConnectionLimits } from "../client/connection-limits.ts";
 import { requestOf, responseOf } from "./translate.ts";
 
 export interface ZkListener {
@@ -113,10 +114,18 @@ class ZkTransport implements ClientTransport {
   }
 }
 
-export async function listenZooKeeper(node: KeeperNode, host: string, port: number, words: FourLetterWords, log: Logger): Promise<ZkListener> {
+export async function listenZooKeeper(node: KeeperNode, host: string, port: number, words: FourLetterWords, log: Logger, limiter: ConnectionLimits): Promise<ZkListener> {
   const frameBytesMax = Math.max(limits.frameBytesMax, node.config.dataBytesMax + 64 * 1024);
   const sockets = new Set<Socket>();
   const server: Server = createServer((socket) => {
+    // As ZooKeeper's maxClientCnxns and clientsMax: refused before a byte is read.
+    const ip = socket.remoteAddress ?? "";
+    const refused = limiter.admit(ip);
+    if (refused) {
+      log.warn({ remote: ip, reason: refused }, "connection refused");
+      return void socket.destroy();
+    }
+    socket.once("close", () => limiter.release(ip));
     sockets.add(socket);
     socket.setNoDelay(true);
     const remote = `${socket.remoteAddress}:${socket.remotePort}`;
@@ -172,6 +181,9 @@ export async function listenZooKeeper(node: KeeperNode, host: string, port: numb
     server.once("error", reject);
     server.listen(port, host, () => {
       server.off("error", reject);
+      // After listening, an error is a failed accept (EMFILE when descriptors run out): the
+      // connection is lost, the node goes on serving the ones it has.
+      server.on("error", (err) => log.error({ err: err.message }, "accepting a connection failed"));
       resolve();
     });
   });
