@@ -19,6 +19,14 @@ export interface ServerConfig {
   clientPort: number;
   /** ZooKeeper wire protocol (TCP) port, 2180 + serverId by default; -1 turns it off. */
   zkPort: number;
+  /** ZooKeeper wire protocol over TLS (ZooKeeper's secureClientPort); -1 (the default) turns it off. Needs clientTlsCert and clientTlsKey. */
+  secureZkPort: number;
+  /**
+   * PEM certificate and key for clients: with them the native client port speaks HTTPS and
+   * wss:// (admin included), and secureZkPort may be opened.
+   */
+  clientTlsCert: string;
+  clientTlsKey: string;
   /**
    * The ensemble's voting members as "id=host:peerPort,..." (every node must be given the same
    * list). Empty: a standalone node, an ensemble of one.
@@ -101,6 +109,9 @@ export function defaultServerConfig(serverId = 1): ServerConfig {
     host: "",
     clientPort: 8180 + serverId,
     zkPort: 2180 + serverId,
+    secureZkPort: -1,
+    clientTlsCert: "",
+    clientTlsKey: "",
     peers: "",
     peerHost: "",
     peerSecret: "",
@@ -148,6 +159,10 @@ export function resolveServerConfig(partial: Partial<ServerConfig>): ServerConfi
   int("serverId", 1, 255);
   int("clientPort", 0, 65535);
   int("zkPort", -1, 65535);
+  int("secureZkPort", -1, 65535);
+  if ((c.clientTlsCert === "") !== (c.clientTlsKey === "")) problems.push("clientTlsCert and clientTlsKey go together: give both or neither");
+  if (c.secureZkPort >= 0 && c.clientTlsCert === "") problems.push("secureZkPort needs clientTlsCert and clientTlsKey");
+  if (c.secureZkPort > 0 && (c.secureZkPort === c.zkPort || c.secureZkPort === c.clientPort)) problems.push(`secureZkPort ${c.secureZkPort} is taken by another listener: each listener needs its own port`);
   if (c.zkPort > 0 && c.zkPort === c.clientPort) problems.push(`zkPort and clientPort are both ${c.zkPort}: each listener needs its own port`);
   int("tickMs", 10, 60_000);
   int("peerPort", 0, 65535);
@@ -169,7 +184,7 @@ export function resolveServerConfig(partial: Partial<ServerConfig>): ServerConfi
   }
   if (typeof c.readOnlyMode !== "boolean") problems.push(`readOnlyMode must be true or false, got ${String(c.readOnlyMode)}`);
   if (typeof c.dataDir !== "string" || c.dataDir === "") problems.push("dataDir must be a non-empty path");
-  for (const k of ["host", "peerHost", "peerSecret", "peerSecretFile", "peerTlsCert", "peerTlsKey", "peerTlsCa", "superDigest"] as const) {
+  for (const k of ["clientTlsCert", "clientTlsKey", "host", "peerHost", "peerSecret", "peerSecretFile", "peerTlsCert", "peerTlsKey", "peerTlsCa", "superDigest"] as const) {
     if (typeof c[k] !== "string") problems.push(`${k} must be a string`);
   }
   if (c.peerSecret !== "" && c.peerSecretFile !== "") problems.push("peerSecret and peerSecretFile are both set: give one");

@@ -9,6 +9,7 @@ import { bindHosts, canonicalPeers, parsePeers, resolveServerConfig, type Server
 import { loadPeerAuth } from "./peers/load-peer-auth.ts";
 import { forwardProblem } from "./peers/forward-guard.ts";
 import { ConnectionLimits, clientSocketsMax, openFilesLimit } from "./client/connection-limits.ts";
+import { loadClientTls } from "./client/client-tls.ts";
 import { notWhitelisted, parseFourLetterWhitelist } from "./zookeeper/four-letter-whitelist.ts";
 import { EventLoopMonitor } from "./event-loop-monitor.ts";
 import { KeeperNode } from "./keeper-node.ts";
@@ -28,6 +29,8 @@ export interface RunningServer {
   readonly port: number;
   /** The ZooKeeper wire protocol port, or undefined when it is off. */
   readonly zkPort: number | undefined;
+  /** The ZooKeeper wire protocol over TLS, or undefined when it is off. */
+  readonly secureZkPort: number | undefined;
   readonly peerPort: number | undefined;
   readonly config: ServerConfig;
   status(): Record<string, unknown>;
@@ -135,7 +138,8 @@ export async function startServer(input: ServerConfig | Partial<ServerConfig>, l
   const fdLimit = openFilesLimit();
   const sockets = new ConnectionLimits(config.clientsPerIpMax, clientSocketsMax(config.clientsMax, fdLimit));
   if (sockets.totalMax < config.clientsMax) log.warn({ clientsMax: config.clientsMax, openFilesLimit: fdLimit, clientSocketsMax: sockets.totalMax }, "the open-files limit leaves room for fewer client connections than clientsMax");
-  const listener = await listen(node, bind.host, config.clientPort, adminHandler(status, () => node!.serving), log.child({ component: "client" }), sockets);
+  const clientTls = loadClientTls(config);
+  const listener = await listen(node, bind.host, config.clientPort, adminHandler(status, () => node!.serving), log.child({ component: "client" }), sockets, clientTls);
   const whitelist = parseFourLetterWhitelist(config.fourLetterWords);
   const report = (): NodeReport => {
     const r = runner.replica;
@@ -163,13 +167,15 @@ export async function startServer(input: ServerConfig | Partial<ServerConfig>, l
     };
   };
   const zk: ZkListener | undefined = config.zkPort >= 0 ? await listenZooKeeper(node, bind.host, config.zkPort, (word) => (whitelist.has(word) ? answerFourLetterWord(word, report) : notWhitelisted(word)), log.child({ component: "zookeeper" }), sockets) : undefined;
+  const secureZk: ZkListener | undefined = config.secureZkPort >= 0 ? await listenZooKeeper(node, bind.host, config.secureZkPort, (word) => (whitelist.has(word) ? answerFourLetterWord(word, report) : notWhitelisted(word)), log.child({ component: "zookeeper-tls" }), sockets, clientTls) : undefined;
   runner.start(network, config.tickMs);
-  log.info({ host: bind.host, peerHost: members.length > 1 ? bind.peerHost : undefined, port: listener.port, zkPort: zk?.port, peerPort, voters, dataDir: config.dataDir }, "started");
+  log.info({ host: bind.host, peerHost: members.length > 1 ? bind.peerHost : undefined, port: listener.port, tls: clientTls !== undefined, zkPort: zk?.port, secureZkPort: secureZk?.port, peerPort, voters, dataDir: config.dataDir }, "started");
   let closing: Promise<void> | undefined;
   return {
     host: bind.host,
     port: listener.port,
     zkPort: zk?.port,
+    secureZkPort: secureZk?.port,
     peerPort,
     config,
     status,
@@ -179,6 +185,7 @@ export async function startServer(input: ServerConfig | Partial<ServerConfig>, l
         runner.stop();
         await listener.close();
         await zk?.close();
+        await secureZk?.close();
         await network?.close();
         await runner.drain();
         await store.close();

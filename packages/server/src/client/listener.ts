@@ -1,5 +1,6 @@
 // The native client port: WebSocket upgrades go to the protocol, plain HTTP to the admin routes.
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
+import { createServer as createHttpsServer } from "node:https";
 import type { Socket } from "node:net";
 import { WebSocketServer, type WebSocket } from "ws";
 import { Code, FrameError, decodeClientMessage, encodeServerMessage, limits, type ServerMessage } from "@keeper/protocol";
@@ -7,6 +8,7 @@ import type { Logger } from "../logger.ts";
 import type { KeeperNode } from "../keeper-node.ts";
 import { Connection, type ClientTransport } from "./connection.ts";
 import type { ConnectionLimits } from "./connection-limits.ts";
+import type { ClientTls } from "./client-tls.ts";
 
 /** The native protocol on a WebSocket: protobuf frames, and a close notice saying why. */
 function webSocketTransport(socket: WebSocket): ClientTransport {
@@ -36,9 +38,10 @@ export interface Listener {
   close(): Promise<void>;
 }
 
-export async function listen(node: KeeperNode, host: string, port: number, admin: (req: IncomingMessage, res: ServerResponse) => void, log: Logger, sockets: ConnectionLimits): Promise<Listener> {
+/** `tls`: the port speaks HTTPS and wss:// instead. */
+export async function listen(node: KeeperNode, host: string, port: number, admin: (req: IncomingMessage, res: ServerResponse) => void, log: Logger, sockets: ConnectionLimits, tls?: ClientTls): Promise<Listener> {
   const connections = new Set<Connection>();
-  const http: Server = createServer(admin);
+  const http: Server = tls ? (createHttpsServer({ key: tls.key, cert: tls.cert, minVersion: "TLSv1.2" }, admin) as unknown as Server) : createServer(admin);
   // Counted per TCP connection, before any HTTP is read: admin requests and WebSockets alike.
   http.on("connection", (socket: Socket) => {
     const ip = socket.remoteAddress ?? "";

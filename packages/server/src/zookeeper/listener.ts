@@ -1,6 +1,7 @@
 // ZooKeeper's client port: length-prefixed jute frames over TCP, sharing everything with the
 // native protocol (sessions, watches, FIFO replies) through the same Connection and node.
 import { createServer, type Server, type Socket } from "node:net";
+import { createServer as createTlsServer } from "node:tls";
 import {
   Code,
   FrameDecoder,
@@ -26,6 +27,7 @@ import type { Logger } from "../logger.ts";
 import type { KeeperNode } from "../keeper-node.ts";
 import { Connection, type ClientTransport } from "../client/connection.ts";
 import type { ConnectionLimits } from "../client/connection-limits.ts";
+import type { ClientTls } from "../client/client-tls.ts";
 import { requestOf, responseOf } from "./translate.ts";
 
 export interface ZkListener {
@@ -114,10 +116,11 @@ class ZkTransport implements ClientTransport {
   }
 }
 
-export async function listenZooKeeper(node: KeeperNode, host: string, port: number, words: FourLetterWords, log: Logger, limiter: ConnectionLimits): Promise<ZkListener> {
+/** `tls`: serve the same protocol over TLS, as ZooKeeper's secureClientPort. */
+export async function listenZooKeeper(node: KeeperNode, host: string, port: number, words: FourLetterWords, log: Logger, limiter: ConnectionLimits, tls?: ClientTls): Promise<ZkListener> {
   const frameBytesMax = Math.max(limits.frameBytesMax, node.config.dataBytesMax + 64 * 1024);
   const sockets = new Set<Socket>();
-  const server: Server = createServer((socket) => {
+  const onSocket = (socket: Socket) => {
     // As ZooKeeper's maxClientCnxns and clientsMax: refused before a byte is read.
     const ip = socket.remoteAddress ?? "";
     const refused = limiter.admit(ip);
@@ -176,7 +179,8 @@ export async function listenZooKeeper(node: KeeperNode, host: string, port: numb
       if (conn) node.disconnected(conn);
     });
     socket.on("error", () => socket.destroy());
-  });
+  };
+  const server: Server = tls ? createTlsServer({ key: tls.key, cert: tls.cert, minVersion: "TLSv1.2" }, onSocket) : createServer(onSocket);
   await new Promise<void>((resolve, reject) => {
     server.once("error", reject);
     server.listen(port, host, () => {
