@@ -40,6 +40,7 @@ export const SERVER_FIELDS: Readonly<Record<keyof ServerConfig, FieldDoc>> = {
   logRetainTxns: { kind: "integer", help: "log entries kept behind the latest snapshot (default 50000)" },
   dataBytesMax: { kind: "integer", help: "largest znode data accepted, in bytes (default 1048576)" },
   clientsMax: { kind: "integer", help: "most client connections served at once, both client ports (default 10000; fewer if the open-files limit is low)" },
+  allowedOrigins: { kind: "string", help: "web pages allowed to open a WebSocket, comma-separated origins like https://app.example.com, or * (default: only the node's own pages; non-browser clients are not affected)" },
   clientsPerIpMax: { kind: "integer", help: "most connections from one address, both client ports: ZooKeeper's maxClientCnxns; 0 = no limit (default 60)" },
   fourLetterWords: { kind: "string", help: "four-letter words answered, comma-separated, or * for all: ZooKeeper's 4lw.commands.whitelist (default srvr)" },
   replyBytesMax: { kind: "integer", help: "largest reply built, in bytes; a bigger read is refused with BADARGUMENTS (default 1114112, or dataBytesMax + 65536 if larger)" },
@@ -143,7 +144,7 @@ export function configFromFile(path: string, readFile: (path: string) => string)
 
 export function serverHelp(): string {
   const rows = FIELD_NAMES.map((field) => {
-    const value = SERVER_FIELDS[field].kind === "integer" ? "N" : field === "dataDir" ? "DIR" : field === "logLevel" ? "LEVEL" : /File$|Tls/.test(field) ? "FILE" : field === "peerSecret" ? "SECRET" : field === "superDigest" ? "DIGEST" : field === "fourLetterWords" ? "WORDS" : "ADDR";
+    const value = SERVER_FIELDS[field].kind === "integer" ? "N" : field === "dataDir" ? "DIR" : field === "logLevel" ? "LEVEL" : /File$|Tls/.test(field) ? "FILE" : field === "peerSecret" ? "SECRET" : field === "superDigest" ? "DIGEST" : field === "fourLetterWords" ? "WORDS" : field === "allowedOrigins" ? "ORIGINS" : "ADDR";
     return [`--${kebabCase(field)} ${value}`, envName(field), SERVER_FIELDS[field].help] as const;
   });
   const w0 = Math.max(...rows.map((r) => r[0].length));

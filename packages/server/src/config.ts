@@ -76,6 +76,8 @@ export interface ServerConfig {
   dataBytesMax: number;
   /** Most client connections served at once, both client ports together (also bounded by the open-files limit). */
   clientsMax: number;
+  /** Web pages (origins, comma-separated, or *) whose scripts may open a WebSocket to the native port; pages of the node itself always may. */
+  allowedOrigins: string;
   /** Most connections from one address, both client ports together: ZooKeeper's maxClientCnxns. 0: no limit. */
   clientsPerIpMax: number;
   /** Four-letter words answered, comma-separated, or * for all: ZooKeeper's 4lw.commands.whitelist (default srvr, as ZooKeeper's). */
@@ -133,6 +135,7 @@ export function defaultServerConfig(serverId = 1): ServerConfig {
     dataBytesMax: limits.dataBytesMax,
     clientsMax: 10_000,
     clientsPerIpMax: 60,
+    allowedOrigins: "",
     fourLetterWords: "srvr",
     replyBytesMax: limits.replyBytesMax,
     globalOutstandingMax: limits.globalOutstandingMax,
@@ -184,7 +187,7 @@ export function resolveServerConfig(partial: Partial<ServerConfig>): ServerConfi
   }
   if (typeof c.readOnlyMode !== "boolean") problems.push(`readOnlyMode must be true or false, got ${String(c.readOnlyMode)}`);
   if (typeof c.dataDir !== "string" || c.dataDir === "") problems.push("dataDir must be a non-empty path");
-  for (const k of ["clientTlsCert", "clientTlsKey", "host", "peerHost", "peerSecret", "peerSecretFile", "peerTlsCert", "peerTlsKey", "peerTlsCa", "superDigest"] as const) {
+  for (const k of ["allowedOrigins", "clientTlsCert", "clientTlsKey", "host", "peerHost", "peerSecret", "peerSecretFile", "peerTlsCert", "peerTlsKey", "peerTlsCa", "superDigest"] as const) {
     if (typeof c[k] !== "string") problems.push(`${k} must be a string`);
   }
   if (c.peerSecret !== "" && c.peerSecretFile !== "") problems.push("peerSecret and peerSecretFile are both set: give one");

@@ -9,6 +9,7 @@ import type { KeeperNode } from "../keeper-node.ts";
 import { Connection, type ClientTransport } from "./connection.ts";
 import type { ConnectionLimits } from "./connection-limits.ts";
 import type { ClientTls } from "./client-tls.ts";
+import { originChecker } from "./origins.ts";
 
 /** The native protocol on a WebSocket: protobuf frames, and a close notice saying why. */
 function webSocketTransport(socket: WebSocket): ClientTransport {
@@ -53,7 +54,17 @@ export async function listen(node: KeeperNode, host: string, port: number, admin
     socket.once("close", () => sockets.release(ip));
   });
   const frameBytesMax = Math.max(limits.frameBytesMax, node.config.dataBytesMax + 64 * 1024);
-  const wss = new WebSocketServer({ server: http, maxPayload: frameBytesMax, perMessageDeflate: false });
+  const originAllowed = originChecker(node.config.allowedOrigins);
+  const wss = new WebSocketServer({
+    server: http,
+    maxPayload: frameBytesMax,
+    perMessageDeflate: false,
+    verifyClient: ({ origin, req }: { origin: string | undefined; req: IncomingMessage }) => {
+      if (originAllowed(origin === "" ? undefined : origin, req.headers.host)) return true;
+      log.warn({ origin, remote: req.socket.remoteAddress }, "WebSocket refused: its page's origin is not in allowedOrigins");
+      return false;
+    },
+  });
   wss.on("connection", (socket: WebSocket, req: IncomingMessage) => {
     const remote = `${req.socket.remoteAddress}:${req.socket.remotePort}`;
     const conn = new Connection(webSocketTransport(socket), remote, log, node.outstanding);
