@@ -56,8 +56,13 @@ message Request {
     SetAclRequest setAcl = 20; SetWatchesRequest setWatches = 21; Empty ping = 22; Empty closeSession = 23;
     PathRequest getAllChildrenNumber = 24; GetEphemeralsRequest getEphemerals = 25; AddWatchRequest addWatch = 26;
     RemoveWatchesRequest removeWatches = 27; MultiReadRequest multiRead = 28; Empty whoAmI = 29;
+    AuthRequest auth = 30;
   }
 }
+// An auth packet, as ZooKeeper's: scheme "digest", auth "user:password". Answered by the node the
+// connection is on; the identity lasts as long as the connection (clients send it again after
+// they reconnect).
+message AuthRequest { string scheme = 1; bytes auth = 2; }
 
 message CreateResult { string path = 1; Stat stat = 2; }
 message StatResult { Stat stat = 1; }
@@ -83,6 +88,7 @@ message Response {
     PathResult sync = 18; AclResult getAcl = 19; StatResult setAcl = 20; Empty setWatches = 21;
     Empty ping = 22; Empty closeSession = 23; CountResult getAllChildrenNumber = 24; PathsResult getEphemerals = 25;
     Empty addWatch = 26; Empty removeWatches = 27; MultiReadResult multiRead = 28; WhoAmIResult whoAmI = 29;
+    Empty auth = 30;
   }
 }
 

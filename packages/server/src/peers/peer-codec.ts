@@ -3,6 +3,7 @@ import { decodeTxn, encodeTxn, asServerId, type ForwardedRequest, type PeerMessa
 import { FrameError, asSessionId, asZxid, protoRoot, requestFromObject, requestToObject, type SessionId } from "@keeper/protocol";
 
 const PeerFrame = protoRoot.lookupType("keeper.PeerFrame");
+const FORWARDED_TYPES: ReadonlySet<string> = new Set(["create", "delete", "setData", "setACL", "check", "multi", "sync"] satisfies Array<WriteRequest["type"]>);
 
 export type PeerFrameMessage =
   /** The acceptor's hello also carries its proof (empty when the ensemble uses TLS alone). */
@@ -42,8 +43,11 @@ function forwardFromWire(f: Obj): ForwardedRequest {
   if (f.req === "write") {
     const w: Obj = f.write ?? {};
     if (w.system === true) throw new FrameError("a forwarded write claims the system's identity");
+    const request = requestFromObject(w.request ?? {});
+    // Only what the leader prepares travels; an auth or a read is answered where its client is.
+    if (!FORWARDED_TYPES.has(request.type)) throw new FrameError(`a ${request.type} request is never forwarded`);
     const ids = (Array.isArray(w.ids) ? w.ids : []).map((i: Obj) => ({ scheme: String(i.scheme ?? ""), id: String(i.id ?? "") }));
-    return { type: "write", sessionId: asSessionId(n(w.sessionId)), cxid: n(w.cxid), request: requestFromObject(w.request ?? {}) as WriteRequest, ids };
+    return { type: "write", sessionId: asSessionId(n(w.sessionId)), cxid: n(w.cxid), request: request as WriteRequest, ids };
   }
   if (f.req === "createSession") {
     const c: Obj = f.createSession ?? {};
