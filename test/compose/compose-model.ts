@@ -123,6 +123,8 @@ export interface ComposeService {
   healthcheck: string[] | undefined;
   /** Compose profiles the service belongs to; empty: it always starts. */
   profiles: string[];
+  /** Names of the compose secrets the service gets (mounted at /run/secrets/<name>). */
+  secrets: string[];
 }
 
 export interface ComposeFile {
@@ -132,6 +134,8 @@ export interface ComposeFile {
   /** Services that start only with a profile (monitoring: Prometheus, Grafana). */
   profiled: ComposeService[];
   volumes: string[];
+  /** Top-level secrets: name -> the file it is read from (resolved against the file's directory). */
+  secrets: Record<string, string>;
 }
 
 type Obj = { [key: string]: YamlValue };
@@ -164,11 +168,14 @@ export function readCompose(path: string, text = readFileSync(path, "utf8")): Co
       }),
       healthcheck: isObj(raw.healthcheck) ? healthTest(raw.healthcheck.test) : undefined,
       profiles: Array.isArray(raw.profiles) ? raw.profiles.map(String) : [],
+      // Short syntax (a name) in our files; `docker-compose config` writes the long one.
+      secrets: (Array.isArray(raw.secrets) ? raw.secrets : []).map((v) => (isObj(v) ? (str(v.source) ?? "") : String(v))),
     };
   });
   const services = all.filter((s) => s.profiles.length === 0);
   const profiled = all.filter((s) => s.profiles.length > 0);
-  return { path, services, profiled, volumes: isObj(doc.volumes) ? Object.keys(doc.volumes) : [] };
+  const secrets = isObj(doc.secrets) ? Object.fromEntries(Object.entries(doc.secrets).map(([name, v]) => [name, resolve(base, isObj(v) ? (str(v.file) ?? "") : "")])) : {};
+  return { path, services, profiled, volumes: isObj(doc.volumes) ? Object.keys(doc.volumes) : [], secrets };
 }
 
 function environment(v: YamlValue | undefined): Record<string, string> {

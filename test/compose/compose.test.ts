@@ -9,10 +9,11 @@
 // When the docker-compose binary is installed, `docker-compose config` must accept both files
 // and agree with our reading of them.
 import { spawn, execFile, type ChildProcess } from "node:child_process";
-import { existsSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { randomBytes } from "node:crypto";
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { createServer } from "node:net";
 import { tmpdir } from "node:os";
-import { join } from "node:path";
+import { dirname, join } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
 import { Code, connect, KeeperError, type KeeperClient } from "@keeper/client";
 import { parseServerInvocation } from "@keeper/cli";
@@ -102,6 +103,17 @@ describe.each(FILES)("$file", ({ file, nodes }) => {
       expect(config).toMatchObject({ serverId: idOf(s), dataDir: `/data/node${idOf(s)}`, host: "0.0.0.0", clientPort: CLIENT_PORT, peerPort: PEER_PORT });
     }
   });
+
+  it("runs its peers authenticated: every node reads the same compose secret, kept out of git", () => {
+    expect(Object.keys(compose.secrets)).toEqual(["peer_secret"]);
+    expect(compose.secrets.peer_secret).toBe(join(REPO_ROOT, "peer-secret"));
+    expect(readFileSync(join(REPO_ROOT, ".gitignore"), "utf8").split("\n")).toContain("peer-secret");
+    for (const s of compose.services) {
+      expect(s.secrets, s.name).toEqual(["peer_secret"]);
+      expect(s.environment.KEEPER_PEER_SECRET_FILE, s.name).toBe("/run/secrets/peer_secret");
+      expect(s.environment.KEEPER_PEER_SECRET, `${s.name} must not carry the secret in the file`).toBeUndefined();
+    }
+  });
 });
 
 describe("docker-compose.yml monitoring profile", () => {
@@ -183,6 +195,9 @@ function containerEnv(image: ImageRuntime, service: ComposeService, dataDir: str
   env.KEEPER_PEER_HOST = address;
   env.KEEPER_DATA_DIR = dataDir;
   env.KEEPER_LOG_LEVEL = "warn";
+  // The compose secret's mount, /run/secrets/<name>, stands in as a file of the test's own.
+  const secret = /^\/run\/secrets\/(.+)$/.exec(env.KEEPER_PEER_SECRET_FILE ?? "");
+  if (secret) env.KEEPER_PEER_SECRET_FILE = secretFile(dirname(dataDir), secret[1]!);
   return env;
 }
 
@@ -194,6 +209,13 @@ function prepare(file: string): Container[] {
     const dataDir = join(root, `${service.name}-data`);
     return { service, address: addressOf(service.hostname ?? service.name), env: containerEnv(image, service, dataDir), dataDir, proc: undefined };
   });
+}
+
+/** A random secret in `dir`, the same one for every service of the run (they share the file). */
+function secretFile(dir: string, name: string): string {
+  const path = join(dir, `secret-${name}`);
+  if (!existsSync(path)) writeFileSync(path, `${randomBytes(32).toString("base64")}\n`, { mode: 0o600 });
+  return path;
 }
 
 /** The host process environment minus anything KEEPER_*, so only the container's settings count. */

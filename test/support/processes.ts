@@ -54,21 +54,31 @@ export interface NodeProcess {
   stop(graceMs?: number): Promise<void>;
 }
 
+/**
+ * The peer secret test ensembles share: peer links are always authenticated, in tests too.
+ * Given to every CLI child as KEEPER_PEER_SECRET unless the test's env says otherwise; tests
+ * also get every four-letter word (KEEPER_FOUR_LETTER_WORDS=*), as the local dev ensemble does.
+ */
+export const TEST_PEER_SECRET = "keeper-test-ensemble-secret";
+export const TEST_PEER_AUTH = { secret: Buffer.from(TEST_PEER_SECRET) };
+
 /** Runs the keeper CLI with `args` as a child process. */
-export function runCli(args: string[], env: Record<string, string> = {}): ChildProcess {
-  return spawn(process.execPath, ["--import", "tsx", CLI_MAIN, ...args], {
+export function runCli(args: string[], env: Record<string, string> = {}, wrap: string[] = []): ChildProcess {
+  // `wrap`: a command that runs node, e.g. ["prlimit", "--nofile=256:256"] for a lower limit.
+  const [command, ...prefix] = [...wrap, process.execPath];
+  return spawn(command!, [...prefix, "--import", "tsx", CLI_MAIN, ...args], {
     cwd: REPO_ROOT,
-    env: { ...process.env, ...env },
+    env: { ...process.env, KEEPER_PEER_SECRET: TEST_PEER_SECRET, KEEPER_FOUR_LETTER_WORDS: "*", ...env },
     stdio: ["ignore", "pipe", "pipe"],
   });
 }
 
 /** Starts `keeper server` and resolves once its /healthz answers. */
-export async function startNodeProcess(opts: { dataDir: string; port?: number; zkPort?: number; host?: string; serverId?: number; extraArgs?: string[]; env?: Record<string, string>; healthTimeoutMs?: number }): Promise<NodeProcess> {
+export async function startNodeProcess(opts: { dataDir: string; port?: number; zkPort?: number; host?: string; serverId?: number; extraArgs?: string[]; env?: Record<string, string>; healthTimeoutMs?: number; wrap?: string[] }): Promise<NodeProcess> {
   const host = opts.host ?? "127.0.0.1";
   const port = opts.port ?? (await freePort(host));
   const args = ["server", "--server-id", String(opts.serverId ?? 1), "--data-dir", opts.dataDir, "--host", host, "--client-port", String(port), `--zk-port=${opts.zkPort ?? -1}`, "--log-level", "warn", ...(opts.extraArgs ?? [])];
-  const child = runCli(args, opts.env);
+  const child = runCli(args, opts.env, opts.wrap);
   let out = "";
   child.stdout!.on("data", (d) => (out += d));
   child.stderr!.on("data", (d) => (out += d));

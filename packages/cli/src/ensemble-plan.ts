@@ -26,6 +26,8 @@ export interface EnsembleOptions {
   basePeerPort: number;
   /** ZooKeeper wire protocol ports start here; -1 turns them off. */
   baseZkPort: number;
+  /** ZooKeeper's superDigest, handed to every node (--super-digest). */
+  superDigest?: string;
 }
 
 export interface NodePlan {
@@ -66,6 +68,7 @@ export function parseEnsembleArgs(argv: readonly string[]): EnsembleInvocation {
       "base-client-port": { type: "string" },
       "base-peer-port": { type: "string" },
       "base-zk-port": { type: "string" },
+      "super-digest": { type: "string" },
     },
     false,
   );
@@ -83,6 +86,8 @@ export function parseEnsembleArgs(argv: readonly string[]): EnsembleInvocation {
     basePeerPort: int("base-peer-port", ENSEMBLE_DEFAULTS.basePeerPort),
     baseZkPort: int("base-zk-port", ENSEMBLE_DEFAULTS.baseZkPort),
   };
+  const superDigest = stringOption(args, "super-digest");
+  if (superDigest !== undefined) options.superDigest = superDigest;
   validateOptions(options);
   return { help: false, options };
 }
@@ -125,6 +130,7 @@ export function planEnsemble(options: EnsembleOptions, cwd: string): EnsemblePla
     const zkPort = options.baseZkPort === -1 ? -1 : options.baseZkPort + i;
     const args = ["server", "--server-id", String(id), "--data-dir", dataDir, "--host", options.host, "--client-port", String(clientPort), `--zk-port=${zkPort}`];
     if (options.nodes > 1) args.push("--peers", peers, "--peer-host", options.host, "--peer-port", String(peerPort));
+    if (options.superDigest !== undefined) args.push("--super-digest", options.superDigest);
     args.push("--log-level", options.logLevel);
     return { id, clientPort, zkPort, peerPort, dataDir, args };
   });
@@ -156,6 +162,10 @@ export function ensembleHelp(): string {
     `  --base-client-port N    node i serves clients and admin HTTP on N+i-1 (default ${d.baseClientPort})`,
     `  --base-zk-port N        node i speaks ZooKeeper's wire protocol on N+i-1 (default ${d.baseZkPort}; -1: off)`,
     `  --base-peer-port N      node i talks to its peers on N+i-1 (default ${d.basePeerPort})`,
+    "  --super-digest DIGEST   ZooKeeper's superDigest super:<base64 sha1(super:password)>, for every node",
+    "",
+    "Peer links are authenticated: the nodes share a random secret made for this run (or",
+    "KEEPER_PEER_SECRET / KEEPER_PEER_SECRET_FILE when set), handed to them in the environment.",
     "",
     "Ports of node i with the defaults: client WebSocket + admin HTTP (/status, /metrics) 8180+i,",
     "peers 2887+i, ZooKeeper wire protocol 2180+i.",

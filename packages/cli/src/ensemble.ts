@@ -1,4 +1,5 @@
 // `keeper ensemble`: runs a local ensemble of `keeper server` child processes until Ctrl-C.
+import { randomBytes } from "node:crypto";
 import { fileURLToPath } from "node:url";
 import { ExitCode, reportError } from "./errors.ts";
 import { ensembleHelp, parseEnsembleArgs, planEnsemble, type EnsemblePlan } from "./ensemble-plan.ts";
@@ -78,7 +79,7 @@ export async function runEnsemble(argv: readonly string[], deps: EnsembleDeps, i
   // Registered for the whole run: a Ctrl-C may arrive twice (terminal and bin/keeper.mjs).
   const handlers = STOP_SIGNALS.map((signal) => [signal, () => stopRequested(signal)] as const);
   for (const [signal, handler] of handlers) deps.signals.on(signal, handler);
-  const spawnCommand: SpawnCommand = { ...(deps.spawnCommand ?? defaultSpawnCommand()), cwd: deps.cwd, env: deps.env };
+  const spawnCommand: SpawnCommand = { ...(deps.spawnCommand ?? defaultSpawnCommand()), cwd: deps.cwd, env: ensembleEnv(deps.env, plan.nodes.length) };
   io.err(`Starting ${plan.nodes.length} Keeper node${plan.nodes.length > 1 ? "s" : ""}, data in ${plan.nodes[0]!.dataDir}/node<i> ...`);
   const nodes = plan.nodes.map((n) => new NodeProcess(n.id, n.args, spawnCommand, io));
   // Children live in their own process group; should this process die without stopping them,
@@ -115,6 +116,18 @@ export async function runEnsemble(argv: readonly string[], deps: EnsembleDeps, i
   }
   io.err("keeper ensemble: all nodes stopped");
   return code;
+}
+
+/**
+ * The nodes' environment. Peer links are always authenticated: unless the caller gave a secret,
+ * the nodes of this run share a fresh random one (in the environment: argv would show it to ps).
+ * A local dev ensemble answers every four-letter word unless told otherwise.
+ */
+export function ensembleEnv(env: NodeJS.ProcessEnv, nodes: number): NodeJS.ProcessEnv {
+  const out = { ...env };
+  if (!out.KEEPER_FOUR_LETTER_WORDS) out.KEEPER_FOUR_LETTER_WORDS = "*";
+  if (nodes >= 2 && !out.KEEPER_PEER_SECRET && !out.KEEPER_PEER_SECRET_FILE && !out.KEEPER_PEER_TLS_CERT) out.KEEPER_PEER_SECRET = randomBytes(32).toString("base64url");
+  return out;
 }
 
 async function busyPorts(plan: EnsemblePlan): Promise<string[]> {

@@ -49,6 +49,8 @@ export type Connect = (connectString: string, options?: ConnectOptions) => Promi
 export type { ServerConfig } from "@keeper/server";
 
 export interface RunningServer {
+  /** The address the client listeners are bound to. */
+  readonly host: string;
   readonly port: number;
   close(): Promise<void>;
   status(): Record<string, unknown>;

@@ -14,11 +14,20 @@ interface FieldDoc {
 export const SERVER_FIELDS: Readonly<Record<keyof ServerConfig, FieldDoc>> = {
   serverId: { kind: "integer", help: "this node's id in the ensemble, 1..255 (default 1)" },
   dataDir: { kind: "string", help: "parent directory of the node's store: node<id> is appended (default ./data)" },
-  host: { kind: "string", help: "address the client listeners bind to (default 0.0.0.0)" },
+  host: { kind: "string", help: "address the client listeners bind to (default: this node's address in --peers, or 127.0.0.1 standalone; 0.0.0.0 binds all)" },
   clientPort: { kind: "integer", help: "native client WebSocket + admin HTTP port (default 8180+id); alias --port" },
   zkPort: { kind: "integer", help: "ZooKeeper wire protocol (TCP) port (default 2180+id); -1 turns it off" },
+  secureZkPort: { kind: "integer", help: "ZooKeeper wire protocol over TLS: ZooKeeper's secureClientPort (default -1: off); needs --client-tls-cert/--client-tls-key" },
+  clientTlsCert: { kind: "string", help: "PEM certificate for clients: the client port then serves HTTPS and wss://, and --secure-zk-port may be opened" },
+  clientTlsKey: { kind: "string", help: "PEM private key of --client-tls-cert" },
   peers: { kind: "string", help: "the ensemble as id=host:peerPort,... (same on every node); empty = standalone" },
-  peerHost: { kind: "string", help: "address the peer listener binds to (default 0.0.0.0)" },
+  peerHost: { kind: "string", help: "address the peer listener binds to (default: this node's address in --peers)" },
+  peerSecret: { kind: "string", help: "the ensemble's shared peer secret, at least 16 characters, the same on every node (prefer the variable or --peer-secret-file: flags show in ps)" },
+  peerSecretFile: { kind: "string", help: "file holding the peer secret (a compose secret: /run/secrets/NAME)" },
+  peerTlsCert: { kind: "string", help: "PEM certificate for peer links, subject CN server.<id>; with --peer-tls-key and --peer-tls-ca: mutual TLS" },
+  peerTlsKey: { kind: "string", help: "PEM private key of --peer-tls-cert" },
+  peerTlsCa: { kind: "string", help: "PEM CA that signed every node's peer certificate" },
+  superDigest: { kind: "string", help: "ZooKeeper's superDigest super:<base64 sha1(super:password)>: that digest user may do anything (default: none)" },
   peerPort: { kind: "integer", help: "peer port to listen on (default: this node's port in --peers)" },
   readOnlyMode: { kind: "boolean", help: "serve reads to canBeReadOnly clients while without a quorum: true or false (default true)" },
   tickMs: { kind: "integer", help: "length of one tick in ms: heartbeat period and session expiry unit (default 100)" },
@@ -32,7 +41,10 @@ export const SERVER_FIELDS: Readonly<Record<keyof ServerConfig, FieldDoc>> = {
   diskLowSpaceBytes: { kind: "integer", help: "free bytes under the data dir below which a low-space warning is logged and /status shows disk.lowSpace (default 1073741824)" },
   snapshotsRetained: { kind: "integer", help: "snapshots kept, 1..100; boot falls back to an older one if the newest fails its checks (default 3)" },
   dataBytesMax: { kind: "integer", help: "largest znode data accepted, in bytes (default 1048576)" },
-  clientsMax: { kind: "integer", help: "most client connections served at once (default 10000)" },
+  clientsMax: { kind: "integer", help: "most client connections served at once, both client ports (default 10000; fewer if the open-files limit is low)" },
+  allowedOrigins: { kind: "string", help: "web pages allowed to open a WebSocket, comma-separated origins like https://app.example.com, or * (default: only the node's own pages; non-browser clients are not affected)" },
+  clientsPerIpMax: { kind: "integer", help: "most connections from one address, both client ports: ZooKeeper's maxClientCnxns; 0 = no limit (default 60)" },
+  fourLetterWords: { kind: "string", help: "four-letter words answered, comma-separated, or * for all: ZooKeeper's 4lw.commands.whitelist (default srvr)" },
   replyBytesMax: { kind: "integer", help: "largest reply built, in bytes; a bigger read is refused with BADARGUMENTS (default 1114112, or dataBytesMax + 65536 if larger)" },
   globalOutstandingMax: { kind: "integer", help: "requests in flight on the node, all clients together, before it stops reading from them (default 1000)" },
   slowRequestMs: { kind: "integer", help: "log a request answered more than this many ms after it arrived, with its operation and time, at most once a second; 0 = never (default 1000)" },
@@ -135,7 +147,7 @@ export function configFromFile(path: string, readFile: (path: string) => string)
 
 export function serverHelp(): string {
   const rows = FIELD_NAMES.map((field) => {
-    const value = SERVER_FIELDS[field].kind === "integer" ? "N" : field === "dataDir" ? "DIR" : field === "logLevel" ? "LEVEL" : "ADDR";
+    const value = SERVER_FIELDS[field].kind === "integer" ? "N" : field === "dataDir" ? "DIR" : field === "logLevel" ? "LEVEL" : /File$|Tls/.test(field) ? "FILE" : field === "peerSecret" ? "SECRET" : field === "superDigest" ? "DIGEST" : field === "fourLetterWords" ? "WORDS" : field === "allowedOrigins" ? "ORIGINS" : "ADDR";
     return [`--${kebabCase(field)} ${value}`, envName(field), SERVER_FIELDS[field].help] as const;
   });
   const w0 = Math.max(...rows.map((r) => r[0].length));

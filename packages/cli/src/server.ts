@@ -53,7 +53,7 @@ export async function runServer(argv: readonly string[], env: Env, deps: ServerD
     reportError(io, err, `keeper server: node ${config.serverId} failed to start`);
     return ExitCode.FAILED;
   }
-  io.out(`keeper node ${config.serverId} listening on ws://${config.host}:${running.port} (data ${config.dataDir})`);
+  io.out(`keeper node ${config.serverId} listening on ws://${running.host}:${running.port} (data ${config.dataDir})`);
 
   const signal = await stop;
   io.err(`keeper node ${config.serverId}: ${signal}, stopping`);

@@ -1,7 +1,7 @@
 import { EventEmitter } from "node:events";
 import { createServer, type Server } from "node:net";
 import { describe, expect, it } from "vitest";
-import { notReady, runEnsemble, type EnsembleDeps } from "../src/ensemble.ts";
+import { notReady, runEnsemble, ensembleEnv, type EnsembleDeps } from "../src/ensemble.ts";
 import { ENSEMBLE_DEFAULTS, dialHost, ensembleHelp, parseEnsembleArgs, peerList, planEnsemble, type EnsembleOptions } from "../src/ensemble-plan.ts";
 import { UsageError } from "../src/errors.ts";
 import type { StatusResult } from "../src/status.ts";
@@ -79,6 +79,25 @@ describe("planEnsemble()", () => {
     expect(plan.nodes).toHaveLength(4);
     expect(plan.warnings).toEqual(["warning: 4 nodes need a quorum of 3 and tolerate 1 failure, no more than 3 would; use an odd size"]);
     expect(planEnsemble(options(["--nodes", "2"]), "/").warnings[0]).toMatch(/2 nodes need a quorum of 2 and tolerate 0 failures/);
+  });
+
+  it("hands --super-digest to every node", () => {
+    const plan = planEnsemble(options(["--super-digest", "super:D/InIHSb7yEEbrWz8b9l71RjZJU="]), "/");
+    for (const n of plan.nodes) expect(n.args.join(" ")).toContain("--super-digest super:D/InIHSb7yEEbrWz8b9l71RjZJU=");
+    expect(planEnsemble(options([]), "/").nodes[0]!.args).not.toContain("--super-digest");
+  });
+
+  it("ensembleEnv() gives an ensemble a fresh random secret unless the caller gave credentials, and every four-letter word", () => {
+    expect(ensembleEnv({}, 3).KEEPER_FOUR_LETTER_WORDS).toBe("*");
+    expect(ensembleEnv({ KEEPER_FOUR_LETTER_WORDS: "srvr" }, 3).KEEPER_FOUR_LETTER_WORDS).toBe("srvr");
+    const a = ensembleEnv({ PATH: "/bin" }, 3);
+    const b = ensembleEnv({ PATH: "/bin" }, 3);
+    expect(a.KEEPER_PEER_SECRET).toMatch(/^[A-Za-z0-9_-]{43}$/);
+    expect(a.KEEPER_PEER_SECRET).not.toBe(b.KEEPER_PEER_SECRET);
+    expect(a.PATH).toBe("/bin");
+    expect(ensembleEnv({ KEEPER_PEER_SECRET: "given-by-the-user-1" }, 3).KEEPER_PEER_SECRET).toBe("given-by-the-user-1");
+    expect(ensembleEnv({ KEEPER_PEER_SECRET_FILE: "/s" }, 3).KEEPER_PEER_SECRET).toBeUndefined();
+    expect(ensembleEnv({}, 1).KEEPER_PEER_SECRET).toBeUndefined();
   });
 
   it("runs a single node standalone, without peers", () => {

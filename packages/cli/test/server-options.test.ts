@@ -121,7 +121,10 @@ describe("parseServerInvocation()", () => {
 
 class FakeRunning implements RunningServer {
   closed = 0;
-  constructor(readonly port: number) {}
+  constructor(
+    readonly port: number,
+    readonly host: string,
+  ) {}
   async close(): Promise<void> {
     this.closed++;
   }
@@ -137,7 +140,7 @@ function fakeServer() {
     resolveServerConfig,
     startServer: async (config) => {
       started.push(config);
-      const r = new FakeRunning(config.clientPort === 0 ? 40123 : config.clientPort);
+      const r = new FakeRunning(config.clientPort === 0 ? 40123 : config.clientPort, config.host || "127.0.0.1");
       running.push(r);
       return r;
     },
@@ -192,8 +195,8 @@ describe("runServer()", () => {
     const io = capture();
     const done = runServer(["--data-dir", "./data", "--port", "0", "--tick-ms", "100"], { KEEPER_SERVER_ID: "2", KEEPER_TICK_MS: "50" }, deps(module, signals), io);
     await waitUntil(() => io.stdout.length > 0);
-    expect(started[0]).toMatchObject({ serverId: 2, dataDir: "./data/node2", clientPort: 0, tickMs: 100, host: "0.0.0.0" });
-    expect(io.stdout).toEqual(["keeper node 2 listening on ws://0.0.0.0:40123 (data ./data/node2)"]);
+    expect(started[0]).toMatchObject({ serverId: 2, dataDir: "./data/node2", clientPort: 0, tickMs: 100, host: "" });
+    expect(io.stdout).toEqual(["keeper node 2 listening on ws://127.0.0.1:40123 (data ./data/node2)"]);
     signals.emit("SIGTERM");
     signals.emit("SIGINT"); // a repeat while closing is ignored
     expect(await done).toBe(0);
@@ -206,7 +209,7 @@ describe("runServer()", () => {
     const io = capture();
     const done = runServer([], {}, deps(module, signals), io);
     await waitUntil(() => io.stdout.length > 0);
-    expect(io.stdout).toEqual(["keeper node 1 listening on ws://0.0.0.0:8181 (data ./data/node1)"]);
+    expect(io.stdout).toEqual(["keeper node 1 listening on ws://127.0.0.1:8181 (data ./data/node1)"]);
     expect(started[0]!.dataDir).toBe("./data/node1");
     signals.emit("SIGINT");
     expect(await done).toBe(0);

@@ -145,6 +145,18 @@ export class KeeperClient {
     return this.session.close();
   }
 
+  /**
+   * Adds an identity to this session, as ZooKeeper's addAuthInfo: scheme "digest" with
+   * "user:password". Rejects with AUTHFAILED when the server does not accept it; an accepted one
+   * is sent again whenever the client reconnects.
+   */
+  async addAuth(scheme: string, auth: Uint8Array | string, opts?: CallOptions): Promise<void> {
+    const bytes = typeof auth === "string" ? new TextEncoder().encode(auth) : auth;
+    await this.run(() => ({ type: "auth", scheme, auth: bytes }), opts, (msg) => expectResult(msg, "auth"));
+    const known = this.session.authInfo.some((a) => a.scheme === scheme && a.auth.length === bytes.length && a.auth.every((b, i) => b === bytes[i]));
+    if (!known) this.session.authInfo.push({ scheme, auth: bytes });
+  }
+
   /** Builds the request (which may throw BADARGUMENTS) and submits it with the default timeout. */
   private run<T>(build: () => Request, opts: CallOptions | undefined, settle: (msg: ResponseMessage) => T): Promise<T> {
     let request: Request;

@@ -46,9 +46,10 @@ function parseHost(entry: string): HostAddress {
   return { host, port };
 }
 
-export function hostUrl(address: HostAddress): string {
+/** The WebSocket URL of a server; `secure`: over TLS (wss://), for servers given a client certificate. */
+export function hostUrl(address: HostAddress, secure = false): string {
   const host = address.host.includes(":") && !address.host.startsWith("[") ? `[${address.host}]` : address.host;
-  return `ws://${host}:${address.port}/`;
+  return `${secure ? "wss" : "ws"}://${host}:${address.port}/`;
 }
 
 /** Fisher-Yates with an injected random, so tests can pin the order. */

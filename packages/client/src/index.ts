@@ -16,6 +16,8 @@ export interface ClientOptions {
   requestTimeoutMs?: number;
   /** How long connect() waits for the first connection. Default: sessionTimeoutMs. */
   connectTimeoutMs?: number;
+  /** Connect over TLS (wss://), to servers given a client certificate (KEEPER_CLIENT_TLS_CERT). Default false. */
+  secure?: boolean;
   /** WebSocket implementation; default globalThis.WebSocket, else the `ws` package. */
   WebSocket?: WebSocketConstructor;
   /** Resume this session instead of starting a new one. */
@@ -38,7 +40,7 @@ export async function connect(connectString: string, options: ClientOptions = {}
   const connectTimeoutMs = positive(options.connectTimeoutMs, sessionTimeoutMs, "connectTimeoutMs");
   const WebSocket = await resolveWebSocket(options.WebSocket);
   const session = new Session({
-    hosts: new HostRing(shuffle(hosts, options.random ?? Math.random).map(hostUrl)),
+    hosts: new HostRing(shuffle(hosts, options.random ?? Math.random).map((h) => hostUrl(h, options.secure ?? false))),
     chroot,
     sessionTimeoutMs,
     canBeReadOnly: options.canBeReadOnly ?? false,

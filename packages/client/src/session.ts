@@ -33,6 +33,11 @@ export interface SessionConfig {
 export class Session {
   readonly events = new Emitter<{ state: [ClientState] }>();
   readonly watches = new WatchManager();
+  /**
+   * Auth packets this session sent and the server accepted. An identity belongs to a connection,
+   * so they are sent again, first thing, on every new one (as ZooKeeper's clients do).
+   */
+  readonly authInfo: Array<{ scheme: string; auth: Uint8Array }> = [];
   private readonly pipeline = new Pipeline();
   private readonly heartbeat: Heartbeat;
   private stateValue: ClientState = "connecting";
@@ -215,6 +220,7 @@ export class Session {
    * watch set never makes a frame the server must refuse.
    */
   private rearmWatches(): void {
+    for (const a of this.authInfo) this.pipeline.sendNow({ type: "auth", scheme: a.scheme, auth: a.auth }, () => {});
     const paths = this.watches.paths();
     const all = [...paths.data.map((p) => ["data", p] as const), ...paths.exist.map((p) => ["exist", p] as const), ...paths.child.map((p) => ["child", p] as const)];
     const chunks: Array<typeof all> = [];

@@ -56,8 +56,13 @@ message Request {
     SetAclRequest setAcl = 20; SetWatchesRequest setWatches = 21; Empty ping = 22; Empty closeSession = 23;
     PathRequest getAllChildrenNumber = 24; GetEphemeralsRequest getEphemerals = 25; AddWatchRequest addWatch = 26;
     RemoveWatchesRequest removeWatches = 27; MultiReadRequest multiRead = 28; Empty whoAmI = 29;
+    AuthRequest auth = 30;
   }
 }
+// An auth packet, as ZooKeeper's: scheme "digest", auth "user:password". Answered by the node the
+// connection is on; the identity lasts as long as the connection (clients send it again after
+// they reconnect).
+message AuthRequest { string scheme = 1; bytes auth = 2; }
 
 message CreateResult { string path = 1; Stat stat = 2; }
 message StatResult { Stat stat = 1; }
@@ -83,6 +88,7 @@ message Response {
     PathResult sync = 18; AclResult getAcl = 19; StatResult setAcl = 20; Empty setWatches = 21;
     Empty ping = 22; Empty closeSession = 23; CountResult getAllChildrenNumber = 24; PathsResult getEphemerals = 25;
     Empty addWatch = 26; Empty removeWatches = 27; MultiReadResult multiRead = 28; WhoAmIResult whoAmI = 29;
+    Empty auth = 30;
   }
 }
 
@@ -91,7 +97,11 @@ message WatchEvent { int32 type = 1; int32 state = 2; string path = 3; uint64 zx
 // ---- Peer protocol (election + broadcast), one message per binary frame on the peer port.
 // Transactions travel as bytes in the log's own record format.
 
-message PeerHello { uint32 serverId = 1; string peers = 2; uint32 protocolVersion = 3; }
+// The handshake: hello (dialer, with its nonce), hello (acceptor, with its nonce and proof),
+// proof (dialer), welcome (acceptor). See packages/server/src/peers/peer-auth.ts.
+message PeerHello { uint32 serverId = 1; string peers = 2; uint32 protocolVersion = 3; bytes nonce = 4; bytes proof = 5; }
+message PeerProof { bytes proof = 1; }
+message PeerWelcome { }
 message PeerRefusal { string reason = 1; }
 message PeerVote { uint32 leader = 1; uint64 zxid = 2; uint64 epoch = 3; }
 message PeerNotification { PeerVote vote = 1; uint64 round = 2; string state = 3; }
@@ -124,6 +134,7 @@ message PeerFrame {
     PeerSnap snap = 7; PeerTrunc trunc = 8; PeerDiff diff = 9; PeerNewLeader newLeader = 10;
     PeerAck ack = 11; PeerUpToDate upToDate = 12; PeerProposal proposal = 13; PeerCommit commit = 14;
     PeerPing ping = 15; PeerForward forward = 16; PeerBatch batch = 17; PeerSnapChunk snapChunk = 18;
+    PeerProof proof = 19; PeerWelcome welcome = 20;
   }
 }
 // Messages produced in one turn of the event loop, each an encoded PeerFrame, in order.

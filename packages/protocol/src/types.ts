@@ -45,6 +45,8 @@ export interface Identity {
 
 /** world:anyone with every permission, ZooKeeper's OPEN_ACL_UNSAFE. */
 export const OPEN_ACL_UNSAFE: readonly Acl[] = Object.freeze([{ perms: Perms.ALL, scheme: "world", id: "anyone" }]);
+/** world:anyone may read, nothing else: ZooKeeper's READ_ACL_UNSAFE. */
+export const READ_ACL_UNSAFE: readonly Acl[] = Object.freeze([{ perms: Perms.READ, scheme: "world", id: "anyone" }]);
 
 /** Create modes with ZooKeeper's numbers (CreateMode.toFlag). */
 export const CreateMode = {

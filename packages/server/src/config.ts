@@ -1,24 +1,58 @@
 // Server configuration: one typed record, defaults in one place, relations checked once at start.
 import { limits } from "@keeper/protocol";
+import { PEER_SECRET_CHARS_MIN } from "./peers/peer-auth.ts";
+
+/** ZooKeeper's superDigest: user:base64(sha1(user:password)). */
+const SUPER_DIGEST = /^[^:\s]+:[A-Za-z0-9+/]{27}=$/;
 
 export interface ServerConfig {
   /** This node's id in the ensemble (1..255). */
   serverId: number;
   /** Directory holding this node's LevelDB store. */
   dataDir: string;
-  /** Address the client listeners bind to. */
+  /**
+   * Address the client listeners bind to. Empty: this node's own address in `peers`, or
+   * 127.0.0.1 for a standalone node; 0.0.0.0 (what the container image sets) binds every one.
+   */
   host: string;
   /** Native client WebSocket + admin HTTP port (8180 + serverId by default). */
   clientPort: number;
   /** ZooKeeper wire protocol (TCP) port, 2180 + serverId by default; -1 turns it off. */
   zkPort: number;
+  /** ZooKeeper wire protocol over TLS (ZooKeeper's secureClientPort); -1 (the default) turns it off. Needs clientTlsCert and clientTlsKey. */
+  secureZkPort: number;
+  /**
+   * PEM certificate and key for clients: with them the native client port speaks HTTPS and
+   * wss:// (admin included), and secureZkPort may be opened.
+   */
+  clientTlsCert: string;
+  clientTlsKey: string;
   /**
    * The ensemble's voting members as "id=host:peerPort,..." (every node must be given the same
    * list). Empty: a standalone node, an ensemble of one.
    */
   peers: string;
-  /** Address the peer listener binds to. */
+  /** Address the peer listener binds to. Empty: this node's own address in `peers`. */
   peerHost: string;
+  /**
+   * The ensemble's shared secret: peers prove they hold it (an HMAC challenge both ways) before
+   * any other message counts. Every node gets the same one. Or from a file: `peerSecretFile`.
+   */
+  peerSecret: string;
+  /** A file holding the peer secret (a compose or Kubernetes secret); surrounding whitespace is ignored. */
+  peerSecretFile: string;
+  /**
+   * Mutual TLS on peer links: this node's certificate (subject CN "server.<id>"), its key, and the
+   * ensemble's CA, as PEM files. All three or none.
+   */
+  peerTlsCert: string;
+  peerTlsKey: string;
+  peerTlsCa: string;
+  /**
+   * ZooKeeper's superDigest, "super:<base64 sha1(super:password)>": a client that authenticates
+   * with digest super:password may do anything, whatever the ACLs say. Empty: no super user.
+   */
+  superDigest: string;
   /** Peer WebSocket port; 0 takes this node's port from `peers` (2887 + serverId by default). */
   peerPort: number;
   /** Serve reads to canBeReadOnly clients while this node has no quorum. */
@@ -44,8 +78,14 @@ export interface ServerConfig {
   diskLowSpaceBytes: number;
   /** Largest znode data accepted. */
   dataBytesMax: number;
-  /** Most client connections served at once. */
+  /** Most client connections served at once, both client ports together (also bounded by the open-files limit). */
   clientsMax: number;
+  /** Web pages (origins, comma-separated, or *) whose scripts may open a WebSocket to the native port; pages of the node itself always may. */
+  allowedOrigins: string;
+  /** Most connections from one address, both client ports together: ZooKeeper's maxClientCnxns. 0: no limit. */
+  clientsPerIpMax: number;
+  /** Four-letter words answered, comma-separated, or * for all: ZooKeeper's 4lw.commands.whitelist (default srvr, as ZooKeeper's). */
+  fourLetterWords: string;
   /**
    * Largest reply built for a client, in bytes (ZooKeeper's jute.maxbuffer on the client's side):
    * a read whose reply would be larger (getChildren of a huge node, a multiRead of many big
@@ -74,11 +114,20 @@ export function defaultServerConfig(serverId = 1): ServerConfig {
   return {
     serverId,
     dataDir: `./data/node${serverId}`,
-    host: "0.0.0.0",
+    host: "",
     clientPort: 8180 + serverId,
     zkPort: 2180 + serverId,
+    secureZkPort: -1,
+    clientTlsCert: "",
+    clientTlsKey: "",
     peers: "",
-    peerHost: "0.0.0.0",
+    peerHost: "",
+    peerSecret: "",
+    peerSecretFile: "",
+    peerTlsCert: "",
+    peerTlsKey: "",
+    peerTlsCa: "",
+    superDigest: "",
     peerPort: 0,
     readOnlyMode: true,
     tickMs: 100,
@@ -93,6 +142,9 @@ export function defaultServerConfig(serverId = 1): ServerConfig {
     diskLowSpaceBytes: 1024 * 1024 * 1024,
     dataBytesMax: limits.dataBytesMax,
     clientsMax: 10_000,
+    clientsPerIpMax: 60,
+    allowedOrigins: "",
+    fourLetterWords: "srvr",
     replyBytesMax: limits.replyBytesMax,
     globalOutstandingMax: limits.globalOutstandingMax,
     slowRequestMs: 1000,
@@ -119,6 +171,10 @@ export function resolveServerConfig(partial: Partial<ServerConfig>): ServerConfi
   int("serverId", 1, 255);
   int("clientPort", 0, 65535);
   int("zkPort", -1, 65535);
+  int("secureZkPort", -1, 65535);
+  if ((c.clientTlsCert === "") !== (c.clientTlsKey === "")) problems.push("clientTlsCert and clientTlsKey go together: give both or neither");
+  if (c.secureZkPort >= 0 && c.clientTlsCert === "") problems.push("secureZkPort needs clientTlsCert and clientTlsKey");
+  if (c.secureZkPort > 0 && (c.secureZkPort === c.zkPort || c.secureZkPort === c.clientPort)) problems.push(`secureZkPort ${c.secureZkPort} is taken by another listener: each listener needs its own port`);
   if (c.zkPort > 0 && c.zkPort === c.clientPort) problems.push(`zkPort and clientPort are both ${c.zkPort}: each listener needs its own port`);
   int("tickMs", 10, 60_000);
   int("peerPort", 0, 65535);
@@ -133,6 +189,8 @@ export function resolveServerConfig(partial: Partial<ServerConfig>): ServerConfi
   int("diskLowSpaceBytes", 0, 2 ** 52);
   int("dataBytesMax", 0, 64 * 1024 * 1024);
   int("clientsMax", 1, 1_000_000);
+  int("clientsPerIpMax", 0, 1_000_000);
+  if (typeof c.fourLetterWords !== "string" || !/^\s*(\*|[a-z]{4}(\s*,\s*[a-z]{4})*)?\s*$/.test(c.fourLetterWords)) problems.push(`fourLetterWords must be a comma-separated list of four-letter words, or *, got "${String(c.fourLetterWords)}"`);
   int("replyBytesMax", 1024, 64 * 1024 * 1024 + 64 * 1024);
   int("globalOutstandingMax", 1, 1_000_000);
   int("slowRequestMs", 0, 3_600_000);
@@ -141,7 +199,14 @@ export function resolveServerConfig(partial: Partial<ServerConfig>): ServerConfi
   }
   if (typeof c.readOnlyMode !== "boolean") problems.push(`readOnlyMode must be true or false, got ${String(c.readOnlyMode)}`);
   if (typeof c.dataDir !== "string" || c.dataDir === "") problems.push("dataDir must be a non-empty path");
-  if (typeof c.host !== "string" || c.host === "") problems.push("host must be a non-empty address");
+  for (const k of ["allowedOrigins", "clientTlsCert", "clientTlsKey", "host", "peerHost", "peerSecret", "peerSecretFile", "peerTlsCert", "peerTlsKey", "peerTlsCa", "superDigest"] as const) {
+    if (typeof c[k] !== "string") problems.push(`${k} must be a string`);
+  }
+  if (c.peerSecret !== "" && c.peerSecretFile !== "") problems.push("peerSecret and peerSecretFile are both set: give one");
+  if (typeof c.peerSecret === "string" && c.peerSecret !== "" && c.peerSecret.length < PEER_SECRET_CHARS_MIN) problems.push(`peerSecret must be at least ${PEER_SECRET_CHARS_MIN} characters (a random one: openssl rand -base64 32)`);
+  const tlsFiles = [c.peerTlsCert, c.peerTlsKey, c.peerTlsCa].filter((f) => f !== "").length;
+  if (tlsFiles !== 0 && tlsFiles !== 3) problems.push("peerTlsCert, peerTlsKey and peerTlsCa go together: give all three or none");
+  if (typeof c.superDigest === "string" && c.superDigest !== "" && !SUPER_DIGEST.test(c.superDigest)) problems.push(`superDigest must be "super:<base64 sha1(super:password)>" as ZooKeeper's (28 characters after the colon), got "${c.superDigest}"`);
   if (!(LOG_LEVELS as readonly string[]).includes(c.logLevel)) problems.push(`logLevel must be one of ${LOG_LEVELS.join(", ")}, got ${c.logLevel}`);
   if (c.minSessionTimeoutMs > c.maxSessionTimeoutMs) problems.push(`minSessionTimeoutMs (${c.minSessionTimeoutMs}) must not exceed maxSessionTimeoutMs (${c.maxSessionTimeoutMs})`);
   if (c.minSessionTimeoutMs < 2 * c.tickMs) problems.push(`minSessionTimeoutMs (${c.minSessionTimeoutMs}) must be at least two ticks (${2 * c.tickMs})`);
@@ -151,6 +216,9 @@ export function resolveServerConfig(partial: Partial<ServerConfig>): ServerConfi
       const members = parsePeers(c.peers);
       const self = members.find((m) => m.id === c.serverId);
       if (!self) problems.push(`serverId ${c.serverId} is not in the peer list ${c.peers}`);
+      if (members.length > 1 && c.peerSecret === "" && c.peerSecretFile === "" && tlsFiles === 0) {
+        problems.push("an ensemble's peer port needs authentication: give every node the same peerSecret (KEEPER_PEER_SECRET, e.g. from openssl rand -base64 32) or peerSecretFile, or peer TLS certificates (peerTlsCert, peerTlsKey, peerTlsCa)");
+      }
       const peerPort = c.peerPort || self?.port;
       if (peerPort !== undefined && peerPort === c.clientPort && c.clientPort !== 0) problems.push(`clientPort and peerPort are both ${c.clientPort}: each listener needs its own port`);
     } catch (e) {
@@ -186,6 +254,16 @@ export function parsePeers(spec: string): PeerAddress[] {
     out.push({ id, host: m[2]!, port });
   }
   return out.sort((a, b) => a.id - b.id);
+}
+
+/**
+ * Where the listeners bind when not told: the node's own address in the peer list (a wildcard
+ * would face every network the machine is on), or loopback for a standalone node.
+ */
+export function bindHosts(c: ServerConfig): { host: string; peerHost: string } {
+  const own = c.peers === "" ? undefined : parsePeers(c.peers).find((m) => m.id === c.serverId)?.host.replace(/^\[(.*)\]$/, "$1");
+  const peerHost = c.peerHost !== "" ? c.peerHost : (own ?? "127.0.0.1");
+  return { host: c.host !== "" ? c.host : (own ?? "127.0.0.1"), peerHost };
 }
 
 /** The canonical form every member must agree on (compared when peers connect). */

@@ -1,7 +1,7 @@
 // The node's client-facing logic: sessions (connect, resume), dispatch of reads (answered
 // here) and writes (validated here, then prepared by the leader), and routing of applied
 // transactions back to replies and watch events.
-import { createHash, randomBytes } from "node:crypto";
+import { randomBytes } from "node:crypto";
 import { WatchManager, aclAllows, passwordMatches, validateWrite, type ReplicaStatus, type ReplicatedState, type TreeOutcome, type Txn, type WriteRequest } from "@keeper/core";
 import { AddWatchMode, Code, KeeperState, Perms, PROTOCOL_VERSION, pathProblem, type ClientInfo, formatSessionId, formatZxid, limits, type ClientMessage, type ConnectRequest, type Identity, type Request, type Result, type SessionId } from "@keeper/protocol";
 import type { ServerConfig } from "./config.ts";
@@ -9,6 +9,7 @@ import type { Logger } from "./logger.ts";
 import type { ZabRunner } from "./replica/zab-runner.ts";
 import type { Connection } from "./client/connection.ts";
 import { OutstandingRequests } from "./client/outstanding.ts";
+import { IDENTITIES_PER_CONNECTION_MAX, authenticate } from "./client/auth.ts";
 import { executeRead, resetWatches, watchKindsOf } from "./client/reads.ts";
 import { ReplyBudget, namesWithin, stringBytes, tooBig } from "./client/reply-budget.ts";
 import type { RequestLatency } from "./metrics/request-latency.ts";
@@ -18,21 +19,6 @@ const LOCAL_TYPES = ["ping", "exists", "getData", "getChildren", "getACL", "setW
 type LocalRequest = Extract<Request, { type: (typeof LOCAL_TYPES)[number] }>;
 const localTypes: ReadonlySet<string> = new Set(LOCAL_TYPES);
 const isLocal = (req: Request): req is LocalRequest => localTypes.has(req.type);
-
-/**
- * An identity from an auth packet. Only "digest" (user:password) is known; ZooKeeper stores
- * it as user:base64(sha1(user:password)). Its identity is checked against digest ACL entries.
- */
-function authenticate(scheme: string, auth: Uint8Array): { info: ClientInfo; identity: Identity } | undefined {
-  if (scheme !== "digest") return undefined;
-  const text = new TextDecoder().decode(auth);
-  const colon = text.indexOf(":");
-  if (colon <= 0) return undefined;
-  const user = text.slice(0, colon);
-  // ZooKeeper's DigestAuthenticationProvider: the ACL id is user:base64(sha1(user:password)).
-  const digest = createHash("sha1").update(text).digest("base64");
-  return { info: { authScheme: "digest", user }, identity: { scheme: "digest", id: `${user}:${digest}` } };
-}
 
 function* filter<T>(items: Iterable<T>, keep: (item: T) => boolean): Iterable<T> {
   for (const item of items) if (keep(item)) yield item;
@@ -334,15 +320,22 @@ export class KeeperNode {
         });
       case "auth":
         return conn.enqueueRead(xid, () => {
-          const id = authenticate(req.scheme, req.auth);
-          if (!id) return this.reply(xid, Code.AUTHFAILED);
-          conn.addIdentity(id.identity, id.info);
+          const ids = authenticate(req.scheme, req.auth, this.config.superDigest);
+          if (!ids) return this.reply(xid, Code.AUTHFAILED);
+          const fresh = ids.filter((i) => !conn.hasIdentity(i.identity));
+          if (conn.identities.length + fresh.length > IDENTITIES_PER_CONNECTION_MAX) {
+            conn.log.warn({ identities: conn.identities.length }, `auth refused: a connection holds at most ${IDENTITIES_PER_CONNECTION_MAX} identities`);
+            return this.reply(xid, Code.AUTHFAILED);
+          }
+          for (const i of fresh) conn.addIdentity(i.identity, i.info);
           return this.reply(xid, Code.OK, { type: "auth" });
         });
       case "setWatches":
         return conn.enqueueRead(xid, () => {
           const tree = this.state.tree;
-          for (const ev of resetWatches(tree, this.watches, conn, req)) conn.send({ kind: "event", ...ev, zxid: tree.lastZxid });
+          const { events, skipped } = resetWatches(tree, this.watches, conn, req);
+          if (skipped > 0) conn.log.info({ skipped }, "setWatches: paths skipped (malformed, or past the session's watch limit)");
+          for (const ev of events) conn.send({ kind: "event", ...ev, zxid: tree.lastZxid });
           return this.reply(xid, Code.OK, { type: "setWatches" });
         });
       default:

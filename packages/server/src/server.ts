@@ -5,7 +5,12 @@ import { asServerId, quorumSize, type LearnerState, type ZabConfig } from "@keep
 import { formatZxid } from "@keeper/protocol";
 import { adminHandler } from "./admin.ts";
 import { listen } from "./client/listener.ts";
-import { canonicalPeers, parsePeers, resolveServerConfig, type ServerConfig } from "./config.ts";
+import { bindHosts, canonicalPeers, parsePeers, resolveServerConfig, type ServerConfig } from "./config.ts";
+import { loadPeerAuth } from "./peers/load-peer-auth.ts";
+import { forwardProblem } from "./peers/forward-guard.ts";
+import { ConnectionLimits, clientSocketsMax, openFilesLimit } from "./client/connection-limits.ts";
+import { loadClientTls } from "./client/client-tls.ts";
+import { notWhitelisted, parseFourLetterWhitelist } from "./zookeeper/four-letter-whitelist.ts";
 import { EventLoopMonitor } from "./event-loop-monitor.ts";
 import { KeeperNode } from "./keeper-node.ts";
 import { NodeMetrics } from "./metrics/node-metrics.ts";
@@ -23,9 +28,13 @@ import { answerFourLetterWord, type NodeReport } from "./zookeeper/four-letter-w
 export const ZOOKEEPER_COMPAT_VERSION = "3.8.4-keeper-0.1.0, built on 2026-11-22";
 
 export interface RunningServer {
+  /** The address the client listeners are bound to. */
+  readonly host: string;
   readonly port: number;
   /** The ZooKeeper wire protocol port, or undefined when it is off. */
   readonly zkPort: number | undefined;
+  /** The ZooKeeper wire protocol over TLS, or undefined when it is off. */
+  readonly secureZkPort: number | undefined;
   readonly peerPort: number | undefined;
   readonly config: ServerConfig;
   status(): Record<string, unknown>;
@@ -103,13 +112,25 @@ export async function startServer(input: ServerConfig | Partial<ServerConfig>, l
   const self = members.find((m) => m.id === config.serverId);
   let network: PeerNetwork | undefined;
   let peerPort: number | undefined;
+  const bind = bindHosts(config);
+  const peerLog = log.child({ component: "peers" });
   if (members.length > 1) {
     network = new PeerNetwork(asServerId(config.serverId), members, canonicalPeers(members), {
       up: (id) => runner.peerUp(id),
       down: (id) => runner.peerDown(id),
-      message: (from, msg) => runner.peerMessage(from, msg),
-    }, log.child({ component: "peers" }), isWildcard(config.peerHost) ? undefined : config.peerHost, config.syncLimitTicks * config.tickMs, peerFrameBytesMax(config.dataBytesMax));
-    peerPort = await network.listen(config.peerHost, config.peerPort || self!.port);
+      message: (from, msg) => {
+        const problem = forwardProblem(msg, config.superDigest);
+        if (problem) return peerLog.error({ peer: from, reason: problem }, "refused a forwarded request");
+        runner.peerMessage(from, msg);
+      },
+    }, peerLog, {
+      auth: loadPeerAuth(config),
+      ...(isWildcard(bind.peerHost) ? {} : { localAddress: bind.peerHost }),
+      silenceMsMax: config.syncLimitTicks * config.tickMs,
+      frameBytesMax: peerFrameBytesMax(config.dataBytesMax),
+    });
+    peerPort = await network.listen(bind.peerHost, config.peerPort || self!.port);
+    log.info({ secret: network.authenticatesBy.secret, tls: network.authenticatesBy.tls }, "peer links authenticate");
   }
   const startedAt = Date.now();
   const eventLoop = new EventLoopMonitor(log.child({ component: "event-loop" }));
@@ -154,7 +175,12 @@ export async function startServer(input: ServerConfig | Partial<ServerConfig>, l
       log: runner.stats,
     };
   };
-  const listener = await listen(node, config.host, config.clientPort, adminHandler({ status, ready: () => node!.serving, metrics: (facts) => metrics.render(facts), metricsContentType: metrics.contentType }), log.child({ component: "client" }));
+  const fdLimit = openFilesLimit();
+  const sockets = new ConnectionLimits(config.clientsPerIpMax, clientSocketsMax(config.clientsMax, fdLimit));
+  if (sockets.totalMax < config.clientsMax) log.warn({ clientsMax: config.clientsMax, openFilesLimit: fdLimit, clientSocketsMax: sockets.totalMax }, "the open-files limit leaves room for fewer client connections than clientsMax");
+  const clientTls = loadClientTls(config);
+  const listener = await listen(node, bind.host, config.clientPort, adminHandler({ status, ready: () => node!.serving, metrics: (facts) => metrics.render(facts), metricsContentType: metrics.contentType }), log.child({ component: "client" }), sockets, clientTls);
+  const whitelist = parseFourLetterWhitelist(config.fourLetterWords);
   // The four-letter words render the same snapshot as /status and /metrics, plus connections and configuration.
   const report = (): NodeReport => {
     const st = status();
@@ -184,13 +210,16 @@ export async function startServer(input: ServerConfig | Partial<ServerConfig>, l
       config: { clientPort: zk?.port ?? -1, keeperClientPort: listener.port, dataDir: config.dataDir, tickTime: config.tickMs, syncLimit: config.syncLimitTicks, initLimit: config.initLimitTicks, minSessionTimeout: config.minSessionTimeoutMs, maxSessionTimeout: config.maxSessionTimeoutMs, maxClientCnxns: config.clientsMax, serverId: config.serverId, readOnlyMode: config.readOnlyMode },
     };
   };
-  const zk: ZkListener | undefined = config.zkPort >= 0 ? await listenZooKeeper(node, config.host, config.zkPort, (word) => answerFourLetterWord(word, report), log.child({ component: "zookeeper" })) : undefined;
+  const zk: ZkListener | undefined = config.zkPort >= 0 ? await listenZooKeeper(node, bind.host, config.zkPort, (word) => (whitelist.has(word) ? answerFourLetterWord(word, report) : notWhitelisted(word)), log.child({ component: "zookeeper" }), sockets) : undefined;
+  const secureZk: ZkListener | undefined = config.secureZkPort >= 0 ? await listenZooKeeper(node, bind.host, config.secureZkPort, (word) => (whitelist.has(word) ? answerFourLetterWord(word, report) : notWhitelisted(word)), log.child({ component: "zookeeper-tls" }), sockets, clientTls) : undefined;
   runner.start(network, config.tickMs);
-  log.info({ host: config.host, port: listener.port, zkPort: zk?.port, peerPort, voters, dataDir: config.dataDir }, "started");
+  log.info({ host: bind.host, peerHost: members.length > 1 ? bind.peerHost : undefined, port: listener.port, tls: clientTls !== undefined, zkPort: zk?.port, secureZkPort: secureZk?.port, peerPort, voters, dataDir: config.dataDir }, "started");
   let closing: Promise<void> | undefined;
   return {
+    host: bind.host,
     port: listener.port,
     zkPort: zk?.port,
+    secureZkPort: secureZk?.port,
     peerPort,
     config,
     status,
@@ -201,6 +230,7 @@ export async function startServer(input: ServerConfig | Partial<ServerConfig>, l
         runner.stop();
         await listener.close();
         await zk?.close();
+        await secureZk?.close();
         await network?.close();
         await runner.drain();
         await store.close();

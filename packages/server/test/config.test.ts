@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { limits } from "@keeper/protocol";
-import { ConfigError, canonicalPeers, parsePeers, resolveServerConfig } from "../src/config.ts";
+import { ConfigError, bindHosts, canonicalPeers, parsePeers, resolveServerConfig } from "../src/config.ts";
 
 describe("resolveServerConfig()", () => {
   it.each([
@@ -15,9 +15,30 @@ describe("resolveServerConfig()", () => {
     [{ logLevel: "loud" }, /logLevel must be one of/],
     [{ replyBytesMax: 100_000, dataBytesMax: 100_000 }, /replyBytesMax \(100000\) must be at least dataBytesMax \+ 1024/],
     [{ globalOutstandingMax: 0 }, /globalOutstandingMax must be an integer in 1\.\.1000000/],
+    [{ serverId: 1, peers: "1=a:1,2=b:1" }, /an ensemble's peer port needs authentication/],
+    [{ serverId: 1, peers: "1=a:1,2=b:1", peerSecret: "short" }, /peerSecret must be at least 16 characters/],
+    [{ serverId: 1, peers: "1=a:1,2=b:1", peerSecret: "0123456789abcdef", peerSecretFile: "/s" }, /both set: give one/],
+    [{ serverId: 1, peers: "1=a:1,2=b:1", peerTlsCert: "/c.pem", peerTlsKey: "/k.pem" }, /all three or none/],
+    [{ superDigest: "super:secret" }, /superDigest must be "super:<base64 sha1/],
   ] as const)("rejects %j with a message naming the problem", (partial, message) => {
     expect(() => resolveServerConfig(partial as never)).toThrow(ConfigError);
     expect(() => resolveServerConfig(partial as never)).toThrow(message);
+  });
+
+  it("accepts an ensemble authenticated by a secret, a secret file or TLS, and ZooKeeper's superDigest", () => {
+    const peers = "1=a:1,2=b:1,3=c:1";
+    expect(resolveServerConfig({ peers, peerSecret: "0123456789abcdef" }).peerSecret).toBe("0123456789abcdef");
+    expect(resolveServerConfig({ peers, peerSecretFile: "/run/secrets/peer_secret" }).peerSecretFile).toBe("/run/secrets/peer_secret");
+    expect(resolveServerConfig({ peers, peerTlsCert: "/c", peerTlsKey: "/k", peerTlsCa: "/ca" }).peerTlsCa).toBe("/ca");
+    expect(resolveServerConfig({ superDigest: "super:D/InIHSb7yEEbrWz8b9l71RjZJU=" }).superDigest).toBe("super:D/InIHSb7yEEbrWz8b9l71RjZJU=");
+  });
+
+  it("bindHosts() binds to the node's own address in the peer list, loopback when standalone, and as told otherwise", () => {
+    const peers = "1=10.0.0.1:2888,2=[::1]:2889";
+    expect(bindHosts(resolveServerConfig({ peers, peerSecret: "0123456789abcdef" }))).toEqual({ host: "10.0.0.1", peerHost: "10.0.0.1" });
+    expect(bindHosts(resolveServerConfig({ serverId: 2, clientPort: 9000, peers, peerSecret: "0123456789abcdef" }))).toEqual({ host: "::1", peerHost: "::1" });
+    expect(bindHosts(resolveServerConfig({}))).toEqual({ host: "127.0.0.1", peerHost: "127.0.0.1" });
+    expect(bindHosts(resolveServerConfig({ host: "0.0.0.0", peerHost: "0.0.0.0", peers, peerSecret: "0123456789abcdef" }))).toEqual({ host: "0.0.0.0", peerHost: "0.0.0.0" });
   });
 
   it("accepts a standalone node with defaults from the ports table", () => {

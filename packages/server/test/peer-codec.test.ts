@@ -52,8 +52,9 @@ function viaPeer(msg: PeerMessage): PeerMessage {
 }
 
 /** A request forwarded by a follower for a client of session 0x1_0000_0007, cxid 42. */
-function forward(request: Request, ids?: Identity[]): PeerMessage {
-  const req: ForwardedRequest = { type: "write", sessionId: asSessionId(0x1_0000_0007), cxid: 42, request: request as WriteRequest, ...(ids ? { ids } : {}) };
+/** A client's write as a follower forwards it (the system's writes, without ids, never travel). */
+function forward(request: Request, ids: Identity[] = []): PeerMessage {
+  const req: ForwardedRequest = { type: "write", sessionId: asSessionId(0x1_0000_0007), cxid: 42, request: request as WriteRequest, ids };
   return { type: "forward", epoch: 3, req };
 }
 
@@ -125,8 +126,8 @@ const REQUESTS: { [T in RequestType]: fc.Arbitrary<Extract<Request, { type: T }>
 const WRITE_TYPES = ["create", "delete", "setData", "setACL", "check", "multi", "sync"] as const satisfies ReadonlyArray<WriteRequest["type"]>;
 /** auth never leaves the node that holds the connection: the native protocol has no auth op. */
 const NATIVE_TYPES = (Object.keys(REQUESTS) as RequestType[]).filter((t) => t !== "auth");
-/** A client's identities, or none at all (the system). */
-const ids = fc.option(fc.array(fc.record({ scheme: str, id: str }), { maxLength: 3 }), { nil: undefined });
+/** A client's identities (the system's writes are never forwarded). */
+const ids = fc.array(fc.record({ scheme: str, id: str }), { maxLength: 3 });
 
 const opResult: fc.Arbitrary<MultiOpResult> = fc.oneof(
   fc.record({ type: fc.constant("create" as const), path: str, stat }),
@@ -234,21 +235,25 @@ describe("a follower's forwarded write reaches the leader whole", () => {
     expect(viaPeer(msg)).toEqual(msg);
   });
 
-  it.each<[string, Identity[] | undefined]>([
-    ["the system (no identities)", undefined],
+  it("forward: the system's writes (no identities) are never encoded", () => {
+    const system: PeerMessage = { type: "forward", epoch: 1, req: { type: "write", sessionId: asSessionId(0), cxid: 0, request: { type: "delete", path: "/a", version: -1 } } };
+    expect(() => encodePeerFrame({ kind: "message", msg: system })).toThrow(/never forwarded/);
+  });
+
+  it.each<[string, Identity[]]>([
     ["a client with no identities", []],
     ["a client with identities", [{ scheme: "ip", id: "127.0.0.1" }, { scheme: "digest", id: "alice:x" }]],
   ])("forward: the identities of %s", (_name, who) => {
     const msg = forward({ type: "create", path: "/a", data: EMPTY, acl: ACL, mode: CreateMode.PERSISTENT, ttlMs: 0, nullData: true }, who);
     const got = viaPeer(msg);
     expect(got).toEqual(msg);
-    expect(got.type === "forward" && got.req.type === "write" && "ids" in got.req).toBe(who !== undefined);
+    expect(got.type === "forward" && got.req.type === "write" && got.req.ids).toEqual(who);
   });
 
   it("forward: every write request, every field (property)", () => {
     fc.assert(
       fc.property(fc.oneof(...WRITE_TYPES.map((t) => REQUESTS[t] as fc.Arbitrary<Request>)), ids, fc.maxSafeNat(), i32, fc.integer({ min: 0, max: 0x1f_ffff }), (request, who, sid, cxid, epoch) => {
-        const msg: PeerMessage = { type: "forward", epoch, req: { type: "write", sessionId: asSessionId(sid), cxid, request: request as WriteRequest, ...(who ? { ids: who } : {}) } };
+        const msg: PeerMessage = { type: "forward", epoch, req: { type: "write", sessionId: asSessionId(sid), cxid, request: request as WriteRequest, ids: who } };
         expect(viaPeer(msg)).toEqual(msg);
       }),
       RUNS,
@@ -262,27 +267,20 @@ describe("a follower's forwarded write reaches the leader whole", () => {
     expect(viaPeer(close)).toEqual(close);
   });
 
-  it("the same request codec carries every other Request type too (property)", () => {
+  it("a forward of any other Request type (a read, a watch, an auth) is refused on arrival (property)", () => {
     fc.assert(
-      fc.property(fc.oneof(...NATIVE_TYPES.map((t) => REQUESTS[t] as fc.Arbitrary<Request>)), (request) => {
-        const msg = forward(request);
-        expect(viaPeer(msg)).toEqual(msg);
+      fc.property(fc.oneof(...NATIVE_TYPES.filter((t) => !(WRITE_TYPES as readonly string[]).includes(t)).map((t) => REQUESTS[t] as fc.Arbitrary<Request>)), (request) => {
+        expect(() => viaPeer(forward(request))).toThrow(/request is never forwarded/);
       }),
       RUNS,
     );
   });
 
-  it("auth is refused by the native and peer codecs: it is answered where the connection is", () => {
-    expect(() => encodePeerFrame({ kind: "message", msg: forward({ type: "auth", scheme: "digest", auth: b("alice:secret") }) })).toThrow(FrameError);
-    expect(() => encodeServerMessage({ kind: "response", xid: 1, zxid: asZxid(1), err: 0, result: { type: "auth" } })).toThrow(FrameError);
+  it("an auth is never taken from a peer (it is answered where the connection is); on the native protocol it travels", () => {
+    expect(() => viaPeer(forward({ type: "auth", scheme: "digest", auth: b("alice:secret") }))).toThrow(/a auth request is never forwarded/);
+    expect(() => encodeServerMessage({ kind: "response", xid: 1, zxid: asZxid(1), err: 0, result: { type: "auth" } })).not.toThrow();
   });
 
-  // The protobuf cannot tell an empty repeated field from a missing one: an empty persistent
-  // list comes back absent, which means the same (no persistent watches).
-  it("setWatches: empty persistent lists come back absent", () => {
-    const request: Request = { type: "setWatches", relativeZxid: asZxid(1), dataWatches: [], existWatches: [], childWatches: [], persistentWatches: [], persistentRecursiveWatches: [] };
-    expect(viaPeer(forward(request))).toEqual(forward({ type: "setWatches", relativeZxid: asZxid(1), dataWatches: [], existWatches: [], childWatches: [] }));
-  });
 });
 
 describe("the leader's transactions reach the followers whole", () => {

@@ -9,7 +9,7 @@ import { asServerId, type ServerId } from "@keeper/core";
 import { LinkLiveness } from "../src/peers/liveness.ts";
 import { PeerNetwork } from "../src/peers/peer-network.ts";
 import { canonicalPeers, parsePeers } from "../src/config.ts";
-import { REPO_ROOT, freePort } from "../../../test/support/processes.ts";
+import { REPO_ROOT, TEST_PEER_AUTH, freePort } from "../../../test/support/processes.ts";
 
 describe("LinkLiveness", () => {
   // Window 1000 ms, checks every 250 ms, links heard at t=0.
@@ -77,7 +77,7 @@ describe("PeerNetwork liveness across pauses", () => {
     child.stdout!.on("data", (d) => (out += d));
     await vi.waitFor(() => expect(childEvents().map((e) => e.event)).toContain("listening"), { timeout: 60_000, interval: 50 });
     const members = parsePeers(spec);
-    net = new PeerNetwork(asServerId(2), members, canonicalPeers(members), { up: (p) => ups.push(p), down: (p) => downs.push(p), message: () => {} }, pino({ level: "silent" }), undefined, SILENCE_MS);
+    net = new PeerNetwork(asServerId(2), members, canonicalPeers(members), { up: (p) => ups.push(p), down: (p) => downs.push(p), message: () => {} }, pino({ level: "silent" }), { auth: TEST_PEER_AUTH, silenceMsMax: SILENCE_MS });
     await net.listen("127.0.0.1", p2);
     await vi.waitFor(() => expect(ups).toEqual([1]), { timeout: 10_000, interval: 20 });
   });

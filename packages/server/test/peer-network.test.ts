@@ -1,11 +1,11 @@
 import { afterEach, describe, expect, it } from "vitest";
 import pino from "pino";
 import { asServerId, type PeerMessage, type ServerId } from "@keeper/core";
-import { CreateMode, OPEN_ACL_UNSAFE, asSessionId, makeZxid } from "@keeper/protocol";
+import { CreateMode, OPEN_ACL_UNSAFE, asSessionId, makeZxid, protoRoot } from "@keeper/protocol";
 import { PeerNetwork } from "../src/peers/peer-network.ts";
 import { decodePeerFrame, encodePeerFrame } from "../src/peers/peer-codec.ts";
 import { canonicalPeers, parsePeers } from "../src/config.ts";
-import { freePort } from "../../../test/support/processes.ts";
+import { TEST_PEER_AUTH, freePort } from "../../../test/support/processes.ts";
 
 const silent = pino({ level: "silent" });
 
@@ -25,7 +25,7 @@ describe("peer codec", () => {
     { type: "proposal", epoch: 4, txn },
     { type: "commit", epoch: 4, zxid: makeZxid(4, 2) },
     { type: "ping", epoch: 4, commitZxid: makeZxid(4, 2), sessions: [asSessionId(5), asSessionId(2 ** 40)] },
-    { type: "forward", epoch: 4, req: { type: "write", sessionId: asSessionId(5), cxid: 8, request: { type: "create", path: "/x", data: new Uint8Array([3]), acl: [...OPEN_ACL_UNSAFE], mode: CreateMode.EPHEMERAL, ttlMs: 0 } } },
+    { type: "forward", epoch: 4, req: { type: "write", sessionId: asSessionId(5), cxid: 8, request: { type: "create", path: "/x", data: new Uint8Array([3]), acl: [...OPEN_ACL_UNSAFE], mode: CreateMode.EPHEMERAL, ttlMs: 0 }, ids: [{ scheme: "ip", id: "10.0.0.1" }, { scheme: "digest", id: "u:abc" }] } },
     { type: "forward", epoch: 4, req: { type: "createSession", token: 77, timeoutMs: 3000, password: new Uint8Array([1, 2, 3]) } },
     { type: "forward", epoch: 4, req: { type: "closeSession", sessionId: asSessionId(5), cxid: 9 } },
   ];
@@ -43,10 +43,22 @@ describe("peer codec", () => {
 
   it("a batch holding a batch, a hello or garbage is a FrameError", () => {
     const one = encodePeerFrame({ kind: "message", msg: messages[0]! });
-    const hello = encodePeerFrame({ kind: "hello", serverId: asServerId(1), peers: "1=a:1", protocolVersion: 2 });
+    const hello = encodePeerFrame({ kind: "hello", serverId: asServerId(1), peers: "1=a:1", protocolVersion: 4, nonce: new Uint8Array(32) });
     for (const frames of [[encodePeerFrame({ kind: "batch", frames: [one] })], [one, hello], [one, new Uint8Array([0xff, 0xff, 0xff])]]) {
       expect(() => decodePeerFrame(encodePeerFrame({ kind: "batch", frames }))).toThrow(/batch|peer frame/);
     }
+  });
+
+  it("a forwarded write claiming the system's identity is a FrameError, and the system's writes are never encoded", () => {
+    const PeerFrame = protoRoot.lookupType("keeper.PeerFrame");
+    const request = { create: { path: "/x", data: new Uint8Array(), acl: [], mode: 0 } };
+    const forged = PeerFrame.encode(PeerFrame.fromObject({ forward: { epoch: 4, write: { sessionId: 5, cxid: 1, request, ids: [], system: true } } })).finish();
+    expect(() => decodePeerFrame(forged)).toThrow(/claims the system's identity/);
+    const honest = PeerFrame.encode(PeerFrame.fromObject({ forward: { epoch: 4, write: { sessionId: 5, cxid: 1, request, ids: [] } } })).finish();
+    const back = decodePeerFrame(honest);
+    expect(back.kind === "message" && back.msg.type === "forward" && back.msg.req.type === "write" ? back.msg.req.ids : "not a write").toEqual([]);
+    const system: PeerMessage = { type: "forward", epoch: 4, req: { type: "write", sessionId: asSessionId(5), cxid: 1, request: { type: "delete", path: "/x", version: -1 } } };
+    expect(() => encodePeerFrame({ kind: "message", msg: system })).toThrow(/never forwarded/);
   });
 
   it("garbage is a FrameError, never another exception", () => {
@@ -79,7 +91,7 @@ describe("PeerNetwork handshake", () => {
     const ups: ServerId[] = [];
     const received: PeerMessage[] = [];
     const members = parsePeers(spec);
-    const net = new PeerNetwork(asServerId(id), members, canonicalPeers(parsePeers(claimedSpec)), { up: (p) => ups.push(p), down: () => {}, message: (_from, m) => received.push(m) }, silent);
+    const net = new PeerNetwork(asServerId(id), members, canonicalPeers(parsePeers(claimedSpec)), { up: (p) => ups.push(p), down: () => {}, message: (_from, m) => received.push(m) }, silent, { auth: TEST_PEER_AUTH });
     nets.push(net);
     await net.listen("127.0.0.1", members.find((m) => m.id === id)?.port ?? (await freePort()));
     return { net, ups, received };

@@ -6,11 +6,12 @@ import pino from "pino";
 import { asServerId } from "@keeper/core";
 import { PeerNetwork } from "../src/peers/peer-network.ts";
 import { canonicalPeers, parsePeers } from "../src/config.ts";
+import { TEST_PEER_AUTH } from "../../../test/support/processes.ts";
 
 const [id, spec, silenceMs] = process.argv.slice(2);
 const members = parsePeers(spec!);
 const say = (event: string, peer?: number) => process.stdout.write(JSON.stringify({ event, ...(peer !== undefined ? { peer } : {}) }) + "\n");
-const net = new PeerNetwork(asServerId(Number(id)), members, canonicalPeers(members), { up: (p) => say("up", p), down: (p) => say("down", p), message: () => {} }, pino({ level: "silent" }), undefined, Number(silenceMs));
+const net = new PeerNetwork(asServerId(Number(id)), members, canonicalPeers(members), { up: (p) => say("up", p), down: (p) => say("down", p), message: () => {} }, pino({ level: "silent" }), { auth: TEST_PEER_AUTH, silenceMsMax: Number(silenceMs) });
 await net.listen("127.0.0.1", members.find((m) => m.id === Number(id))!.port);
 say("listening");
 process.stdin.resume();

@@ -2,7 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { connect, type KeeperClient } from "@keeper/client";
 import { Code, KeeperError } from "@keeper/protocol";
 import { startServer, type RunningServer } from "../src/index.ts";
-import { freePort } from "../../../test/support/processes.ts";
+import { TEST_PEER_SECRET, freePort } from "../../../test/support/processes.ts";
 import { tempDir } from "./temp-dir.ts";
 
 async function until(cond: () => boolean | Promise<boolean>, ms = 10_000): Promise<void> {
@@ -21,7 +21,7 @@ describe("read-only mode", () => {
   const clientPorts: number[] = [];
 
   async function start(id: number): Promise<RunningServer> {
-    const s = await startServer({ zkPort: -1, serverId: id, dataDir: `${dir.path}/n${id}`, host: "127.0.0.1", peerHost: "127.0.0.1", clientPort: clientPorts[id - 1]!, peers, logLevel: "silent", tickMs: 50, minSessionTimeoutMs: 500 });
+    const s = await startServer({ zkPort: -1, serverId: id, dataDir: `${dir.path}/n${id}`, host: "127.0.0.1", peerHost: "127.0.0.1", clientPort: clientPorts[id - 1]!, peers, peerSecret: TEST_PEER_SECRET, logLevel: "silent", tickMs: 50, minSessionTimeoutMs: 500 });
     servers.set(id, s);
     return s;
   }

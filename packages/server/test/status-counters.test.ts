@@ -34,7 +34,7 @@ describe("status counters through a server", () => {
   };
 
   beforeAll(async () => {
-    server = await startServer({ zkPort: 0, serverId: 1, dataDir: dir.path, host: "127.0.0.1", clientPort: 0, logLevel: "silent" });
+    server = await startServer({ zkPort: 0, serverId: 1, dataDir: dir.path, host: "127.0.0.1", clientPort: 0, logLevel: "silent", fourLetterWords: "*" });
     c = await RawClient.open(server.port);
     c.connect({ timeoutMs: 5000 });
     await c.connected();

@@ -138,7 +138,12 @@ function prepOp(ctx: PrepContext, op: MultiOp | Extract<Request, { type: "setACL
   }
 }
 
+const CREATE_MODES: ReadonlySet<number> = new Set(Object.values(CreateMode));
+
 function prepCreate(ctx: PrepContext, op: Extract<Request, { type: "create" }>): TreeTxn {
+  // ZooKeeper's CreateMode.fromFlag, its first check: an unknown flag is BADARGUMENTS, never a
+  // persistent node.
+  if (!CREATE_MODES.has(op.mode)) reject(Code.BADARGUMENTS, `unknown create mode ${op.mode}`, true);
   const sequential = isSequential(op.mode);
   if (isTtlMode(op.mode)) {
     if (!Number.isInteger(op.ttlMs) || op.ttlMs <= 0 || op.ttlMs > TTL_MS_MAX) reject(Code.BADARGUMENTS, `a TTL node needs 0 < ttl <= ${TTL_MS_MAX} ms, got ${op.ttlMs}`, true);

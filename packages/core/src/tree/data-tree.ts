@@ -1,6 +1,6 @@
 // The znode tree: a map from path to node, changed only by applying committed transactions
 // in zxid order. Pure and deterministic: no I/O, no clock (times come in the transactions).
-import { Code, EventType, OPEN_ACL_UNSAFE, ZXID_ZERO, asSessionId, joinPath, nameOf, parentOf, type Acl, type MultiOpResult, type Result, type SessionId, type Stat, type Zxid } from "@keeper/protocol";
+import { Code, EventType, OPEN_ACL_UNSAFE, READ_ACL_UNSAFE, ZXID_ZERO, asSessionId, joinPath, nameOf, parentOf, type Acl, type MultiOpResult, type Result, type SessionId, type Stat, type Zxid } from "@keeper/protocol";
 import { assert, assertNever } from "../assert.ts";
 import type { TreeTxn, Txn, TxnHeader } from "../txn.ts";
 import { TreeDigest, hashBytes, hashString, nodeHash } from "./digest.ts";
@@ -50,6 +50,7 @@ export interface TreeOutcome {
 
 /** Paths ZooKeeper reserves: they exist from the start and can be neither created nor deleted. */
 export const SYSTEM_PATHS: readonly string[] = ["/", "/zookeeper", "/zookeeper/config", "/zookeeper/quota"];
+const CONFIG_PATH = "/zookeeper/config";
 
 export function emptyStat(): Stat {
   return {
@@ -135,7 +136,11 @@ export class DataTree {
   constructor() {
     for (const path of SYSTEM_PATHS) {
       if (path !== "/") addChild(this.nodes.get(parentOf(path))!, nameOf(path));
-      const n = this.makeNode(path, EMPTY, [...OPEN_ACL_UNSAFE], emptyStat());
+      // As ZooKeeper's DataTree.addConfigNode (ZOOKEEPER-2014): /zookeeper/config is readable by
+      // all and writable by the super user only (Curator rewrites its connect string from it).
+      // ZooKeeper sets that ACL with setACL(path, acl, -1), which leaves aversion at -1.
+      const config = path === CONFIG_PATH;
+      const n = this.makeNode(path, EMPTY, config ? [...READ_ACL_UNSAFE] : [...OPEN_ACL_UNSAFE], config ? { ...emptyStat(), aversion: -1 } : emptyStat());
       this.nodes.set(path, n);
       this.counted(path, n, 1);
     }

@@ -66,6 +66,10 @@ export class Connection implements Throttled {
     return (this.ordered ??= javaSetOrder(this.known, (k) => k.identity));
   }
 
+  hasIdentity(identity: Identity): boolean {
+    return this.all.some((k) => k.identity.scheme === identity.scheme && k.identity.id === identity.id);
+  }
+
   /** Adds an identity (an auth packet); false when the connection has it already (a set, as ZooKeeper's). */
   addIdentity(identity: Identity, info: { authScheme: string; user: string }): boolean {
     const all = this.all;

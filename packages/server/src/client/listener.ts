@@ -1,10 +1,15 @@
 // The native client port: WebSocket upgrades go to the protocol, plain HTTP to the admin routes.
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
+import { createServer as createHttpsServer } from "node:https";
+import type { Socket } from "node:net";
 import { WebSocketServer, type WebSocket } from "ws";
 import { Code, FrameError, decodeClientMessage, encodeServerMessage, limits, type ServerMessage } from "@keeper/protocol";
 import type { Logger } from "../logger.ts";
 import type { KeeperNode } from "../keeper-node.ts";
 import { Connection, type ClientTransport } from "./connection.ts";
+import type { ConnectionLimits } from "./connection-limits.ts";
+import type { ClientTls } from "./client-tls.ts";
+import { originChecker } from "./origins.ts";
 
 /** The native protocol on a WebSocket: protobuf frames, and a close notice saying why. */
 function webSocketTransport(socket: WebSocket): ClientTransport {
@@ -34,17 +39,34 @@ export interface Listener {
   close(): Promise<void>;
 }
 
-export async function listen(node: KeeperNode, host: string, port: number, admin: (req: IncomingMessage, res: ServerResponse) => void, log: Logger): Promise<Listener> {
+/** `tls`: the port speaks HTTPS and wss:// instead. */
+export async function listen(node: KeeperNode, host: string, port: number, admin: (req: IncomingMessage, res: ServerResponse) => void, log: Logger, sockets: ConnectionLimits, tls?: ClientTls): Promise<Listener> {
   const connections = new Set<Connection>();
-  const http: Server = createServer(admin);
+  const http: Server = tls ? (createHttpsServer({ key: tls.key, cert: tls.cert, minVersion: "TLSv1.2" }, admin) as unknown as Server) : createServer(admin);
+  // Counted per TCP connection, before any HTTP is read: admin requests and WebSockets alike.
+  http.on("connection", (socket: Socket) => {
+    const ip = socket.remoteAddress ?? "";
+    const refused = sockets.admit(ip);
+    if (refused) {
+      log.warn({ remote: ip, reason: refused }, "connection refused");
+      return void socket.destroy();
+    }
+    socket.once("close", () => sockets.release(ip));
+  });
   const frameBytesMax = Math.max(limits.frameBytesMax, node.config.dataBytesMax + 64 * 1024);
-  const wss = new WebSocketServer({ server: http, maxPayload: frameBytesMax, perMessageDeflate: false });
+  const originAllowed = originChecker(node.config.allowedOrigins);
+  const wss = new WebSocketServer({
+    server: http,
+    maxPayload: frameBytesMax,
+    perMessageDeflate: false,
+    verifyClient: ({ origin, req }: { origin: string | undefined; req: IncomingMessage }) => {
+      if (originAllowed(origin === "" ? undefined : origin, req.headers.host)) return true;
+      log.warn({ origin, remote: req.socket.remoteAddress }, "WebSocket refused: its page's origin is not in allowedOrigins");
+      return false;
+    },
+  });
   wss.on("connection", (socket: WebSocket, req: IncomingMessage) => {
     const remote = `${req.socket.remoteAddress}:${req.socket.remotePort}`;
-    if (connections.size >= node.config.clientsMax) {
-      socket.close(1013, "too many connections");
-      return;
-    }
     const conn = new Connection(webSocketTransport(socket), remote, log, node.outstanding, node.latency);
     connections.add(conn);
     node.opened(conn);
@@ -77,6 +99,9 @@ export async function listen(node: KeeperNode, host: string, port: number, admin
     http.once("error", reject);
     http.listen(port, host, () => {
       http.off("error", reject);
+      // After listening, an error is a failed accept (EMFILE when descriptors run out): the
+      // connection is lost, the node goes on serving the ones it has.
+      http.on("error", (err) => log.error({ err: err.message }, "accepting a connection failed"));
       resolve();
     });
   });

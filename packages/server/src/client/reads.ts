@@ -106,29 +106,52 @@ export function watchKindsOf(t: WatcherType): WatchKind[] {
  * Re-arms a reconnecting client's watches. A change the client missed since `relativeZxid`
  * fires at once instead of being armed, so no event is lost across a reconnect.
  */
-export function resetWatches<W>(tree: DataTree, watches: WatchManager<W>, watcher: W, req: Extract<Request, { type: "setWatches" }>): WatchEventMessage[] {
+export interface ResetWatches {
+  events: WatchEventMessage[];
+  /** Paths skipped: malformed ones, and any beyond the session's watch limit. */
+  skipped: number;
+}
+
+/**
+ * Re-arms a reconnecting client's watches, firing those whose change it missed. Each path is
+ * checked as any other request's would be, and re-armed watches count against the session's
+ * limit (watchesPerSessionMax) as addWatch and reads do: a setWatches cannot grow a session past
+ * it. Skipped paths are left out quietly, since ZooKeeper answers setWatches OK whatever it holds.
+ */
+export function resetWatches<W>(tree: DataTree, watches: WatchManager<W>, watcher: W, req: Extract<Request, { type: "setWatches" }>, watchesMax: number = limits.watchesPerSessionMax): ResetWatches {
   const events: WatchEventMessage[] = [];
+  let skipped = 0;
+  let room = watchesMax - watches.countFor(watcher);
   const fire = (type: number, path: string) => events.push({ type, state: KeeperState.SyncConnected, path, zxid: ZXID_ZERO });
-  for (const path of req.dataWatches) {
+  const valid = (path: string) => {
+    if (!pathProblem(path)) return true;
+    skipped++;
+    return false;
+  };
+  const arm = (kind: WatchKind, path: string) => {
+    if (room <= 0) return void skipped++;
+    if (watches.add(kind, path, watcher)) room--;
+  };
+  for (const path of req.dataWatches.filter(valid)) {
     const n = tree.node(path);
     if (!n) fire(EventType.NodeDeleted, path);
     else if (n.stat.mzxid > req.relativeZxid) fire(EventType.NodeDataChanged, path);
-    else watches.add("data", path, watcher);
+    else arm("data", path);
   }
-  for (const path of req.existWatches) {
+  for (const path of req.existWatches.filter(valid)) {
     if (tree.node(path)) fire(EventType.NodeCreated, path);
-    else watches.add("data", path, watcher);
+    else arm("data", path);
   }
-  for (const path of req.childWatches) {
+  for (const path of req.childWatches.filter(valid)) {
     const n = tree.node(path);
     if (!n) fire(EventType.NodeDeleted, path);
     else if (n.stat.pzxid > req.relativeZxid) fire(EventType.NodeChildrenChanged, path);
-    else watches.add("child", path, watcher);
+    else arm("child", path);
   }
   // Persistent watches are re-armed as they are: what changed meanwhile is not replayed.
-  for (const path of req.persistentWatches ?? []) watches.add("persistent", path, watcher);
-  for (const path of req.persistentRecursiveWatches ?? []) watches.add("persistentRecursive", path, watcher);
-  return events;
+  for (const path of (req.persistentWatches ?? []).filter(valid)) arm("persistent", path);
+  for (const path of (req.persistentRecursiveWatches ?? []).filter(valid)) arm("persistentRecursive", path);
+  return { events, skipped };
 }
 
 /**

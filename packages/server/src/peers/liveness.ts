@@ -31,6 +31,12 @@ export class LinkLiveness<Id> {
     this.lastHeardMs.set(id, nowMs);
   }
 
+  /** How long `id` has been silent (while this node ran); Infinity for a link never heard. */
+  silentMs(id: Id, nowMs: number): number {
+    const t = this.lastHeardMs.get(id);
+    return t === undefined ? Infinity : nowMs - t;
+  }
+
   forget(id: Id): void {
     this.lastHeardMs.delete(id);
   }

@@ -3,9 +3,15 @@ import { decodeTxn, encodeTxn, asServerId, type ForwardedRequest, type PeerMessa
 import { FrameError, asSessionId, asZxid, protoRoot, requestFromObject, requestToObject, type SessionId } from "@keeper/protocol";
 
 const PeerFrame = protoRoot.lookupType("keeper.PeerFrame");
+const FORWARDED_TYPES: ReadonlySet<string> = new Set(["create", "delete", "setData", "setACL", "check", "multi", "sync"] satisfies Array<WriteRequest["type"]>);
 
 export type PeerFrameMessage =
-  | { kind: "hello"; serverId: ServerId; peers: string; protocolVersion: number }
+  /** The acceptor's hello also carries its proof (empty when the ensemble uses TLS alone). */
+  | { kind: "hello"; serverId: ServerId; peers: string; protocolVersion: number; nonce: Uint8Array; proof?: Uint8Array }
+  /** The dialer's answer to the acceptor's hello. */
+  | { kind: "proof"; proof: Uint8Array }
+  /** The acceptor took the link: from here on both sides exchange messages. */
+  | { kind: "welcome" }
   | { kind: "refusal"; reason: string }
   | { kind: "message"; msg: PeerMessage }
   /** Encoded single-message frames sent together; decoded into `messages`. */
@@ -16,12 +22,16 @@ export type DecodedPeerFrame = Exclude<PeerFrameMessage, { kind: "batch" }> | { 
 type Obj = Record<string, any>;
 const n = (v: unknown): number => (typeof v === "number" ? v : 0);
 const z = (v: unknown) => asZxid(n(v));
+const bytes = (v: unknown): Uint8Array => (v instanceof Uint8Array ? v : new Uint8Array());
 const ROLES: readonly PeerRole[] = ["looking", "following", "leading"];
 
 function forwardToWire(req: ForwardedRequest): Obj {
   switch (req.type) {
     case "write":
-      return { write: { sessionId: req.sessionId, cxid: req.cxid, request: requestToObject(req.request), ids: req.ids ?? [], system: req.ids === undefined } };
+      // Only the leader itself acts as the system (session reaper, expiry): such a write is never
+      // forwarded, and a forward claiming it is refused on arrival.
+      if (req.ids === undefined) throw new Error("a write without identities (the system's) is never forwarded");
+      return { write: { sessionId: req.sessionId, cxid: req.cxid, request: requestToObject(req.request), ids: req.ids } };
     case "createSession":
       return { createSession: { token: req.token, timeoutMs: req.timeoutMs, password: req.password } };
     case "closeSession":
@@ -32,8 +42,12 @@ function forwardToWire(req: ForwardedRequest): Obj {
 function forwardFromWire(f: Obj): ForwardedRequest {
   if (f.req === "write") {
     const w: Obj = f.write ?? {};
+    if (w.system === true) throw new FrameError("a forwarded write claims the system's identity");
+    const request = requestFromObject(w.request ?? {});
+    // Only what the leader prepares travels; an auth or a read is answered where its client is.
+    if (!FORWARDED_TYPES.has(request.type)) throw new FrameError(`a ${request.type} request is never forwarded`);
     const ids = (Array.isArray(w.ids) ? w.ids : []).map((i: Obj) => ({ scheme: String(i.scheme ?? ""), id: String(i.id ?? "") }));
-    return { type: "write", sessionId: asSessionId(n(w.sessionId)), cxid: n(w.cxid), request: requestFromObject(w.request ?? {}) as WriteRequest, ...(w.system === true ? {} : { ids }) };
+    return { type: "write", sessionId: asSessionId(n(w.sessionId)), cxid: n(w.cxid), request: request as WriteRequest, ids };
   }
   if (f.req === "createSession") {
     const c: Obj = f.createSession ?? {};
@@ -107,7 +121,9 @@ function messageFromWire(which: string, b: Obj): PeerMessage {
 
 export function encodePeerFrame(f: PeerFrameMessage): Uint8Array {
   const obj =
-    f.kind === "hello" ? { hello: { serverId: f.serverId, peers: f.peers, protocolVersion: f.protocolVersion } }
+    f.kind === "hello" ? { hello: { serverId: f.serverId, peers: f.peers, protocolVersion: f.protocolVersion, nonce: f.nonce, ...(f.proof ? { proof: f.proof } : {}) } }
+    : f.kind === "proof" ? { proof: { proof: f.proof } }
+    : f.kind === "welcome" ? { welcome: {} }
     : f.kind === "refusal" ? { refusal: { reason: f.reason } }
     : f.kind === "batch" ? { batch: { frames: f.frames } }
     : messageToWire(f.msg);
@@ -126,8 +142,10 @@ export function decodePeerFrame(data: Uint8Array, nested = false): DecodedPeerFr
   try {
     if (which === "hello") {
       const h: Obj = f.hello ?? {};
-      return { kind: "hello", serverId: asServerId(n(h.serverId)), peers: typeof h.peers === "string" ? h.peers : "", protocolVersion: n(h.protocolVersion) };
+      return { kind: "hello", serverId: asServerId(n(h.serverId)), peers: typeof h.peers === "string" ? h.peers : "", protocolVersion: n(h.protocolVersion), nonce: bytes(h.nonce), proof: bytes(h.proof) };
     }
+    if (which === "proof") return { kind: "proof", proof: bytes(f.proof?.proof) };
+    if (which === "welcome") return { kind: "welcome" };
     if (which === "refusal") return { kind: "refusal", reason: typeof f.refusal?.reason === "string" ? f.refusal.reason : "" };
     if (which === undefined) throw new FrameError("empty peer frame");
     if (which === "batch") {

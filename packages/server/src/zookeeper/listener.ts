@@ -1,6 +1,7 @@
 // ZooKeeper's client port: length-prefixed jute frames over TCP, sharing everything with the
 // native protocol (sessions, watches, FIFO replies) through the same Connection and node.
 import { createServer, type Server, type Socket } from "node:net";
+import { createServer as createTlsServer } from "node:tls";
 import {
   Code,
   FrameDecoder,
@@ -25,6 +26,8 @@ import {
 import type { Logger } from "../logger.ts";
 import type { KeeperNode } from "../keeper-node.ts";
 import { Connection, type ClientTransport } from "../client/connection.ts";
+import type { ConnectionLimits } from "../client/connection-limits.ts";
+import type { ClientTls } from "../client/client-tls.ts";
 import { requestOf, responseOf } from "./translate.ts";
 
 export interface ZkListener {
@@ -113,10 +116,19 @@ class ZkTransport implements ClientTransport {
   }
 }
 
-export async function listenZooKeeper(node: KeeperNode, host: string, port: number, words: FourLetterWords, log: Logger): Promise<ZkListener> {
+/** `tls`: serve the same protocol over TLS, as ZooKeeper's secureClientPort. */
+export async function listenZooKeeper(node: KeeperNode, host: string, port: number, words: FourLetterWords, log: Logger, limiter: ConnectionLimits, tls?: ClientTls): Promise<ZkListener> {
   const frameBytesMax = Math.max(limits.frameBytesMax, node.config.dataBytesMax + 64 * 1024);
   const sockets = new Set<Socket>();
-  const server: Server = createServer((socket) => {
+  const onSocket = (socket: Socket) => {
+    // As ZooKeeper's maxClientCnxns and clientsMax: refused before a byte is read.
+    const ip = socket.remoteAddress ?? "";
+    const refused = limiter.admit(ip);
+    if (refused) {
+      log.warn({ remote: ip, reason: refused }, "connection refused");
+      return void socket.destroy();
+    }
+    socket.once("close", () => limiter.release(ip));
     sockets.add(socket);
     socket.setNoDelay(true);
     const remote = `${socket.remoteAddress}:${socket.remotePort}`;
@@ -167,11 +179,15 @@ export async function listenZooKeeper(node: KeeperNode, host: string, port: numb
       if (conn) node.disconnected(conn);
     });
     socket.on("error", () => socket.destroy());
-  });
+  };
+  const server: Server = tls ? createTlsServer({ key: tls.key, cert: tls.cert, minVersion: "TLSv1.2" }, onSocket) : createServer(onSocket);
   await new Promise<void>((resolve, reject) => {
     server.once("error", reject);
     server.listen(port, host, () => {
       server.off("error", reject);
+      // After listening, an error is a failed accept (EMFILE when descriptors run out): the
+      // connection is lost, the node goes on serving the ones it has.
+      server.on("error", (err) => log.error({ err: err.message }, "accepting a connection failed"));
       resolve();
     });
   });
