@@ -5,6 +5,7 @@
 // that tell an ensemble's story (role changes, peer links, snapshots, boot) are kept with their
 // times. Only the PIDs started here are signalled; cleanup() kills them and removes the data.
 import { spawn, type ChildProcess } from "node:child_process";
+import { randomBytes } from "node:crypto";
 import { createWriteStream, mkdtempSync, rmSync, type WriteStream } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -63,6 +64,8 @@ export class KeeperCluster {
   readonly warnings = new Map<string, number>();
   readonly root: string;
   private readonly tailByNode = new Map<number, string[]>();
+  /** The ensemble's peer secret, kept across restarts of its nodes. */
+  private readonly peerSecret = randomBytes(32).toString("hex");
 
   /** Every line every node prints, stamped with its arrival time and node, when asked for. */
   private readonly logFile: WriteStream | undefined;
@@ -115,7 +118,10 @@ export class KeeperCluster {
     } catch {
       // resolved from the working directory
     }
-    const child = spawn(process.execPath, [...this.nodeFlags, "--import", tsx, CLI_MAIN, ...args], { cwd: REPO_ROOT, env: process.env, stdio: ["ignore", "pipe", "pipe"] });
+    // As `keeper ensemble` runs them: peers authenticated by one secret for this ensemble, and
+    // every four-letter word answered (the benchmarks read mntr).
+    const env = { ...process.env, KEEPER_PEER_SECRET: process.env.KEEPER_PEER_SECRET ?? this.peerSecret, KEEPER_FOUR_LETTER_WORDS: process.env.KEEPER_FOUR_LETTER_WORDS ?? "*" };
+    const child = spawn(process.execPath, [...this.nodeFlags, "--import", tsx, CLI_MAIN, ...args], { cwd: REPO_ROOT, env, stdio: ["ignore", "pipe", "pipe"] });
     m.child = child;
     m.exited = new Promise((r) => child.once("exit", () => r()));
     for (const stream of [child.stdout!, child.stderr!]) createInterface({ input: stream }).on("line", (line) => this.onLine(m.id, line));
