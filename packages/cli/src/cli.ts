@@ -5,7 +5,7 @@ import type { CommandContext } from "./context.ts";
 import { parseArgv } from "./args.ts";
 import { processEnsembleDeps, runEnsemble, type EnsembleDeps } from "./ensemble.ts";
 import { ensembleHelp } from "./ensemble-plan.ts";
-import { ExitCode, reportError } from "./errors.ts";
+import { ExitCode, UsageError, reportError } from "./errors.ts";
 import type { Io } from "./io.ts";
 import { oneShotHelp, runOneShot } from "./oneshot.ts";
 import type { Connect } from "./ports.ts";
@@ -13,6 +13,10 @@ import { runServer, type ServerDeps } from "./server.ts";
 import { serverHelp, type Env } from "./server-options.ts";
 import { runShell } from "./shell.ts";
 import { runStatus, statusHelp, type FetchJson } from "./status.ts";
+import { completionScript, type CompletionEntry } from "./completion.ts";
+import { membersHelp, runMembers } from "./members.ts";
+import { serverOptionSpecs } from "./server-options.ts";
+import { keeperVersion } from "./version.ts";
 
 export interface CliDeps {
   env: Env;
@@ -40,6 +44,12 @@ export async function runCli(argv: readonly string[], deps: CliDeps): Promise<nu
   if (command === "shell") return shell(rest, deps);
   if (command === "ensemble") return runEnsemble(rest, deps.ensemble ?? processEnsembleDeps(), io);
   if (command === "status") return runStatus(rest, deps.env, io, deps.fetchJson);
+  if (command === "members") return runMembers(rest, deps.env, io, deps.fetchJson);
+  if (command === "--version" || command === "version") {
+    io.out(`keeper ${keeperVersion()}`);
+    return ExitCode.OK;
+  }
+  if (command === "completion") return completion(io, rest);
   const spec = findCommand(command);
   if (spec !== undefined) return runOneShot(spec, rest, deps.env, deps, deps.context);
   io.err(`keeper: unknown command "${command}"\n\n${usage()}`);
@@ -53,7 +63,7 @@ function help(io: Io, topic: string | undefined): number {
     return ExitCode.OK;
   }
   const spec = findCommand(topic);
-  const pages: Record<string, () => string> = { server: serverHelp, shell: () => SHELL_HELP, ensemble: ensembleHelp, status: statusHelp };
+  const pages: Record<string, () => string> = { server: serverHelp, shell: () => SHELL_HELP, ensemble: ensembleHelp, status: statusHelp, members: membersHelp, completion: () => COMPLETION_HELP };
   const page = Object.hasOwn(pages, topic) ? pages[topic]!() : spec && oneShotHelp(spec);
   if (page === undefined) {
     io.err(`keeper: unknown command "${topic}"\n\n${usage()}`);
@@ -68,6 +78,7 @@ export function usage(): string {
     ["server [options]", "run one Keeper node (keeper server --help for its settings)"],
     ["ensemble [--nodes N]", "run a local ensemble of N nodes (default 3) until Ctrl-C"],
     ["status [--json]", "one row per node of --connect: state, leader, epoch, zxid, peers, pid"],
+    ["members [-o json]", "the ensemble's members: id, peer address, state, leader"],
     ["shell [--connect HOSTS]", "interactive shell with the commands below, on one session"],
     ...COMMANDS.map((c) => [`${c.name} ${c.synopsis}`, c.summary] as const),
   ];
@@ -81,7 +92,8 @@ export function usage(): string {
     "Every command but server, ensemble and status takes:",
     ...CONNECT_HELP.map((l) => "  " + l),
     "",
-    "keeper <command> --help shows a command's options.",
+    "keeper <command> --help shows a command's options; keeper --version the version;",
+    "keeper completion bash|zsh prints a completion script.",
     "Exit codes: 0 success, 1 the service returned an error (e.g. NONODE) or a watch timed out,",
     "2 usage or configuration error, 3 no connection within the timeout or session lost.",
     "keeper status exits 0 if some node answered and is serving, else 1.",
@@ -91,13 +103,49 @@ export function usage(): string {
 const SHELL_HELP = [
   "usage: keeper shell [--connect HOSTS] [--timeout-ms N] [-r]",
   "",
-  "Reads commands (ls, get, set, create, delete, deleteall, stat, watch, sync, getAcl,",
-  "setAcl, help, quit) one per line and runs them on one session. Errors are printed and the",
+  "Reads commands (ls, tree, get, set, create, delete, deleteall, stat, watch, sync, getAcl,",
+  "setAcl, whoami, help, quit) one per line and runs them on one session. Errors are printed and the",
   "shell goes on. Watch events print when they fire. Ctrl-D, quit or exit leaves.",
   "Input may be piped: `printf 'create /a x\\nget /a\\n' | keeper shell` runs the lines in order.",
   "",
   ...CONNECT_HELP.map((l) => "  " + l),
 ].join("\n");
+
+const COMPLETION_HELP = [
+  "usage: keeper completion bash|zsh",
+  "",
+  "Prints a completion script for commands and their flags:",
+  "  bash: source <(keeper completion bash)   or save it in /etc/bash_completion.d/keeper",
+  "  zsh:  keeper completion zsh > \"${fpath[1]}/_keeper\"   then compinit",
+].join("\n");
+
+/** Every command and its flags, for completion scripts. */
+function completionEntries(): CompletionEntry[] {
+  const statusLike = { connect: { type: "string" }, "timeout-ms": { type: "string" } } as const;
+  return [
+    { name: "server", options: serverOptionSpecs() },
+    { name: "ensemble", options: { nodes: { type: "string" }, "data-dir": { type: "string" } } },
+    { name: "status", options: { ...statusLike, json: { type: "boolean" } } },
+    { name: "members", options: { ...statusLike, output: { type: "string", short: "o" } } },
+    { name: "shell", options: { ...CONNECT_OPTIONS } },
+    { name: "completion", options: {} },
+    ...COMMANDS.map((c) => ({ name: c.name, options: { ...c.options, ...CONNECT_OPTIONS } })),
+  ];
+}
+
+function completion(io: Io, argv: readonly string[]): number {
+  try {
+    if (argv.length > 1) throw new UsageError(`completion: unexpected argument "${argv[1]}"`);
+    if (argv[0] === "--help" || argv[0] === "-h") {
+      io.out(COMPLETION_HELP);
+      return ExitCode.OK;
+    }
+    io.out(completionScript(argv[0], completionEntries()));
+    return ExitCode.OK;
+  } catch (err) {
+    return reportError(io, err);
+  }
+}
 
 async function shell(argv: readonly string[], deps: CliDeps): Promise<number> {
   const io: Io = deps.context;

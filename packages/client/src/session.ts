@@ -216,7 +216,7 @@ export class Session {
    */
   private rearmWatches(): void {
     const paths = this.watches.paths();
-    const all = [...paths.data.map((p) => ["data", p] as const), ...paths.exist.map((p) => ["exist", p] as const), ...paths.child.map((p) => ["child", p] as const)];
+    const all = (["data", "exist", "child", "persistent", "recursive"] as const).flatMap((kind) => paths[kind].map((p) => [kind, p] as const));
     const chunks: Array<typeof all> = [];
     let chunk: typeof all = [];
     let bytes = 0;
@@ -233,7 +233,17 @@ export class Session {
     if (chunk.length > 0) chunks.push(chunk);
     for (const chunk of chunks) {
       const pick = (kind: string): string[] => chunk.filter(([k]) => k === kind).map(([, p]) => p);
-      const request: Request = { type: "setWatches", relativeZxid: asZxid(this.lastZxid), dataWatches: pick("data"), existWatches: pick("exist"), childWatches: pick("child") };
+      const persistent = pick("persistent");
+      const recursive = pick("recursive");
+      const request: Request = {
+        type: "setWatches",
+        relativeZxid: asZxid(this.lastZxid),
+        dataWatches: pick("data"),
+        existWatches: pick("exist"),
+        childWatches: pick("child"),
+        ...(persistent.length > 0 ? { persistentWatches: persistent } : {}),
+        ...(recursive.length > 0 ? { persistentRecursiveWatches: recursive } : {}),
+      };
       // Failures need no handling: a lost connection re-arms again on the next one.
       this.pipeline.sendNow(toServerRequest(request, this.config.chroot), () => {});
     }
