@@ -15,6 +15,7 @@ import { runShell } from "./shell.ts";
 import { runStatus, statusHelp, type FetchJson } from "./status.ts";
 import { completionScript, type CompletionEntry } from "./completion.ts";
 import { membersHelp, runMembers } from "./members.ts";
+import { backupHelp, restoreHelp, runBackup, runRestore } from "./backup.ts";
 import { serverOptionSpecs } from "./server-options.ts";
 import { keeperVersion } from "./version.ts";
 
@@ -45,6 +46,8 @@ export async function runCli(argv: readonly string[], deps: CliDeps): Promise<nu
   if (command === "ensemble") return runEnsemble(rest, deps.ensemble ?? processEnsembleDeps(), io);
   if (command === "status") return runStatus(rest, deps.env, io, deps.fetchJson);
   if (command === "members") return runMembers(rest, deps.env, io, deps.fetchJson);
+  if (command === "backup") return runBackup(rest, deps.env, io);
+  if (command === "restore") return runRestore(rest, deps.env, io);
   if (command === "--version" || command === "version") {
     io.out(`keeper ${keeperVersion()}`);
     return ExitCode.OK;
@@ -63,7 +66,7 @@ function help(io: Io, topic: string | undefined): number {
     return ExitCode.OK;
   }
   const spec = findCommand(topic);
-  const pages: Record<string, () => string> = { server: serverHelp, shell: () => SHELL_HELP, ensemble: ensembleHelp, status: statusHelp, members: membersHelp, completion: () => COMPLETION_HELP };
+  const pages: Record<string, () => string> = { server: serverHelp, shell: () => SHELL_HELP, ensemble: ensembleHelp, status: statusHelp, members: membersHelp, backup: backupHelp, restore: restoreHelp, completion: () => COMPLETION_HELP };
   const page = Object.hasOwn(pages, topic) ? pages[topic]!() : spec && oneShotHelp(spec);
   if (page === undefined) {
     io.err(`keeper: unknown command "${topic}"\n\n${usage()}`);
@@ -79,6 +82,8 @@ export function usage(): string {
     ["ensemble [--nodes N]", "run a local ensemble of N nodes (default 3) until Ctrl-C"],
     ["status [--json]", "one row per node of --connect: state, leader, epoch, zxid, peers, pid"],
     ["members [-o json]", "the ensemble's members: id, peer address, state, leader"],
+    ["backup FILE", "save a consistent, checksummed snapshot of a live member to FILE"],
+    ["restore FILE --data-dir DIR", "seed a node's store from a backup (--server-id N)"],
     ["shell [--connect HOSTS]", "interactive shell with the commands below, on one session"],
     ...COMMANDS.map((c) => [`${c.name} ${c.synopsis}`, c.summary] as const),
   ];
@@ -128,6 +133,8 @@ function completionEntries(): CompletionEntry[] {
     { name: "status", options: { ...statusLike, json: { type: "boolean" } } },
     { name: "members", options: { ...statusLike, output: { type: "string", short: "o" } } },
     { name: "shell", options: { ...CONNECT_OPTIONS } },
+    { name: "backup", options: { ...statusLike, output: { type: "string", short: "o" } } },
+    { name: "restore", options: { "data-dir": { type: "string" }, "server-id": { type: "string" }, output: { type: "string", short: "o" } } },
     { name: "completion", options: {} },
     ...COMMANDS.map((c) => ({ name: c.name, options: { ...c.options, ...CONNECT_OPTIONS } })),
   ];

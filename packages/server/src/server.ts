@@ -4,6 +4,7 @@ import { mkdirSync } from "node:fs";
 import { asServerId, type ZabConfig } from "@keeper/core";
 import { formatZxid } from "@keeper/protocol";
 import { adminHandler } from "./admin.ts";
+import { BackupRoute } from "./backup/route.ts";
 import { listen } from "./client/listener.ts";
 import { canonicalPeers, parsePeers, resolveServerConfig, type ServerConfig } from "./config.ts";
 import { EventLoopMonitor } from "./event-loop-monitor.ts";
@@ -57,13 +58,18 @@ export async function startServer(input: ServerConfig | Partial<ServerConfig>, l
   mkdirSync(config.dataDir, { recursive: true });
   const store = await Store.open(config.dataDir);
   let node: KeeperNode | undefined;
+  let backups: BackupRoute | undefined;
   const runner = await ZabRunner.open(
     store,
     { zab: zabConfig(config, voters), snapshotEveryTxns: config.snapshotEveryTxns, snapshotEveryBytes: config.snapshotEveryBytes, logRetainTxns: config.logRetainTxns, onFatal: () => process.exit(70) },
     log.child({ component: "zab" }),
     {
       applied: (txn, outcome) => node!.applied(txn, outcome),
-      stateReset: (state) => node!.stateReset(state),
+      stateReset: (state) => {
+        // A backup in progress describes the state being dropped; its reader gets a cut-short file.
+        backups?.abortAll("the node's state was replaced by a snapshot from the leader");
+        node!.stateReset(state);
+      },
       roleChanged: (s) => node?.roleChanged(s),
     },
   );
@@ -114,7 +120,12 @@ export async function startServer(input: ServerConfig | Partial<ServerConfig>, l
       log: runner.stats,
     };
   };
-  const listener = await listen(node, config.host, config.clientPort, adminHandler(status, () => node!.serving), log.child({ component: "client" }));
+  backups = new BackupRoute(() => runner.replica.state, log.child({ component: "backup" }));
+  const admin = adminHandler(status, () => node!.serving);
+  const adminRoutes: typeof admin = (req, res) => {
+    if (!backups!.handle(req, res)) admin(req, res);
+  };
+  const listener = await listen(node, config.host, config.clientPort, adminRoutes, log.child({ component: "client" }));
   const report = (): NodeReport => {
     const r = runner.replica;
     const s = r.status();
@@ -153,6 +164,7 @@ export async function startServer(input: ServerConfig | Partial<ServerConfig>, l
     close: () =>
       (closing ??= (async () => {
         eventLoop.stop();
+        backups?.abortAll("the node is stopping");
         runner.stop();
         await listener.close();
         await zk?.close();
