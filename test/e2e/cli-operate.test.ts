@@ -1,9 +1,10 @@
 // The operator's CLI against a real server process: persistent and recursive watches streamed
 // by `keeper watch --follow -R`, `whoami`, `tree`, `ls -R -o json` and data from standard input.
 import { spawn } from "node:child_process";
+import { createHash } from "node:crypto";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { EventType, type KeeperClient, type WatchEvent } from "@keeper/client";
-import { Harness, text, waitFor, type CliResult, type ServerNode } from "../support/harness.ts";
+import { Harness, socketControl, text, waitFor, type CliResult, type ServerNode } from "../support/harness.ts";
 import { REPO_ROOT } from "../support/processes.ts";
 
 const CLI_MAIN = "packages/cli/src/main.ts";
@@ -71,6 +72,33 @@ describe("keeper CLI for operators (e2e)", () => {
     expect(tree.stdout).toBe("/t\n├── a\n│   └── c\n└── b\n");
     const ls = await keeper("ls", "-R", "/t", "-o", "json");
     expect(JSON.parse(ls.stdout)).toEqual(["/t/a", "/t/a/c", "/t/b"]);
+  });
+
+  it("--auth USER:PW authenticates the session: a digest-protected node reads only with it", async () => {
+    const hash = createHash("sha1").update("bob:secret").digest("base64");
+    const created = await keeper("create", "/private", "for bob", "--acl", `digest:bob:${hash}:cdrwa`);
+    expect(created.code).toBe(0);
+    const denied = await keeper("get", "/private");
+    expect(denied.code).toBe(1);
+    expect(denied.stderr).toMatch(/NOAUTH/);
+    const allowed = await keeper("get", "/private", "--auth", "bob:secret");
+    expect(allowed.code).toBe(0);
+    expect(allowed.stdout).toBe("for bob\n");
+    const who = await keeper("whoami", "--auth", "bob:secret");
+    // In ZooKeeper's order (a Java HashSet's), which is not the order they were added.
+    expect(who.stdout.trim().split("\n").sort()).toEqual(["digest bob", "ip 127.0.0.1"]);
+    // The client keeps the identity across a reconnect (it is replayed on the new connection).
+    const sockets = socketControl();
+    const c = await h.connect(server, { WebSocket: sockets.WebSocket });
+    await c.addAuth("digest", "bob:secret");
+    expect(text((await c.getData("/private")).data)).toBe("for bob");
+    const states: string[] = [];
+    c.on("state", (st) => states.push(st));
+    sockets.dropAll();
+    // A new socket exists only once the client has seen the old one close.
+    await waitFor(() => sockets.openCount === 1 && c.state === "connected", { timeoutMs: 10_000, what: "the client to reconnect" });
+    expect(states).toContain("disconnected");
+    expect(text((await c.getData("/private")).data)).toBe("for bob");
   });
 
   it("set PATH - takes the data from standard input", async () => {

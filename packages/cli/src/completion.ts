@@ -40,7 +40,7 @@ _keeper() {
 ${cases}
   esac
   if [[ "$cur" == -* ]]; then
-    COMPREPLY=($(compgen -W "$opts --connect --timeout-ms --read-only" -- "$cur"))
+    COMPREPLY=($(compgen -W "$opts --connect --timeout-ms --read-only --auth" -- "$cur"))
   else
     COMPREPLY=($(compgen -f -- "$cur"))
   fi
@@ -66,7 +66,7 @@ _keeper() {
 ${cases}
   esac
   if [[ $PREFIX == -* ]]; then
-    compadd -- $opts --connect --timeout-ms --read-only
+    compadd -- $opts --connect --timeout-ms --read-only --auth
   else
     _files
   fi

@@ -35,6 +35,7 @@ export interface KeeperClient {
   /** A persistent watch (recursive: the whole subtree), re-armed across reconnects. */
   addWatch(path: string, watcher: Watcher, opts?: { recursive?: boolean }): Promise<void>;
   whoAmI(): Promise<Array<{ authScheme: string; user: string }>>;
+  addAuth(scheme: string, auth: string): Promise<void>;
   on(event: "state", listener: (state: ClientState) => void): unknown;
   close(): Promise<void>;
 }

@@ -97,7 +97,7 @@ export const TREE_COMMANDS: readonly CommandSpec[] = [
     name: "whoami",
     synopsis: "[-o json]",
     summary: "print who the server takes this session for: scheme and user, one per line",
-    details: ["-o, --output F  text (default) or json", "With --auth, the digest identity follows the ip one."],
+    details: ["-o, --output F  text (default) or json", "With --auth, a digest identity is listed too (in ZooKeeper's order)."],
     options: { ...OUTPUT },
     positionals: [0, 0],
     validate: outputArg,

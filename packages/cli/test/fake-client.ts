@@ -62,6 +62,13 @@ export class FakeClient implements KeeperClient {
     this.persistent.push({ path, recursive: opts.recursive === true, watcher });
   }
 
+  async addAuth(scheme: string, auth: string): Promise<void> {
+    this.calls.push(`addAuth ${scheme}`);
+    const colon = auth.indexOf(":");
+    if (scheme !== "digest" || colon <= 0) throw new KeeperError(Code.AUTHFAILED);
+    this.identities = [...this.identities, { authScheme: "digest", user: auth.slice(0, colon) }];
+  }
+
   async whoAmI(): Promise<Array<{ authScheme: string; user: string }>> {
     this.calls.push("whoAmI");
     return this.identities;

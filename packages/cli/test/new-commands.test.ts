@@ -6,7 +6,8 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { Perms } from "@keeper/protocol";
 import { afterAll, describe, expect, it } from "vitest";
-import { tokenize } from "../src/args.ts";
+import { parseArgv, tokenize } from "../src/args.ts";
+import { CONNECT_OPTIONS, connectSettings, openClient } from "../src/connection.ts";
 import { runCli, type CliDeps } from "../src/cli.ts";
 import { findCommand, parseCommandArgs } from "../src/commands.ts";
 import { ExitCode, reportError } from "../src/errors.ts";
@@ -158,6 +159,29 @@ describe("watch --follow", () => {
       { type: "NodeDeleted", path: "/a/b" },
     ]);
     expect((await run(client, "watch -R /a")).code).toBe(ExitCode.USAGE);
+  });
+});
+
+describe("--auth", () => {
+  it("takes USER:PW from the flag or $KEEPER_AUTH, and refuses anything else before connecting", () => {
+    const parse = (argv: string[], env = {}) => connectSettings(parseArgv(argv, CONNECT_OPTIONS, true), env);
+    expect(parse(["--auth", "bob:se:cret"]).auth).toBe("bob:se:cret");
+    expect(parse([], { KEEPER_AUTH: "ann:pw" }).auth).toBe("ann:pw");
+    expect(parse([]).auth).toBeUndefined();
+    expect(() => parse(["--auth", "bob"])).toThrow(/--auth: expected USER:PASSWORD/);
+    expect(() => parse(["--auth", ":pw"])).toThrow(/--auth/);
+  });
+
+  it("openClient adds the identity before the command runs; refused credentials are a usage error", async () => {
+    const client = new FakeClient();
+    const connected = await openClient(async () => client, { hosts: "h:1", timeoutMs: 1000, canBeReadOnly: false, auth: "bob:pw" });
+    expect(await connected.whoAmI()).toEqual([{ authScheme: "ip", user: "127.0.0.1" }, { authScheme: "digest", user: "bob" }]);
+    const refusing = new FakeClient();
+    refusing.addAuth = async () => {
+      throw new Error("AUTHFAILED");
+    };
+    await expect(openClient(async () => refusing, { hosts: "h:1", timeoutMs: 1000, canBeReadOnly: false, auth: "bob:pw" })).rejects.toThrow(/--auth: the server refused/);
+    expect(refusing.closed).toBe(true);
   });
 });
 

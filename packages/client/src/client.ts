@@ -160,6 +160,19 @@ export class KeeperClient {
     );
   }
 
+  /**
+   * Adds an identity to the session (ZooKeeper's addAuthInfo): scheme "digest" with
+   * "user:password" matches ACL entries digest:user:base64(sha1(user:password)). Rejects with
+   * AUTHFAILED for an unknown scheme or malformed credentials; kept across reconnects.
+   */
+  addAuth(scheme: string, auth: Uint8Array | string, opts?: CallOptions): Promise<void> {
+    const bytes = toBytes(auth);
+    return this.run(() => ({ type: "auth", scheme, auth: bytes }), opts, (msg) => {
+      expectResult(msg, "auth");
+      this.session.authInfo.push({ scheme, auth: bytes });
+    });
+  }
+
   /** Who the server takes this session for: its address, then identities added by auth. */
   whoAmI(opts?: CallOptions): Promise<ClientInfo[]> {
     return this.run(() => ({ type: "whoAmI" }), opts, (msg) => expectResult(msg, "whoAmI").clientInfo);

@@ -33,6 +33,8 @@ export interface SessionConfig {
 export class Session {
   readonly events = new Emitter<{ state: [ClientState] }>();
   readonly watches = new WatchManager();
+  /** Auth packets the server accepted, replayed on every new connection. */
+  readonly authInfo: Array<{ scheme: string; auth: Uint8Array }> = [];
   private readonly pipeline = new Pipeline();
   private readonly heartbeat: Heartbeat;
   private stateValue: ClientState = "connecting";
@@ -202,7 +204,12 @@ export class Session {
       this.heartbeat.noteSend();
       return conn.sendFrame({ kind: "request", xid, request });
     };
-    this.pipeline.attach(sender, () => this.rearmWatches());
+    this.pipeline.attach(sender, () => {
+      // Identities belong to the connection on the server: send them again first, as
+      // ZooKeeper's client does, so re-armed watches and queued requests run as the same user.
+      for (const a of this.authInfo) this.pipeline.sendNow({ type: "auth", scheme: a.scheme, auth: a.auth }, () => {});
+      this.rearmWatches();
+    });
     if (info.readOnly) this.startProbe();
     else this.stopProbe();
     this.setState(info.readOnly ? "readOnly" : "connected");

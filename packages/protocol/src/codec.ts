@@ -173,6 +173,8 @@ function requestFromWire(r: Obj, inMulti: boolean): Request {
     }
     case "whoAmI":
       return { type: "whoAmI" };
+    case "auth":
+      return { type: "auth", scheme: str(b.scheme), auth: bytes(b.auth) };
     default:
       throw new InvalidRequest(Code.UNIMPLEMENTED, "unknown operation");
   }
@@ -233,7 +235,7 @@ function requestToWire(req: Request): Obj {
     case "whoAmI":
       return { whoAmI: {} };
     case "auth":
-      throw new FrameError("auth packets belong to the ZooKeeper wire protocol, not the native one");
+      return { auth: { scheme: req.scheme, auth: req.auth } };
   }
 }
 
@@ -278,7 +280,7 @@ function resultToWire(res: Result): Obj {
     case "removeWatches":
       return { [res.type]: {} };
     case "auth":
-      throw new FrameError("auth replies belong to the ZooKeeper wire protocol, not the native one");
+      return { auth: {} };
   }
 }
 
@@ -329,6 +331,7 @@ function resultFromWire(r: Obj): Result | undefined {
     case "closeSession":
     case "addWatch":
     case "removeWatches":
+    case "auth":
       return { type: which } as Result;
     default:
       return undefined;

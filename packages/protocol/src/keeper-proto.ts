@@ -46,6 +46,8 @@ message RemoveWatchesRequest { string path = 1; int32 watcherType = 2; bool chec
 message GetEphemeralsRequest { string prefix = 1; }
 message ReadOp { string path = 1; bool children = 2; }
 message MultiReadRequest { repeated ReadOp ops = 1; }
+// Adds an identity to the session (scheme "digest": auth is "user:password"), as ZooKeeper's auth packet.
+message AuthRequest { string scheme = 1; bytes auth = 2; }
 
 message Request {
   int32 xid = 1;
@@ -56,6 +58,7 @@ message Request {
     SetAclRequest setAcl = 20; SetWatchesRequest setWatches = 21; Empty ping = 22; Empty closeSession = 23;
     PathRequest getAllChildrenNumber = 24; GetEphemeralsRequest getEphemerals = 25; AddWatchRequest addWatch = 26;
     RemoveWatchesRequest removeWatches = 27; MultiReadRequest multiRead = 28; Empty whoAmI = 29;
+    AuthRequest auth = 30;
   }
 }
 
@@ -83,6 +86,7 @@ message Response {
     PathResult sync = 18; AclResult getAcl = 19; StatResult setAcl = 20; Empty setWatches = 21;
     Empty ping = 22; Empty closeSession = 23; CountResult getAllChildrenNumber = 24; PathsResult getEphemerals = 25;
     Empty addWatch = 26; Empty removeWatches = 27; MultiReadResult multiRead = 28; WhoAmIResult whoAmI = 29;
+    Empty auth = 30;
   }
 }
 
