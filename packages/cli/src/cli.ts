@@ -16,6 +16,7 @@ import { runStatus, statusHelp, type FetchJson } from "./status.ts";
 import { completionScript, type CompletionEntry } from "./completion.ts";
 import { membersHelp, runMembers } from "./members.ts";
 import { backupHelp, restoreHelp, runBackup, runRestore } from "./backup.ts";
+import { COPY_HELP, EXPORT_HELP, IMPORT_HELP, runCopy, runExport, runImport } from "./transfer-commands.ts";
 import { serverOptionSpecs } from "./server-options.ts";
 import { keeperVersion } from "./version.ts";
 
@@ -48,6 +49,9 @@ export async function runCli(argv: readonly string[], deps: CliDeps): Promise<nu
   if (command === "members") return runMembers(rest, deps.env, io, deps.fetchJson);
   if (command === "backup") return runBackup(rest, deps.env, io);
   if (command === "restore") return runRestore(rest, deps.env, io);
+  if (command === "export") return runExport(rest, deps.env, deps, io);
+  if (command === "import") return runImport(rest, deps.env, deps, io);
+  if (command === "copy") return runCopy(rest, deps.env, deps, io);
   if (command === "--version" || command === "version") {
     io.out(`keeper ${keeperVersion()}`);
     return ExitCode.OK;
@@ -66,7 +70,7 @@ function help(io: Io, topic: string | undefined): number {
     return ExitCode.OK;
   }
   const spec = findCommand(topic);
-  const pages: Record<string, () => string> = { server: serverHelp, shell: () => SHELL_HELP, ensemble: ensembleHelp, status: statusHelp, members: membersHelp, backup: backupHelp, restore: restoreHelp, completion: () => COMPLETION_HELP };
+  const pages: Record<string, () => string> = { server: serverHelp, shell: () => SHELL_HELP, ensemble: ensembleHelp, status: statusHelp, members: membersHelp, backup: backupHelp, restore: restoreHelp, export: () => EXPORT_HELP, import: () => IMPORT_HELP, copy: () => COPY_HELP, completion: () => COMPLETION_HELP };
   const page = Object.hasOwn(pages, topic) ? pages[topic]!() : spec && oneShotHelp(spec);
   if (page === undefined) {
     io.err(`keeper: unknown command "${topic}"\n\n${usage()}`);
@@ -84,6 +88,9 @@ export function usage(): string {
     ["members [-o json]", "the ensemble's members: id, peer address, state, leader"],
     ["backup FILE", "save a consistent, checksummed snapshot of a live member to FILE"],
     ["restore FILE --data-dir DIR", "seed a node's store from a backup (--server-id N)"],
+    ["export PATH [-f FILE]", "a subtree with data, ACLs and modes, as JSON"],
+    ["import FILE [--to PATH]", "create the nodes of an export"],
+    ["copy --from zk://HOST:PORT/PATH", "copy a subtree from a running Apache ZooKeeper"],
     ["shell [--connect HOSTS]", "interactive shell with the commands below, on one session"],
     ...COMMANDS.map((c) => [`${c.name} ${c.synopsis}`, c.summary] as const),
   ];
@@ -136,6 +143,9 @@ function completionEntries(): CompletionEntry[] {
     { name: "backup", options: { ...statusLike, output: { type: "string", short: "o" } } },
     { name: "restore", options: { "data-dir": { type: "string" }, "server-id": { type: "string" }, output: { type: "string", short: "o" } } },
     { name: "completion", options: {} },
+    { name: "export", options: { ...CONNECT_OPTIONS, file: { type: "string", short: "f" } } },
+    { name: "import", options: { ...CONNECT_OPTIONS, to: { type: "string" }, overwrite: { type: "boolean" } } },
+    { name: "copy", options: { ...CONNECT_OPTIONS, from: { type: "string" }, to: { type: "string" }, "from-auth": { type: "string" }, overwrite: { type: "boolean" } } },
     ...COMMANDS.map((c) => ({ name: c.name, options: { ...c.options, ...CONNECT_OPTIONS } })),
   ];
 }

@@ -90,7 +90,9 @@ export class FakeClient implements KeeperClient {
     if (this.nodes.has(actual)) throw new KeeperError(Code.NODEEXISTS, undefined, actual);
     this.zxid++;
     const ephemeral = isEphemeral(mode);
-    this.nodes.set(actual, this.newNode(bytes(data), ephemeral ? this.sessionId : 0));
+    const node = this.newNode(bytes(data), ephemeral ? this.sessionId : 0);
+    if (opts.acl) node.acl = [...opts.acl];
+    this.nodes.set(actual, node);
     parent.children.add(nameOf(actual));
     parent.stat.cversion++;
     parent.stat.numChildren++;

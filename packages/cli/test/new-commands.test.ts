@@ -270,7 +270,7 @@ describe("--version and completion", () => {
     const ctx = capture();
     expect(await runCli(["completion", "zsh"], cliDeps(ctx))).toBe(0);
     expect(ctx.stdout[0]).toBe("#compdef keeper");
-    expect(ctx.stdout.join("\n")).toMatch(/compadd -- server ensemble status members shell backup restore completion ls get set create/);
+    expect(ctx.stdout.join("\n")).toMatch(/compadd -- server ensemble status members shell backup restore completion export import copy ls get set create/);
     const bad = capture();
     expect(await runCli(["completion", "fish"], cliDeps(bad))).toBe(ExitCode.USAGE);
   });
