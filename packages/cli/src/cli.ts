@@ -5,7 +5,7 @@ import type { CommandContext } from "./context.ts";
 import { parseArgv } from "./args.ts";
 import { processEnsembleDeps, runEnsemble, type EnsembleDeps } from "./ensemble.ts";
 import { ensembleHelp } from "./ensemble-plan.ts";
-import { ExitCode, reportError } from "./errors.ts";
+import { ExitCode, UsageError, reportError } from "./errors.ts";
 import type { Io } from "./io.ts";
 import { oneShotHelp, runOneShot } from "./oneshot.ts";
 import type { Connect } from "./ports.ts";
@@ -13,6 +13,12 @@ import { runServer, type ServerDeps } from "./server.ts";
 import { serverHelp, type Env } from "./server-options.ts";
 import { runShell } from "./shell.ts";
 import { runStatus, statusHelp, type FetchJson } from "./status.ts";
+import { completionScript, type CompletionEntry } from "./completion.ts";
+import { membersHelp, runMembers } from "./members.ts";
+import { backupHelp, restoreHelp, runBackup, runRestore } from "./backup.ts";
+import { COPY_HELP, EXPORT_HELP, IMPORT_HELP, runCopy, runExport, runImport } from "./transfer-commands.ts";
+import { serverOptionSpecs } from "./server-options.ts";
+import { keeperVersion } from "./version.ts";
 
 export interface CliDeps {
   env: Env;
@@ -40,6 +46,17 @@ export async function runCli(argv: readonly string[], deps: CliDeps): Promise<nu
   if (command === "shell") return shell(rest, deps);
   if (command === "ensemble") return runEnsemble(rest, deps.ensemble ?? processEnsembleDeps(), io);
   if (command === "status") return runStatus(rest, deps.env, io, deps.fetchJson);
+  if (command === "members") return runMembers(rest, deps.env, io, deps.fetchJson);
+  if (command === "backup") return runBackup(rest, deps.env, io);
+  if (command === "restore") return runRestore(rest, deps.env, io);
+  if (command === "export") return runExport(rest, deps.env, deps, io);
+  if (command === "import") return runImport(rest, deps.env, deps, io);
+  if (command === "copy") return runCopy(rest, deps.env, deps, io);
+  if (command === "--version" || command === "version") {
+    io.out(`keeper ${keeperVersion()}`);
+    return ExitCode.OK;
+  }
+  if (command === "completion") return completion(io, rest);
   const spec = findCommand(command);
   if (spec !== undefined) return runOneShot(spec, rest, deps.env, deps, deps.context);
   io.err(`keeper: unknown command "${command}"\n\n${usage()}`);
@@ -53,7 +70,7 @@ function help(io: Io, topic: string | undefined): number {
     return ExitCode.OK;
   }
   const spec = findCommand(topic);
-  const pages: Record<string, () => string> = { server: serverHelp, shell: () => SHELL_HELP, ensemble: ensembleHelp, status: statusHelp };
+  const pages: Record<string, () => string> = { server: serverHelp, shell: () => SHELL_HELP, ensemble: ensembleHelp, status: statusHelp, members: membersHelp, backup: backupHelp, restore: restoreHelp, export: () => EXPORT_HELP, import: () => IMPORT_HELP, copy: () => COPY_HELP, completion: () => COMPLETION_HELP };
   const page = Object.hasOwn(pages, topic) ? pages[topic]!() : spec && oneShotHelp(spec);
   if (page === undefined) {
     io.err(`keeper: unknown command "${topic}"\n\n${usage()}`);
@@ -68,6 +85,12 @@ export function usage(): string {
     ["server [options]", "run one Keeper node (keeper server --help for its settings)"],
     ["ensemble [--nodes N]", "run a local ensemble of N nodes (default 3) until Ctrl-C"],
     ["status [--json]", "one row per node of --connect: state, leader, epoch, zxid, peers, pid"],
+    ["members [-o json]", "the ensemble's members: id, peer address, state, leader"],
+    ["backup FILE", "save a consistent, checksummed snapshot of a live member to FILE"],
+    ["restore FILE --data-dir DIR", "seed a node's store from a backup (--server-id N)"],
+    ["export PATH [-f FILE]", "a subtree with data, ACLs and modes, as JSON"],
+    ["import FILE [--to PATH]", "create the nodes of an export"],
+    ["copy --from zk://HOST:PORT/PATH", "copy a subtree from a running Apache ZooKeeper"],
     ["shell [--connect HOSTS]", "interactive shell with the commands below, on one session"],
     ...COMMANDS.map((c) => [`${c.name} ${c.synopsis}`, c.summary] as const),
   ];
@@ -81,7 +104,8 @@ export function usage(): string {
     "Every command but server, ensemble and status takes:",
     ...CONNECT_HELP.map((l) => "  " + l),
     "",
-    "keeper <command> --help shows a command's options.",
+    "keeper <command> --help shows a command's options; keeper --version the version;",
+    "keeper completion bash|zsh prints a completion script.",
     "Exit codes: 0 success, 1 the service returned an error (e.g. NONODE) or a watch timed out,",
     "2 usage or configuration error, 3 no connection within the timeout or session lost.",
     "keeper status exits 0 if some node answered and is serving, else 1.",
@@ -91,13 +115,54 @@ export function usage(): string {
 const SHELL_HELP = [
   "usage: keeper shell [--connect HOSTS] [--timeout-ms N] [-r]",
   "",
-  "Reads commands (ls, get, set, create, delete, deleteall, stat, watch, sync, getAcl,",
-  "setAcl, help, quit) one per line and runs them on one session. Errors are printed and the",
+  "Reads commands (ls, tree, get, set, create, delete, deleteall, stat, watch, sync, getAcl,",
+  "setAcl, whoami, help, quit) one per line and runs them on one session. Errors are printed and the",
   "shell goes on. Watch events print when they fire. Ctrl-D, quit or exit leaves.",
   "Input may be piped: `printf 'create /a x\\nget /a\\n' | keeper shell` runs the lines in order.",
   "",
   ...CONNECT_HELP.map((l) => "  " + l),
 ].join("\n");
+
+const COMPLETION_HELP = [
+  "usage: keeper completion bash|zsh",
+  "",
+  "Prints a completion script for commands and their flags:",
+  "  bash: source <(keeper completion bash)   or save it in /etc/bash_completion.d/keeper",
+  "  zsh:  keeper completion zsh > \"${fpath[1]}/_keeper\"   then compinit",
+].join("\n");
+
+/** Every command and its flags, for completion scripts. */
+function completionEntries(): CompletionEntry[] {
+  const statusLike = { connect: { type: "string" }, "timeout-ms": { type: "string" } } as const;
+  return [
+    { name: "server", options: serverOptionSpecs() },
+    { name: "ensemble", options: { nodes: { type: "string" }, "data-dir": { type: "string" } } },
+    { name: "status", options: { ...statusLike, json: { type: "boolean" } } },
+    { name: "members", options: { ...statusLike, output: { type: "string", short: "o" } } },
+    { name: "shell", options: { ...CONNECT_OPTIONS } },
+    { name: "backup", options: { ...statusLike, auth: { type: "string" }, output: { type: "string", short: "o" } } },
+    { name: "restore", options: { "data-dir": { type: "string" }, "server-id": { type: "string" }, output: { type: "string", short: "o" } } },
+    { name: "completion", options: {} },
+    { name: "export", options: { ...CONNECT_OPTIONS, file: { type: "string", short: "f" } } },
+    { name: "import", options: { ...CONNECT_OPTIONS, to: { type: "string" }, overwrite: { type: "boolean" } } },
+    { name: "copy", options: { ...CONNECT_OPTIONS, from: { type: "string" }, to: { type: "string" }, "from-auth": { type: "string" }, overwrite: { type: "boolean" } } },
+    ...COMMANDS.map((c) => ({ name: c.name, options: { ...c.options, ...CONNECT_OPTIONS } })),
+  ];
+}
+
+function completion(io: Io, argv: readonly string[]): number {
+  try {
+    if (argv.length > 1) throw new UsageError(`completion: unexpected argument "${argv[1]}"`);
+    if (argv[0] === "--help" || argv[0] === "-h") {
+      io.out(COMPLETION_HELP);
+      return ExitCode.OK;
+    }
+    io.out(completionScript(argv[0], completionEntries()));
+    return ExitCode.OK;
+  } catch (err) {
+    return reportError(io, err);
+  }
+}
 
 async function shell(argv: readonly string[], deps: CliDeps): Promise<number> {
   const io: Io = deps.context;

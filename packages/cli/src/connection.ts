@@ -12,18 +12,23 @@ export const CONNECT_OPTIONS = {
   connect: { type: "string" },
   "timeout-ms": { type: "string" },
   "read-only": { type: "boolean", short: "r" },
+  auth: { type: "string" },
 } as const satisfies OptionSpecs;
 
 export const CONNECT_HELP: readonly string[] = [
   `--connect HOSTS   host:port[,host:port...][/chroot]; default $KEEPER_CONNECT, else ${DEFAULT_CONNECT}`,
   `--timeout-ms N    session timeout, also the time allowed to connect (default ${DEFAULT_TIMEOUT_MS})`,
   "-r, --read-only   accept a read-only node (one that lost its quorum)",
+  "--auth USER:PW    authenticate the session as USER (digest scheme); default $KEEPER_AUTH",
+  "                  (the variable keeps the password out of the process list)",
 ];
 
 export interface ConnectSettings {
   hosts: string;
   timeoutMs: number;
   canBeReadOnly: boolean;
+  /** digest credentials, "user:password". */
+  auth?: string;
 }
 
 export function connectSettings(args: ParsedArgv, env: Env): ConnectSettings {
@@ -32,7 +37,9 @@ export function connectSettings(args: ParsedArgv, env: Env): ConnectSettings {
   const rawTimeout = stringOption(args, "timeout-ms");
   const timeoutMs = rawTimeout === undefined ? DEFAULT_TIMEOUT_MS : parseInteger(rawTimeout, "--timeout-ms");
   if (timeoutMs <= 0) throw new UsageError("--timeout-ms: must be positive");
-  return { hosts, timeoutMs, canBeReadOnly: booleanOption(args, "read-only") };
+  const auth = stringOption(args, "auth") ?? (env.KEEPER_AUTH || undefined);
+  if (auth !== undefined && auth.indexOf(":") <= 0) throw new UsageError("--auth: expected USER:PASSWORD");
+  return { hosts, timeoutMs, canBeReadOnly: booleanOption(args, "read-only"), ...(auth === undefined ? {} : { auth }) };
 }
 
 /**
@@ -53,8 +60,17 @@ export async function openClient(connect: Connect, settings: ConnectSettings): P
       attempt.then((late) => late.close()).catch(() => {});
       throw new ConnectionError(`cannot connect to ${hosts} within ${timeoutMs} ms`);
     }
+    if (settings.auth !== undefined) {
+      try {
+        await outcome.addAuth("digest", settings.auth);
+      } catch (err) {
+        await closeQuietly(outcome);
+        throw new UsageError(`--auth: the server refused the credentials (${err instanceof Error ? err.message : String(err)})`);
+      }
+    }
     return outcome;
   } catch (err) {
+    if (err instanceof UsageError) throw err;
     if (err instanceof ConnectionError) throw err;
     // A connect string the client cannot parse is the caller's mistake, not the network's.
     if (keeperCodeOf(err) === Code.BADARGUMENTS) throw new UsageError(`--connect ${hosts}: ${err instanceof Error ? err.message : String(err)}`);

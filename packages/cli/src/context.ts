@@ -1,5 +1,6 @@
 // What a command may do besides talking to the client: print, wait, and learn whether it runs
 // once from the command line or inside the shell.
+import { readAll } from "./data-input.ts";
 import type { Io } from "./io.ts";
 
 export interface CommandContext extends Io {
@@ -13,6 +14,8 @@ export interface CommandContext extends Io {
   sleep(ms: number): Promise<void>;
   /** Resolves when the user asks to stop (Ctrl-C or SIGTERM); used by `create --hold`. */
   interrupted(): Promise<void>;
+  /** All of standard input (at most `bytesMax`), for `set PATH -`; absent in the shell, whose input is the commands. */
+  readStdin?(bytesMax: number): Promise<Uint8Array>;
 }
 
 /** A context that runs the real clock and process signals. */
@@ -21,6 +24,7 @@ export function processContext(io: Io, mode: CommandContext["mode"]): CommandCon
     ...io,
     mode,
     sleep: (ms) => new Promise((resolve) => setTimeout(resolve, ms)),
+    ...(mode === "oneshot" ? { readStdin: (bytesMax: number) => readAll(process.stdin, bytesMax) } : {}),
     interrupted: () =>
       new Promise((resolve) => {
         // Kept registered after the first signal: a Ctrl-C may arrive twice (the terminal and

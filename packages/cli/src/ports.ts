@@ -32,6 +32,10 @@ export interface KeeperClient {
   sync(path: string): Promise<unknown>;
   getACL(path: string): Promise<{ acl: Acl[]; stat: Stat }>;
   setACL(path: string, acl: Acl[], version?: number): Promise<unknown>;
+  /** A persistent watch (recursive: the whole subtree), re-armed across reconnects. */
+  addWatch(path: string, watcher: Watcher, opts?: { recursive?: boolean }): Promise<void>;
+  whoAmI(): Promise<Array<{ authScheme: string; user: string }>>;
+  addAuth(scheme: string, auth: string): Promise<void>;
   on(event: "state", listener: (state: ClientState) => void): unknown;
   close(): Promise<void>;
 }

@@ -74,7 +74,7 @@ export function nodeDataDir(parent: string, serverId: number): string {
   return trimmed === "/" ? `/node${serverId}` : `${trimmed}/node${serverId}`;
 }
 
-function serverOptionSpecs(): OptionSpecs {
+export function serverOptionSpecs(): OptionSpecs {
   const specs: OptionSpecs = { help: { type: "boolean", short: "h" }, config: { type: "string" }, port: { type: "string" } };
   for (const field of FIELD_NAMES) specs[kebabCase(field)] = { type: "string" };
   return specs;

@@ -2,6 +2,7 @@
 // prints one row per node, in the spirit of ZooKeeper's `srvr` four-letter word.
 import { get as httpGet } from "node:http";
 import { booleanOption, parseArgv, parseInteger, stringOption } from "./args.ts";
+import { outputArg } from "./command-args.ts";
 import { DEFAULT_CONNECT } from "./connection.ts";
 import { ExitCode, UsageError, reportError } from "./errors.ts";
 import type { Io } from "./io.ts";
@@ -117,7 +118,7 @@ export function statusExitCode(results: readonly StatusResult[]): number {
 
 export function statusHelp(): string {
   return [
-    "usage: keeper status [--connect HOSTS] [--json] [--timeout-ms N]",
+    "usage: keeper status [--connect HOSTS] [--json | -o json] [--timeout-ms N]",
     "",
     "Asks every node in HOSTS for its status (GET http://host:port/status on the admin port,",
     "concurrently) and prints one row per node:",
@@ -142,13 +143,13 @@ export async function runStatus(argv: readonly string[], env: Env, io: Io, fetch
   let json: boolean;
   let timeoutMs = STATUS_TIMEOUT_MS;
   try {
-    const args = parseArgv(argv, { help: { type: "boolean", short: "h" }, connect: { type: "string" }, json: { type: "boolean" }, "timeout-ms": { type: "string" } }, false);
+    const args = parseArgv(argv, { help: { type: "boolean", short: "h" }, connect: { type: "string" }, json: { type: "boolean" }, output: { type: "string", short: "o" }, "timeout-ms": { type: "string" } }, false);
     if (args.values.help === true) {
       io.out(statusHelp());
       return ExitCode.OK;
     }
     addresses = statusAddresses(stringOption(args, "connect") ?? (env.KEEPER_CONNECT || DEFAULT_CONNECT));
-    json = booleanOption(args, "json");
+    json = booleanOption(args, "json") || outputArg(args) === "json";
     const rawTimeout = stringOption(args, "timeout-ms");
     if (rawTimeout !== undefined) timeoutMs = parseInteger(rawTimeout, "--timeout-ms");
     if (timeoutMs <= 0) throw new UsageError("--timeout-ms: must be positive");

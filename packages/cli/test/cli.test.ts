@@ -39,7 +39,7 @@ describe("runCli()", () => {
   it("help COMMAND prints that command's page; an unknown one exits 2", async () => {
     const a = setup();
     expect(await a.run("help set")).toBe(0);
-    expect(a.ctx.stdout[0]).toBe("usage: keeper set PATH DATA [-v VERSION] [-s]");
+    expect(a.ctx.stdout[0]).toBe("usage: keeper set PATH [DATA | -f FILE] [-v VERSION] [-s]");
     const b = setup();
     expect(await b.run("help server")).toBe(0);
     expect(b.ctx.stdout[0]).toBe("usage: keeper server [--config FILE] [options]");
@@ -75,7 +75,7 @@ describe("runCli()", () => {
   it("prints a command's help with the connection options, without connecting", async () => {
     const { ctx, calls, run } = setup();
     expect(await run("get --help")).toBe(0);
-    expect(ctx.stdout[0]).toBe("usage: keeper get PATH [-s] [-w]");
+    expect(ctx.stdout[0]).toBe("usage: keeper get PATH [-s] [-w] [-o json]");
     expect(ctx.stdout.join("\n")).toContain("--connect HOSTS");
     expect(calls).toEqual([]);
   });

@@ -40,13 +40,41 @@ export class FakeClient implements KeeperClient {
     return n;
   }
 
+  private readonly persistent: Array<{ path: string; recursive: boolean; watcher: Watcher }> = [];
+  /** Identities whoAmI reports (the ip one first, as the server does). */
+  identities = [{ authScheme: "ip", user: "127.0.0.1" }];
+
   private fire(map: Map<string, Watcher[]>, path: string, type: number): void {
     const watchers = map.get(path) ?? [];
     map.delete(path);
-    for (const w of watchers) w({ type: type as EventType, state: KeeperState.SyncConnected, path });
+    const event = { type: type as EventType, state: KeeperState.SyncConnected, path };
+    for (const w of watchers) w(event);
+    // Persistent watches see each event once, even though fire() runs per watch table.
+    if (map !== this.dataWatches && type !== EventType.NodeChildrenChanged) return;
+    for (const p of this.persistent) {
+      const below = p.recursive && (p.path === "/" ? true : path.startsWith(p.path + "/"));
+      if (p.path === path ? !(p.recursive && type === EventType.NodeChildrenChanged) : below && type !== EventType.NodeChildrenChanged) p.watcher(event);
+    }
   }
 
-  private addWatch(map: Map<string, Watcher[]>, path: string, watch: Watcher | undefined): void {
+  async addWatch(path: string, watcher: Watcher, opts: { recursive?: boolean } = {}): Promise<void> {
+    this.calls.push(`addWatch ${path}${opts.recursive ? " recursive" : ""}`);
+    this.persistent.push({ path, recursive: opts.recursive === true, watcher });
+  }
+
+  async addAuth(scheme: string, auth: string): Promise<void> {
+    this.calls.push(`addAuth ${scheme}`);
+    const colon = auth.indexOf(":");
+    if (scheme !== "digest" || colon <= 0) throw new KeeperError(Code.AUTHFAILED);
+    this.identities = [...this.identities, { authScheme: "digest", user: auth.slice(0, colon) }];
+  }
+
+  async whoAmI(): Promise<Array<{ authScheme: string; user: string }>> {
+    this.calls.push("whoAmI");
+    return this.identities;
+  }
+
+  private addOneShot(map: Map<string, Watcher[]>, path: string, watch: Watcher | undefined): void {
     if (watch) map.set(path, [...(map.get(path) ?? []), watch]);
   }
 
@@ -62,7 +90,9 @@ export class FakeClient implements KeeperClient {
     if (this.nodes.has(actual)) throw new KeeperError(Code.NODEEXISTS, undefined, actual);
     this.zxid++;
     const ephemeral = isEphemeral(mode);
-    this.nodes.set(actual, this.newNode(bytes(data), ephemeral ? this.sessionId : 0));
+    const node = this.newNode(bytes(data), ephemeral ? this.sessionId : 0);
+    if (opts.acl) node.acl = [...opts.acl];
+    this.nodes.set(actual, node);
     parent.children.add(nameOf(actual));
     parent.stat.cversion++;
     parent.stat.numChildren++;
@@ -90,14 +120,14 @@ export class FakeClient implements KeeperClient {
 
   async exists(path: string, opts: { watch?: Watcher } = {}): Promise<Stat | null> {
     this.calls.push(`exists ${path}`);
-    this.addWatch(this.dataWatches, path, opts.watch);
+    this.addOneShot(this.dataWatches, path, opts.watch);
     return this.nodes.get(path)?.stat ?? null;
   }
 
   async getData(path: string, opts: { watch?: Watcher } = {}): Promise<{ data: Uint8Array; stat: Stat }> {
     this.calls.push(`getData ${path}`);
     const n = this.node(path);
-    this.addWatch(this.dataWatches, path, opts.watch);
+    this.addOneShot(this.dataWatches, path, opts.watch);
     return { data: n.data, stat: { ...n.stat } };
   }
 
@@ -117,7 +147,7 @@ export class FakeClient implements KeeperClient {
   async getChildren(path: string, opts: { watch?: Watcher } = {}): Promise<{ children: string[]; stat: Stat }> {
     this.calls.push(`getChildren ${path}`);
     const n = this.node(path);
-    this.addWatch(this.childWatches, path, opts.watch);
+    this.addOneShot(this.childWatches, path, opts.watch);
     // Deliberately unsorted, to show that the CLI sorts.
     return { children: [...n.children].reverse(), stat: { ...n.stat } };
   }

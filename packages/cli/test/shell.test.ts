@@ -64,7 +64,7 @@ describe("runShell() with piped input", () => {
     const { io } = await shell(new FakeClient(), ["create 'unterminated", "set /a", "ls /a --nope", "create relative", "create /ok"]);
     expect(io.stderr).toEqual([
       "keeper: unterminated ' quote",
-      "keeper: set: expected PATH DATA (see set --help)",
+      "keeper: set: expected PATH DATA, PATH -f FILE or PATH - (standard input)",
       "keeper: unknown option --nope",
       'keeper: invalid path "relative": path must start with /',
     ]);
@@ -76,8 +76,8 @@ describe("runShell() with piped input", () => {
     const out = io.stdout.join("\n");
     expect(out).toMatch(/^ {2}ls PATH/m);
     expect(out).toMatch(/quit, exit/);
-    expect(out).toContain("usage: get PATH [-s] [-w]");
-    expect(out).toContain("usage: create PATH [DATA]");
+    expect(out).toContain("usage: get PATH [-s] [-w] [-o json]");
+    expect(out).toContain("usage: create PATH [DATA | -f FILE]");
   });
 
   it("keeps the session for ephemerals and holds no prompt on a pipe", async () => {

@@ -1,7 +1,7 @@
 // The public client: API calls become protocol requests, responses become values or
 // KeeperErrors. Everything about connections and sessions lives in session.ts.
 
-import { Code, KeeperError, type Acl, type MultiOp, type MultiOpResult, type Request, type Result, type Stat } from "@keeper/protocol";
+import { AddWatchMode, Code, KeeperError, type Acl, type ClientInfo, type MultiOp, type MultiOpResult, type Request, type Result, type Stat } from "@keeper/protocol";
 import { MultiError } from "./errors.ts";
 import type { ResponseMessage } from "./pipeline.ts";
 import { checkVersion, createRequest, fromServerResult, toBytes, type CallOptions, type CreateOptions } from "./requests.ts";
@@ -138,6 +138,31 @@ export class KeeperClient {
 
   setACL(path: string, acl: Acl[], version = -1, opts?: CallOptions): Promise<Stat> {
     return this.run(() => ({ type: "setACL", path, acl: acl.map((a) => ({ ...a })), version: checkVersion(version) }), opts, (msg) => expectResult(msg, "setACL", path).stat);
+  }
+
+  /**
+   * A watch that stays armed (ZooKeeper's addWatch): on `path` itself it sees every event
+   * there; with `recursive` it sees creations, changes and deletions anywhere below too.
+   * It lasts as long as the session and is re-armed after a reconnect.
+   */
+  addWatch(path: string, watcher: Watcher, opts?: CallOptions & { recursive?: boolean }): Promise<void> {
+    const recursive = opts?.recursive === true;
+    return this.run(
+      () => {
+        this.session.watches.checkRoom("data", path);
+        return { type: "addWatch", path, mode: recursive ? AddWatchMode.PERSISTENT_RECURSIVE : AddWatchMode.PERSISTENT };
+      },
+      opts,
+      (msg) => {
+        expectResult(msg, "addWatch", path);
+        this.session.watches.addPersistent(recursive ? "recursive" : "persistent", path, watcher);
+      },
+    );
+  }
+
+  /** Who the server takes this session for: its address, then identities added by auth. */
+  whoAmI(opts?: CallOptions): Promise<ClientInfo[]> {
+    return this.run(() => ({ type: "whoAmI" }), opts, (msg) => expectResult(msg, "whoAmI").clientInfo);
   }
 
   /** Ends the session (closeSession, bounded wait), then the socket; safe to call twice. */

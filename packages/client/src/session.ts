@@ -207,7 +207,12 @@ export class Session {
       this.heartbeat.noteSend();
       return conn.sendFrame({ kind: "request", xid, request });
     };
-    this.pipeline.attach(sender, () => this.rearmWatches());
+    this.pipeline.attach(sender, () => {
+      // Identities belong to the connection on the server: send them again first, as
+      // ZooKeeper's client does, so re-armed watches and queued requests run as the same user.
+      for (const a of this.authInfo) this.pipeline.sendNow({ type: "auth", scheme: a.scheme, auth: a.auth }, () => {});
+      this.rearmWatches();
+    });
     if (info.readOnly) this.startProbe();
     else this.stopProbe();
     this.setState(info.readOnly ? "readOnly" : "connected");
@@ -220,9 +225,8 @@ export class Session {
    * watch set never makes a frame the server must refuse.
    */
   private rearmWatches(): void {
-    for (const a of this.authInfo) this.pipeline.sendNow({ type: "auth", scheme: a.scheme, auth: a.auth }, () => {});
     const paths = this.watches.paths();
-    const all = [...paths.data.map((p) => ["data", p] as const), ...paths.exist.map((p) => ["exist", p] as const), ...paths.child.map((p) => ["child", p] as const)];
+    const all = (["data", "exist", "child", "persistent", "recursive"] as const).flatMap((kind) => paths[kind].map((p) => [kind, p] as const));
     const chunks: Array<typeof all> = [];
     let chunk: typeof all = [];
     let bytes = 0;
@@ -239,7 +243,17 @@ export class Session {
     if (chunk.length > 0) chunks.push(chunk);
     for (const chunk of chunks) {
       const pick = (kind: string): string[] => chunk.filter(([k]) => k === kind).map(([, p]) => p);
-      const request: Request = { type: "setWatches", relativeZxid: asZxid(this.lastZxid), dataWatches: pick("data"), existWatches: pick("exist"), childWatches: pick("child") };
+      const persistent = pick("persistent");
+      const recursive = pick("recursive");
+      const request: Request = {
+        type: "setWatches",
+        relativeZxid: asZxid(this.lastZxid),
+        dataWatches: pick("data"),
+        existWatches: pick("exist"),
+        childWatches: pick("child"),
+        ...(persistent.length > 0 ? { persistentWatches: persistent } : {}),
+        ...(recursive.length > 0 ? { persistentRecursiveWatches: recursive } : {}),
+      };
       // Failures need no handling: a lost connection re-arms again on the next one.
       this.pipeline.sendNow(toServerRequest(request, this.config.chroot), () => {});
     }

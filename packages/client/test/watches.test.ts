@@ -58,6 +58,42 @@ describe("WatchManager.dispatch()", () => {
     m.add("data", "/d", () => {});
     m.add("exist", "/e", () => {});
     m.add("child", "/c", () => {});
-    expect(m.paths()).toEqual({ data: ["/d"], exist: ["/e"], child: ["/c"] });
+    m.addPersistent("persistent", "/p", () => {});
+    m.addPersistent("recursive", "/r", () => {});
+    expect(m.paths()).toEqual({ data: ["/d"], exist: ["/e"], child: ["/c"], persistent: ["/p"], recursive: ["/r"] });
+  });
+});
+
+describe("WatchManager persistent watches", () => {
+  it("a persistent watch sees every event on its own path and stays armed", () => {
+    const m = new WatchManager();
+    const seen: string[] = [];
+    m.addPersistent("persistent", "/a", (e) => seen.push(`${e.type} ${e.path}`));
+    for (const t of [EventType.NodeCreated, EventType.NodeDataChanged, EventType.NodeChildrenChanged, EventType.NodeDeleted]) m.dispatch(event(t));
+    m.dispatch(event(EventType.NodeDataChanged, "/a/b"));
+    expect(seen).toEqual([EventType.NodeCreated, EventType.NodeDataChanged, EventType.NodeChildrenChanged, EventType.NodeDeleted].map((t) => `${t} /a`));
+    expect(m.size).toBe(1);
+  });
+
+  it("a recursive watch sees creations, changes and deletions below it, but no NodeChildrenChanged", () => {
+    const m = new WatchManager();
+    const seen: string[] = [];
+    m.addPersistent("recursive", "/a", (e) => seen.push(`${e.type} ${e.path}`));
+    m.dispatch(event(EventType.NodeCreated, "/a/b/c"));
+    m.dispatch(event(EventType.NodeChildrenChanged, "/a/b"));
+    m.dispatch(event(EventType.NodeDataChanged, "/a"));
+    m.dispatch(event(EventType.NodeDeleted, "/ab"));
+    expect(seen).toEqual([`${EventType.NodeCreated} /a/b/c`, `${EventType.NodeDataChanged} /a`]);
+  });
+
+  it("a recursive watch on / sees everything; a watcher also holding a one-shot watch is called once", () => {
+    const m = new WatchManager();
+    const w = vi.fn();
+    m.addPersistent("recursive", "/", w);
+    m.add("data", "/x", w);
+    m.dispatch(event(EventType.NodeDataChanged, "/x"));
+    expect(w).toHaveBeenCalledTimes(1);
+    m.dispatch(event(EventType.NodeDataChanged, "/x"));
+    expect(w).toHaveBeenCalledTimes(2);
   });
 });

@@ -46,6 +46,8 @@ message RemoveWatchesRequest { string path = 1; int32 watcherType = 2; bool chec
 message GetEphemeralsRequest { string prefix = 1; }
 message ReadOp { string path = 1; bool children = 2; }
 message MultiReadRequest { repeated ReadOp ops = 1; }
+// Adds an identity to the session (scheme "digest": auth is "user:password"), as ZooKeeper's auth packet.
+message AuthRequest { string scheme = 1; bytes auth = 2; }
 
 message Request {
   int32 xid = 1;
@@ -59,10 +61,6 @@ message Request {
     AuthRequest auth = 30;
   }
 }
-// An auth packet, as ZooKeeper's: scheme "digest", auth "user:password". Answered by the node the
-// connection is on; the identity lasts as long as the connection (clients send it again after
-// they reconnect).
-message AuthRequest { string scheme = 1; bytes auth = 2; }
 
 message CreateResult { string path = 1; Stat stat = 2; }
 message StatResult { Stat stat = 1; }

@@ -4,6 +4,7 @@ import { mkdirSync } from "node:fs";
 import { asServerId, quorumSize, type LearnerState, type ZabConfig } from "@keeper/core";
 import { formatZxid } from "@keeper/protocol";
 import { adminHandler } from "./admin.ts";
+import { BackupRoute } from "./backup/route.ts";
 import { listen } from "./client/listener.ts";
 import { bindHosts, canonicalPeers, parsePeers, resolveServerConfig, type ServerConfig } from "./config.ts";
 import { loadPeerAuth } from "./peers/load-peer-auth.ts";
@@ -87,6 +88,7 @@ export async function startServer(input: ServerConfig | Partial<ServerConfig>, l
   const metrics = new NodeMetrics(config.dataDir, config.slowRequestMs, log.child({ component: "requests" }));
   const roleTimer = new RoleTimer(metrics, log.child({ component: "zab" }));
   let node: KeeperNode | undefined;
+  let backups: BackupRoute | undefined;
   const runner = await ZabRunner.open(
     store,
     {
@@ -101,7 +103,11 @@ export async function startServer(input: ServerConfig | Partial<ServerConfig>, l
     log.child({ component: "zab" }),
     {
       applied: (txn, outcome) => node!.applied(txn, outcome),
-      stateReset: (state) => node!.stateReset(state),
+      stateReset: (state) => {
+        // A backup in progress describes the state being dropped; its reader gets a cut-short file.
+        backups?.abortAll("the node's state was replaced by a snapshot from the leader");
+        node!.stateReset(state);
+      },
       roleChanged: (s) => {
         roleTimer.roleChanged(s);
         node?.roleChanged(s);
@@ -179,7 +185,12 @@ export async function startServer(input: ServerConfig | Partial<ServerConfig>, l
   const sockets = new ConnectionLimits(config.clientsPerIpMax, clientSocketsMax(config.clientsMax, fdLimit));
   if (sockets.totalMax < config.clientsMax) log.warn({ clientsMax: config.clientsMax, openFilesLimit: fdLimit, clientSocketsMax: sockets.totalMax }, "the open-files limit leaves room for fewer client connections than clientsMax");
   const clientTls = loadClientTls(config);
-  const listener = await listen(node, bind.host, config.clientPort, adminHandler({ status, ready: () => node!.serving, metrics: (facts) => metrics.render(facts), metricsContentType: metrics.contentType }), log.child({ component: "client" }), sockets, clientTls);
+  backups = new BackupRoute(() => runner.replica.state, log.child({ component: "backup" }), config.superDigest);
+  const admin = adminHandler({ status, ready: () => node!.serving, metrics: (facts) => metrics.render(facts), metricsContentType: metrics.contentType });
+  const adminRoutes: typeof admin = (req, res) => {
+    if (!backups!.handle(req, res)) admin(req, res);
+  };
+  const listener = await listen(node, bind.host, config.clientPort, adminRoutes, log.child({ component: "client" }), sockets, clientTls);
   const whitelist = parseFourLetterWhitelist(config.fourLetterWords);
   // The four-letter words render the same snapshot as /status and /metrics, plus connections and configuration.
   const report = (): NodeReport => {
@@ -226,7 +237,6 @@ export async function startServer(input: ServerConfig | Partial<ServerConfig>, l
     close: () =>
       (closing ??= (async () => {
         eventLoop.stop();
-        disk.stop();
         runner.stop();
         await listener.close();
         await zk?.close();
