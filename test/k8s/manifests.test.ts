@@ -87,6 +87,19 @@ describe("deploy/k8s/keeper.yaml", () => {
     expect(existsSync(join(REPO_ROOT, "packages/cli/src/main.ts"))).toBe(true);
   });
 
+  it("peers authenticate: the secret file comes from a Kubernetes Secret mounted read-only where KEEPER_PEER_SECRET_FILE points", () => {
+    const file = env.KEEPER_PEER_SECRET_FILE!;
+    expect(env.KEEPER_PEER_SECRET, "the secret itself must not sit in the manifest").toBeUndefined();
+    const mount = (container.volumeMounts as Doc[]).find((m) => file.startsWith(`${m.mountPath}/`))!;
+    expect(mount, `a mount holding ${file}`).toBeDefined();
+    expect(mount.readOnly).toBe(true);
+    const volume = (pod.volumes as Doc[]).find((v) => v.name === mount.name)!;
+    expect(volume.secret.secretName).toBe("keeper-peer-secret");
+    expect(file.slice(mount.mountPath.length + 1)).toBe("peer-secret");
+    // The server runs as 10001 in group 10001 (fsGroup): the file must be group-readable.
+    expect(volume.secret.defaultMode).toBe(0o440);
+  });
+
   it("every variable is a known KEEPER_* setting and each pod's environment is a configuration the server accepts", () => {
     const known = new Set(Object.keys(SERVER_FIELDS).map(envName));
     for (const name of Object.keys(env)) expect(known.has(name), name).toBe(true);

@@ -96,6 +96,8 @@ function renderNodes(polled: Polled[]): void {
 // ---- tree browser and watches ------------------------------------------------------------------
 
 let client: KeeperClient | undefined;
+/** Wait before a new session after one expired or could not be opened. */
+const RECONNECT_MS = 1_000;
 let current = params.get("path") ?? "/";
 let format: DataFormat = "text";
 let shown: Uint8Array = new Uint8Array(0);
@@ -182,22 +184,39 @@ async function start(): Promise<void> {
   void pollEnsemble();
   setInterval(() => void pollEnsemble(), POLL_MS);
   renderCrumbs(current);
+  await openClient();
+}
+
+/**
+ * Opens a session (again after one expired: a failover that outlasts the session timeout, a
+ * laptop asleep). An operator's page must not stay dead; it retries until a server takes it.
+ */
+async function openClient(): Promise<void> {
   const state = $("client-state");
+  let opened: KeeperClient;
   try {
     // Read-only servers are fine for browsing: the page keeps working while a quorum is lost.
-    client = await connect(ensemble.join(","), { canBeReadOnly: true, sessionTimeoutMs: 10_000, requestTimeoutMs: 8_000 });
+    opened = await connect(ensemble.join(","), { canBeReadOnly: true, sessionTimeoutMs: 10_000, requestTimeoutMs: 8_000 });
   } catch (e) {
     state.textContent = "failed";
-    $("tree-error").textContent = `cannot connect: ${(e as Error).message}`;
+    $("tree-error").textContent = `cannot connect: ${(e as Error).message}; retrying`;
+    setTimeout(() => void openClient(), RECONNECT_MS);
     return;
   }
-  state.textContent = client.state;
-  client.on("state", (s) => {
+  const reopened = client !== undefined;
+  client = opened;
+  $("tree-error").textContent = "";
+  state.textContent = opened.state;
+  opened.on("state", (s) => {
+    if (client !== opened) return;
     state.textContent = s;
     logEvent(`client ${s}`);
     // Back after a failover: the watches were re-armed by the client; reload what is shown.
     if (s === "connected" || s === "readOnly") void show(current);
+    // The session is gone for good: start a new one (its watches are armed by show()).
+    if (s === "expired") setTimeout(() => void openClient(), RECONNECT_MS);
   });
+  if (reopened) logEvent(`client ${opened.state} (new session)`);
   await show(current);
 }
 
