@@ -77,7 +77,8 @@ export class EnsembleNode {
       // ensembles running side by side would both want.
       zkPort: 0,
       host: HOST,
-      extraArgs: ["--peers", e.peers, "--peer-host", HOST, ...e.extraArgs],
+      // Every member's dashboard page may reach every member from the browser, as `keeper ensemble` allows.
+      extraArgs: ["--peers", e.peers, "--peer-host", HOST, "--allowed-origins", e.nodes.map((n) => `http://${HOST}:${n.clientPort}`).join(","), ...e.extraArgs],
       healthTimeoutMs: e.healthTimeoutMs,
     });
     this.proc = proc;

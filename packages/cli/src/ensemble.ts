@@ -2,7 +2,7 @@
 import { randomBytes } from "node:crypto";
 import { fileURLToPath } from "node:url";
 import { ExitCode, reportError } from "./errors.ts";
-import { ensembleHelp, parseEnsembleArgs, planEnsemble, type EnsemblePlan } from "./ensemble-plan.ts";
+import { dialHost, ensembleHelp, parseEnsembleArgs, planEnsemble, type EnsemblePlan } from "./ensemble-plan.ts";
 import type { Io } from "./io.ts";
 import { NodeProcess, describeExit, portProblem, type SpawnCommand } from "./node-process.ts";
 import { fetchJson, fetchStatuses, formatStatusTable, type FetchJson, type StatusResult } from "./status.ts";
@@ -79,7 +79,7 @@ export async function runEnsemble(argv: readonly string[], deps: EnsembleDeps, i
   // Registered for the whole run: a Ctrl-C may arrive twice (terminal and bin/keeper.mjs).
   const handlers = STOP_SIGNALS.map((signal) => [signal, () => stopRequested(signal)] as const);
   for (const [signal, handler] of handlers) deps.signals.on(signal, handler);
-  const spawnCommand: SpawnCommand = { ...(deps.spawnCommand ?? defaultSpawnCommand()), cwd: deps.cwd, env: ensembleEnv(deps.env, plan.nodes.length) };
+  const spawnCommand: SpawnCommand = { ...(deps.spawnCommand ?? defaultSpawnCommand()), cwd: deps.cwd, env: ensembleEnv(deps.env, plan.nodes.length, memberOrigins(plan, plan.options.host)) };
   io.err(`Starting ${plan.nodes.length} Keeper node${plan.nodes.length > 1 ? "s" : ""}, data in ${plan.nodes[0]!.dataDir}/node<i> ...`);
   const nodes = plan.nodes.map((n) => new NodeProcess(n.id, n.args, spawnCommand, io));
   // Children live in their own process group; should this process die without stopping them,
@@ -123,11 +123,21 @@ export async function runEnsemble(argv: readonly string[], deps: EnsembleDeps, i
  * the nodes of this run share a fresh random one (in the environment: argv would show it to ps).
  * A local dev ensemble answers every four-letter word unless told otherwise.
  */
-export function ensembleEnv(env: NodeJS.ProcessEnv, nodes: number): NodeJS.ProcessEnv {
+export function ensembleEnv(env: NodeJS.ProcessEnv, nodes: number, memberOrigins: readonly string[] = []): NodeJS.ProcessEnv {
   const out = { ...env };
   if (!out.KEEPER_FOUR_LETTER_WORDS) out.KEEPER_FOUR_LETTER_WORDS = "*";
   if (nodes >= 2 && !out.KEEPER_PEER_SECRET && !out.KEEPER_PEER_SECRET_FILE && !out.KEEPER_PEER_TLS_CERT) out.KEEPER_PEER_SECRET = randomBytes(32).toString("base64url");
+  // One member's dashboard (GET /) talks to every member from the browser, so the members'
+  // own pages are allowed origins on each of them, besides any the caller gave.
+  if (memberOrigins.length > 0 && out.KEEPER_ALLOWED_ORIGINS !== "*") out.KEEPER_ALLOWED_ORIGINS = [out.KEEPER_ALLOWED_ORIGINS, ...memberOrigins].filter((o) => o).join(",");
   return out;
+}
+
+/** The origins of the members' dashboard pages: http://HOST:CLIENT_PORT (and localhost on loopback). */
+export function memberOrigins(plan: EnsemblePlan, host: string): string[] {
+  const h = dialHost(host);
+  const loopback = h === "127.0.0.1" || h === "[::1]";
+  return plan.nodes.flatMap((n) => [`http://${h}:${n.clientPort}`, ...(loopback ? [`http://localhost:${n.clientPort}`] : [])]);
 }
 
 async function busyPorts(plan: EnsemblePlan): Promise<string[]> {

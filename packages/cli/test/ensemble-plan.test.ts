@@ -97,6 +97,11 @@ describe("planEnsemble()", () => {
     expect(a.PATH).toBe("/bin");
     expect(ensembleEnv({ KEEPER_PEER_SECRET: "given-by-the-user-1" }, 3).KEEPER_PEER_SECRET).toBe("given-by-the-user-1");
     expect(ensembleEnv({ KEEPER_PEER_SECRET_FILE: "/s" }, 3).KEEPER_PEER_SECRET).toBeUndefined();
+    // The members' dashboard pages are allowed origins, with any the caller gave; "*" stays "*".
+    const pages = ["http://127.0.0.1:8181", "http://localhost:8181"];
+    expect(ensembleEnv({}, 3, pages).KEEPER_ALLOWED_ORIGINS).toBe(pages.join(","));
+    expect(ensembleEnv({ KEEPER_ALLOWED_ORIGINS: "https://app.example" }, 3, pages).KEEPER_ALLOWED_ORIGINS).toBe(`https://app.example,${pages.join(",")}`);
+    expect(ensembleEnv({ KEEPER_ALLOWED_ORIGINS: "*" }, 3, pages).KEEPER_ALLOWED_ORIGINS).toBe("*");
     expect(ensembleEnv({}, 1).KEEPER_PEER_SECRET).toBeUndefined();
   });
 
