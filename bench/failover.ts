@@ -18,6 +18,7 @@ import { writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { pathToFileURL } from "node:url";
 import { Code, KeeperError, type KeeperClient } from "@keeper/client";
+import { defaultServerConfig } from "@keeper/server";
 import { REPO_ROOT } from "../test/support/processes.ts";
 import { startEnsemble, type Ensemble } from "../test/support/ensemble.ts";
 import { machineInfo, median, ms, sleep, summarize } from "./lib/stats.ts";
@@ -457,7 +458,8 @@ function markdown(r: FailoverReport): string {
     out.push("");
   }
   out.push("### Setup", "");
-  out.push("- Keeper: `keeper server` processes (Node, run through tsx) with default timing: tickMs 100, syncLimitTicks 5 (a follower gives up on a silent leader after 500 ms), initLimitTicks 20. Client: `@keeper/client`, session timeout 10 s.");
+  const d = defaultServerConfig();
+  out.push(`- Keeper: \`keeper server\` processes (Node, run through tsx) with default timing: tickMs ${d.tickMs}, syncLimitTicks ${d.syncLimitTicks} (a follower gives up on a silent leader after ${d.tickMs * d.syncLimitTicks} ms), initLimitTicks ${d.initLimitTicks}. Client: \`@keeper/client\`, session timeout 10 s.`);
   if (r.zookeeperSkipped) {
     out.push(`- ZooKeeper: **not run** — ${r.zookeeperSkipped}.`);
   } else {

@@ -13,6 +13,7 @@
 //   KEEPER_BENCH_SECONDS=3 KEEPER_BENCH_RUNS=1 KEEPER_BENCH_WARM_SECONDS=2 npm run bench -- throughput
 //   KEEPER_BENCH_WORKLOADS=setData,getData   KEEPER_BENCH_SYSTEMS=keeper
 //   KEEPER_BENCH_JSON=/tmp/throughput.json   (every figure of every run)
+//   KEEPER_BENCH_NODE_FLAGS="--cpu-prof --cpu-prof-dir=/tmp/prof"   (node flags for every Keeper node)
 //   KEEPER_BENCH_DOC=0                       (leave docs/benchmarks-throughput.md as it is)
 //   KEEPER_BENCH_WORKERS / _SESSIONS / _DEPTH               (base client load: 2 x 16 x 16)
 //   KEEPER_BENCH_SAT_WORKERS / _SAT_SESSIONS / _SAT_DEPTH   (saturation check: 3 x 32 x 16)
@@ -26,10 +27,10 @@ import { loadavg } from "node:os";
 import { join } from "node:path";
 import { REPO_ROOT } from "../test/support/processes.ts";
 import { createPaths } from "./lib/jute-session.ts";
-import { runOps, type OpsSummary } from "./lib/ops-load.ts";
+import { runOps, type OpsSummary, type PipelineShape } from "./lib/ops-load.ts";
 import { rssMiB } from "./lib/procfs.ts";
 import type { Workload } from "./lib/ops-worker.ts";
-import { keeperTarget, leaderEpoch, zookeeperTarget, type ScaleTarget } from "./lib/scale-targets.ts";
+import { keeperTarget, leaderEpoch, zookeeperTarget, type PipelineCounters, type ScaleTarget } from "./lib/scale-targets.ts";
 import { machineInfo, median } from "./lib/stats.ts";
 import { zookeeperUnavailable, zookeeperVersion } from "./lib/zookeeper.ts";
 
@@ -140,8 +141,9 @@ async function setup(t: ScaleTarget): Promise<void> {
   await createPaths(s.host, s.port, parents, new Uint8Array(0));
 }
 
-function ops(t: ScaleTarget, workload: Workload, load: Load, seconds: number): Promise<OpsSummary> {
-  return runOps({
+async function ops(t: ScaleTarget, workload: Workload, load: Load, seconds: number): Promise<OpsSummary> {
+  const before = await t.pipeline?.();
+  const o = await runOps({
     servers: t.zkServers(),
     serverPids: t.pids(),
     ...load,
@@ -153,6 +155,19 @@ function ops(t: ScaleTarget, workload: Workload, load: Load, seconds: number): P
     multiOps: CONFIG.multiOps,
     durationMs: seconds * 1000,
   });
+  const after = await t.pipeline?.();
+  const shape = before && after ? pipelineShape(before, after) : undefined;
+  return shape ? { ...o, pipeline: shape } : o;
+}
+
+/** The leader's batching over one window, from the difference of its counters (undefined if it changed). */
+function pipelineShape(before: PipelineCounters[], after: PipelineCounters[]): PipelineShape | undefined {
+  const a = after.find((m) => m.leading);
+  const b = before.find((m) => m.id === a?.id && m.leading);
+  if (!a || !b) return undefined;
+  const txns = a.txns - b.txns;
+  const frames = a.framesOut - b.framesOut;
+  return { leaderTxnsPerFsync: txns / (a.batches - b.batches), leaderMessagesPerFrame: (a.messagesOut - b.messagesOut) / frames, leaderFramesPerTxn: frames / txns };
 }
 
 const k = (x: number): string => (Number.isFinite(x) ? (x >= 10_000 ? `${(x / 1000).toFixed(1)}k` : x >= 1000 ? `${(x / 1000).toFixed(2)}k` : x.toFixed(0)) : "n/a");
@@ -167,6 +182,7 @@ function line(system: string, o: OpsSummary, label: string): string {
   return (
     `${system}: ${label.padEnd(10)} ${o.workload.padEnd(7)} ${o.workers}x${o.sessions / o.workers}x${o.depth}: ${k(o.opsPerSec)}/s, p50 ${f(o.p50Ms)} p99 ${f(o.p99Ms)} p99.9 ${f(o.p999Ms)} ms, ` +
     `server ${f(o.serverCpuUsPerOp, 0)} us/op (${o.serverCores.map((c) => f(c, 2)).join("+")} cores), client ${f(o.clientCores, 2)} cores (${o.workerCores.map((c) => f(c, 2)).join(", ")}), host busy ${f(o.hostBusyCores, 2)} cores (others ${f(otherCores(o), 2)})` +
+    (o.pipeline ? `, leader: ${f(o.pipeline.leaderTxnsPerFsync)} txns/fsync, ${f(o.pipeline.leaderMessagesPerFrame)} msgs/frame, ${f(o.pipeline.leaderFramesPerTxn, 2)} frames/txn` : "") +
     (errs ? `, errors: ${errs}` : "") +
     (o.drops ? `, DROPS ${o.drops}: ${o.dropReasons.slice(0, 3).join("; ")}` : "")
   );
@@ -253,6 +269,8 @@ async function measureSafely(make: () => Promise<ScaleTarget>, log: (l: string) 
   } finally {
     process.off("SIGINT", onSignal);
     process.off("SIGTERM", onSignal);
+    // A graceful stop first, so node flags such as --cpu-prof get to write their files.
+    await t.stopAll().catch(() => 0);
     await t.cleanup();
   }
 }
@@ -386,7 +404,9 @@ export async function run(opts: { log?: (line: string) => void; writeDoc?: boole
   if (Object.keys(keeperSettings).length > 0) log(`Keeper nodes run with ${JSON.stringify(keeperSettings)} from the environment`);
   const report: ThroughputReport = { config: CONFIG, keeperSettings, zookeeperVersion: zookeeperVersion(), commit: commitOf(), loadAverageAtStart: loadavg(), loadAverageAtEnd: [], machine: {}, elapsedS: 0 };
   log(`load average at the start: ${report.loadAverageAtStart.map((x) => x.toFixed(2)).join(" / ")}`);
-  if (systems.includes("keeper")) report.keeper = await measureSafely(() => keeperTarget(), log);
+  // KEEPER_BENCH_NODE_FLAGS (e.g. "--cpu-prof --cpu-prof-dir=/tmp/prof") reaches every Keeper node, as in the scale benchmark.
+  const nodeFlags = (env.KEEPER_BENCH_NODE_FLAGS ?? "").split(/\s+/).filter((f) => f !== "");
+  if (systems.includes("keeper")) report.keeper = await measureSafely(() => keeperTarget({ nodeFlags }), log);
   const why = systems.includes("zookeeper") ? zookeeperUnavailable() : "not selected (KEEPER_BENCH_SYSTEMS)";
   if (why) {
     report.zookeeperSkipped = why;

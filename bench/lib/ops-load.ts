@@ -54,6 +54,17 @@ export interface OpsSummary {
   drops: number;
   dropReasons: string[];
   wallMs: number;
+  /** Keeper only: how its leader's write pipeline batched over the window (from /status counters). */
+  pipeline?: PipelineShape;
+}
+
+export interface PipelineShape {
+  /** Transactions per synced log batch (group commit). */
+  leaderTxnsPerFsync: number;
+  /** Peer messages per WebSocket frame the leader sent. */
+  leaderMessagesPerFrame: number;
+  /** Frames the leader sent per logged transaction. */
+  leaderFramesPerTxn: number;
 }
 
 const tsxLoader = (): string => {

@@ -25,6 +25,19 @@ export interface ScaleTarget {
   cleanup(): Promise<void>;
   logEvents(): LogEvent[];
   warnings(): Map<string, number>;
+  /** Keeper only: each member's write-pipeline counters from /status (log batches, peer messages and frames). */
+  pipeline?(): Promise<PipelineCounters[]>;
+}
+
+export interface PipelineCounters {
+  id: number;
+  leading: boolean;
+  /** Synced log batches and the transactions in them. */
+  batches: number;
+  txns: number;
+  /** Peer messages sent, and the WebSocket frames that carried them. */
+  messagesOut: number;
+  framesOut: number;
 }
 
 export async function keeperTarget(opts: { nodeFlags?: string[]; logFile?: string } = {}): Promise<ScaleTarget> {
@@ -62,6 +75,15 @@ export async function keeperTarget(opts: { nodeFlags?: string[]; logFile?: strin
     cleanup: () => c.cleanupAsync(),
     logEvents: () => c.events,
     warnings: () => c.warnings,
+    pipeline: () =>
+      Promise.all(
+        c.members.map(async (m): Promise<PipelineCounters> => {
+          const s = await m.status(1_000);
+          const l = s?.log ?? {};
+          const n = (v: unknown): number => (typeof v === "number" ? v : NaN);
+          return { id: m.id, leading: s?.state === "leading", batches: n(l.batches), txns: n(l.txns), messagesOut: n(l.messagesOut), framesOut: n(l.framesOut) };
+        }),
+      ),
   };
 }
 

@@ -31,7 +31,7 @@ export const SERVER_FIELDS: Readonly<Record<keyof ServerConfig, FieldDoc>> = {
   peerPort: { kind: "integer", help: "peer port to listen on (default: this node's port in --peers)" },
   readOnlyMode: { kind: "boolean", help: "serve reads to canBeReadOnly clients while without a quorum: true or false (default true)" },
   tickMs: { kind: "integer", help: "length of one tick in ms: heartbeat period and session expiry unit (default 100)" },
-  syncLimitTicks: { kind: "integer", help: "ticks of silence after which a follower drops its leader (default 5)" },
+  syncLimitTicks: { kind: "integer", help: "ticks of silence after which a follower drops its leader (default 20: 2 s)" },
   initLimitTicks: { kind: "integer", help: "ticks allowed for joining a new leader (default 20)" },
   minSessionTimeoutMs: { kind: "integer", help: "smallest session timeout granted, at least 2 ticks (default 1000)" },
   maxSessionTimeoutMs: { kind: "integer", help: "largest session timeout granted (default 60000)" },

@@ -32,6 +32,7 @@ export type TxnBody =
   /** Occupies a zxid so that a client's sync is answered only once the node has applied up to it. */
   | { type: "sync"; path: string };
 
+/** Never changed once proposed: its encoded record is cached (txn-codec.ts). */
 export interface Txn {
   hdr: TxnHeader;
   body: TxnBody;

@@ -131,7 +131,10 @@ export function defaultServerConfig(serverId = 1): ServerConfig {
     peerPort: 0,
     readOnlyMode: true,
     tickMs: 100,
-    syncLimitTicks: 5,
+    // 2 s of silence before a peer is given up: ZooKeeper waits 10 s (syncLimit 5 x tick 2 s),
+    // etcd 1 s. At 500 ms (the earlier default) a CPU-starved or GC-paused node looked dead: the
+    // throughput benchmark re-elected 16 times in one run, and none at 10 s (docs/performance.md).
+    syncLimitTicks: 20,
     initLimitTicks: 20,
     minSessionTimeoutMs: 1000,
     maxSessionTimeoutMs: 60_000,

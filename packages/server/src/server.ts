@@ -178,7 +178,7 @@ export async function startServer(input: ServerConfig | Partial<ServerConfig>, l
       disk: disk.status(),
       counters: node!.counters,
       latency: metrics.requests.totals(),
-      log: runner.stats,
+      log: { ...runner.stats, framesOut: network?.framesSent ?? 0 },
     };
   };
   const fdLimit = openFilesLimit();

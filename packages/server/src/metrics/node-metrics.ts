@@ -142,6 +142,7 @@ export class NodeMetrics {
     mirror("keeper_snapshots_total", f.log.snapshots);
     mirror("keeper_peer_messages_sent_total", f.log.messagesOut);
     mirror("keeper_peer_messages_received_total", f.log.messagesIn);
+    mirror("keeper_peer_frames_sent_total", f.log.framesOut);
     mirror("keeper_event_loop_stalls_total", f.eventLoop.stalls);
   }
 
@@ -205,5 +206,6 @@ const COUNTERS = [
   ["keeper_snapshots_total", "Snapshots written"],
   ["keeper_peer_messages_sent_total", "Messages sent to peers"],
   ["keeper_peer_messages_received_total", "Messages received from peers"],
+  ["keeper_peer_frames_sent_total", "WebSocket frames sent to peers (messages of one turn to one peer share a frame)"],
   ["keeper_event_loop_stalls_total", "Event-loop stalls longer than the stall warning threshold"],
 ] as const;

@@ -75,9 +75,11 @@ export interface PeerNetworkOptions {
 export class PeerNetwork {
   private readonly links = new Map<ServerId, WebSocket>();
   /**
-   * Frames sent in this turn of the event loop, per link, flushed together on the next tick:
-   * a leader's commit fans out proposals, commits and pings as many small messages, and one
-   * WebSocket frame (one syscall) for the lot costs a fraction of one each.
+   * Frames sent in this turn of the event loop, per link, flushed together once the poll phase
+   * has handed over all the input it read (setImmediate): a leader's commit fans out proposals,
+   * commits and pings as many small messages, and one WebSocket frame (one syscall) for the lot
+   * costs a fraction of one each. Flushing on the next tick instead sent a frame per client
+   * socket that had data in that turn: a setData run had 20 messages per frame, against 63 now.
    */
   private readonly outbox = new Map<ServerId, { ws: WebSocket; frames: Uint8Array[] }>();
   /** When each link last carried any bytes; set up by listen(). */
@@ -96,6 +98,8 @@ export class PeerNetwork {
   private readonly silenceMsMax: number;
   private readonly frameBytesMax: number;
   private handshakes = 0;
+  /** WebSocket frames sent on authenticated links (a batch counts once), for /metrics. */
+  framesSent = 0;
 
   constructor(
     private readonly self: ServerId,
@@ -176,7 +180,7 @@ export class PeerNetwork {
     }
     let queued = this.outbox.get(to);
     if (queued === undefined || queued.ws !== ws) {
-      if (this.outbox.size === 0) process.nextTick(() => this.flush());
+      if (this.outbox.size === 0) setImmediate(() => this.flush());
       queued = { ws, frames: [] };
       this.outbox.set(to, queued);
     }
@@ -199,6 +203,7 @@ export class PeerNetwork {
       const sendBatch = () => {
         if (batch.length === 1) ws.send(batch[0]!);
         else if (batch.length > 1) ws.send(encodePeerFrame({ kind: "batch", frames: batch }));
+        if (batch.length > 0) this.framesSent++;
         batch = [];
         bytes = 0;
       };

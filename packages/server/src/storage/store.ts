@@ -179,13 +179,21 @@ export class Store {
       });
     }
     if (b.truncateAfter !== undefined) await this.db.clear({ gt: txnKey(b.truncateAfter), lt: TXN_END });
-    const ops: Array<{ type: "put"; key: string; value: Uint8Array }> = b.append.map((t) => ({ type: "put", key: txnKey(t.hdr.zxid), value: frame(encodeTxn(t)) }));
-    if (b.epochs?.accepted !== undefined) ops.push({ type: "put", key: EPOCH_ACCEPTED, value: frame(encodeZxidValue(b.epochs.accepted)) });
-    if (b.epochs?.current !== undefined) ops.push({ type: "put", key: EPOCH_CURRENT, value: frame(encodeZxidValue(b.epochs.current)) });
-    if (b.committed !== undefined) ops.push({ type: "put", key: COMMITTED, value: frame(encodeZxidValue(b.committed)) });
-    if (ops.length > 0) await this.db.batch(ops, { sync: true } as never);
+    // A chained batch, not db.batch([...]): abstract-level's array batch clones and validates
+    // every operation in JavaScript, 5x the CPU per record (13 against 2.3 us, .scratch bench)
+    // and 10-20% of a follower's busy time under a write load.
+    const batch = this.db.batch();
     let logged = 0;
-    for (let i = 0; i < b.append.length; i++) logged += ops[i]!.value.length;
+    for (const t of b.append) {
+      const value = frame(encodeTxn(t));
+      logged += value.length;
+      batch.put(txnKey(t.hdr.zxid), value);
+    }
+    if (b.epochs?.accepted !== undefined) batch.put(EPOCH_ACCEPTED, frame(encodeZxidValue(b.epochs.accepted)));
+    if (b.epochs?.current !== undefined) batch.put(EPOCH_CURRENT, frame(encodeZxidValue(b.epochs.current)));
+    if (b.committed !== undefined) batch.put(COMMITTED, frame(encodeZxidValue(b.committed)));
+    if (batch.length > 0) await batch.write({ sync: true } as never);
+    else await batch.close();
     return logged;
   }
 
