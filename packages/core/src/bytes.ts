@@ -67,6 +67,11 @@ export class ByteWriter {
   finish(): Uint8Array {
     return this.buf.slice(0, this.pos);
   }
+  /** Empties the writer, keeping its buffer: for a scratch writer reused call after call. */
+  reset(): this {
+    this.pos = 0;
+    return this;
+  }
   /**
    * The bytes written, without a copy: a view of the writer's buffer (so the writer must not be
    * used again). For big buffers filled once, where a copy would cost more than the slack kept.
@@ -169,5 +174,32 @@ export class ByteReader {
   }
   get done(): boolean {
     return this.pos === this.buf.length;
+  }
+}
+
+/**
+ * Small arrays carved out of shared 64 KiB buffers, as Node's Buffer pool does: an ArrayBuffer
+ * per small record (a transaction of a few hundred bytes) cost more to allocate and collect than
+ * to fill. A carved array keeps its whole buffer alive, so only arrays that live about as long
+ * as their neighbours (log records, kept in order and dropped in order) should come from here.
+ */
+export class BytePool {
+  private buf = new Uint8Array(0);
+  private pos = 0;
+
+  constructor(private readonly bufferBytes = 64 * 1024) {}
+
+  /** A copy of `src`; above an eighth of a pool buffer, an array of its own. */
+  copy(src: Uint8Array): Uint8Array {
+    const n = src.length;
+    if (n > this.bufferBytes >>> 3) return src.slice();
+    if (this.pos + n > this.buf.length) {
+      this.buf = new Uint8Array(this.bufferBytes);
+      this.pos = 0;
+    }
+    const out = this.buf.subarray(this.pos, this.pos + n);
+    out.set(src);
+    this.pos = (this.pos + n + 7) & ~7;
+    return out;
   }
 }

@@ -1,7 +1,7 @@
 // The log's record format for one transaction. Version-tagged so it can evolve.
 import { asSessionId, asZxid, type Acl, type Code } from "@keeper/protocol";
 import { assertNever } from "./assert.ts";
-import { ByteReader, ByteWriter, DecodeError } from "./bytes.ts";
+import { BytePool, ByteReader, ByteWriter, DecodeError } from "./bytes.ts";
 import type { TreeTxn, Txn, TxnBody } from "./txn.ts";
 
 const FORMAT = 2;
@@ -128,15 +128,18 @@ function readBody(r: ByteReader): TxnBody {
  * Sound because a transaction is never changed once it is proposed (see Txn).
  */
 const records = new WeakMap<Txn, Uint8Array>();
+/** Encoding goes through one scratch writer, and each record is carved from a pool (BytePool). */
+const scratch = new ByteWriter(1024);
+const recordPool = new BytePool();
 
 /** The transaction's record; the same array every time (callers copy it, never write into it). */
 export function encodeTxn(txn: Txn): Uint8Array {
   const known = records.get(txn);
   if (known !== undefined) return known;
-  const w = new ByteWriter();
+  const w = scratch.reset();
   w.u8(FORMAT).num(txn.hdr.zxid).num(txn.hdr.time).num(txn.hdr.sessionId).i32(txn.hdr.cxid);
   writeBody(w, txn.body);
-  const bytes = w.finish();
+  const bytes = recordPool.copy(w.finishInPlace());
   records.set(txn, bytes);
   return bytes;
 }

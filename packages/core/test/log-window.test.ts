@@ -21,6 +21,21 @@ describe("LogWindow", () => {
     expect(log.after(z(5))!.map((t) => t.hdr.zxid)).toEqual([6, 7, 8, 9, 10].map(z));
   });
 
+  it("with slack, drops from the front only once more than the slack is over, and never holds more than keepBytes", () => {
+    const log = new LogWindow();
+    for (let i = 1; i <= 10; i++) log.append(create(i));
+    log.compact(z(10), 5, Infinity, 5);
+    expect(log.length).toBe(10); // 5 over `keep`: within the slack, nothing moves
+    log.append(create(11));
+    log.compact(z(11), 5, Infinity, 5);
+    expect(log.length).toBe(5); // 6 over: back down to `keep` in one step
+    expect(log.baseZxid).toBe(z(6));
+    const big = new LogWindow();
+    for (let i = 1; i <= 10; i++) big.append(setData(i, 1000));
+    big.compact(z(10), 1000, 2500, 1000);
+    expect(big.length).toBe(2); // the byte bound ignores the slack
+  });
+
   it("keeps committed entries within `keepBytes`: large writes leave a short window", () => {
     const log = new LogWindow();
     for (let i = 1; i <= 10; i++) log.append(setData(i, 1000));

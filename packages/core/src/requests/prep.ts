@@ -58,27 +58,31 @@ export function validateWrite(request: WriteRequest, dataBytesMax: number, ids?:
 }
 
 export function prepRequest(ctx: PrepContext, request: WriteRequest): PrepOutcome {
-  const txn = (body: TxnBody): PrepOutcome => ({ kind: "txn", txn: { hdr: { zxid: ctx.zxid, time: ctx.time, sessionId: ctx.sessionId, cxid: ctx.cxid }, body } });
   try {
-    return prepChecked(ctx, request, txn);
+    return prepChecked(ctx, request);
   } catch (e) {
     // As ZooKeeper's ErrorTxn for an unchecked exception: the whole request (a whole multi too).
-    if (e instanceof AclFailure) return txn({ type: "error", err: Code.MARSHALLINGERROR });
+    if (e instanceof AclFailure) return txn(ctx, { type: "error", err: Code.MARSHALLINGERROR });
     throw e;
   }
 }
 
-function prepChecked(ctx: PrepContext, request: WriteRequest, txn: (body: TxnBody) => PrepOutcome): PrepOutcome {
-  if (request.type === "multi") return txn(prepMulti(ctx, request.ops));
+/** The outcome as a transaction stamped with the request's zxid, time, session and cxid. */
+function txn(ctx: PrepContext, body: TxnBody): PrepOutcome {
+  return { kind: "txn", txn: { hdr: { zxid: ctx.zxid, time: ctx.time, sessionId: ctx.sessionId, cxid: ctx.cxid }, body } };
+}
+
+function prepChecked(ctx: PrepContext, request: WriteRequest): PrepOutcome {
+  if (request.type === "multi") return txn(ctx, prepMulti(ctx, request.ops));
   if (request.type === "sync") {
     const problem = pathProblem(request.path);
-    return problem ? { kind: "error", err: Code.BADARGUMENTS, reason: problem } : txn({ type: "sync", path: request.path });
+    return problem ? { kind: "error", err: Code.BADARGUMENTS, reason: problem } : txn(ctx, { type: "sync", path: request.path });
   }
   try {
-    return txn(prepOp(ctx, request));
+    return txn(ctx, prepOp(ctx, request));
   } catch (e) {
     if (!(e instanceof Rejection)) throw e;
-    return e.stateless ? { kind: "error", err: e.err, reason: e.reason } : txn({ type: "error", err: e.err });
+    return e.stateless ? { kind: "error", err: e.err, reason: e.reason } : txn(ctx, { type: "error", err: e.err });
   }
 }
 

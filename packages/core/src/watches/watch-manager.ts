@@ -128,31 +128,26 @@ export class WatchManager<W> {
   /** The events a committed change fires, in ZooKeeper's order; a watcher gets each event once. */
   trigger(t: WatchTrigger): FiredWatch<W>[] {
     const out: FiredWatch<W>[] = [];
-    const fired = new Set<W>();
-    const fire = (ws: ReadonlySet<W> | undefined) => {
-      if (ws) for (const w of ws) if (!fired.has(w)) {
-        fired.add(w);
-        out.push({ watcher: w, type: t.type, path: t.path });
-      }
-    };
+    // Most changes fire nothing: the set is made only once there is a watcher.
+    const fired = { set: undefined as Set<W> | undefined };
     switch (t.type) {
       case EventType.NodeCreated:
       case EventType.NodeDataChanged:
-        fire(this.tables.data.take(t.path));
+        fireOnce(this.tables.data.take(t.path), t, out, fired);
         break;
       case EventType.NodeDeleted:
-        fire(this.tables.data.take(t.path));
-        fire(this.tables.child.take(t.path));
+        fireOnce(this.tables.data.take(t.path), t, out, fired);
+        fireOnce(this.tables.child.take(t.path), t, out, fired);
         break;
       case EventType.NodeChildrenChanged:
-        fire(this.tables.child.take(t.path));
+        fireOnce(this.tables.child.take(t.path), t, out, fired);
         break;
     }
-    fire(this.tables.persistent.peek(t.path));
+    fireOnce(this.tables.persistent.peek(t.path), t, out, fired);
     if (t.type !== EventType.NodeChildrenChanged) {
       // Recursive watches on the path itself or any ancestor see it.
       for (let p = t.path; ; p = parentOf(p)) {
-        fire(this.tables.persistentRecursive.peek(p));
+        fireOnce(this.tables.persistentRecursive.peek(p), t, out, fired);
         if (p === "/" || p === "") break;
       }
     }
@@ -176,5 +171,16 @@ export class WatchManager<W> {
       persistent: this.tables.persistent.pathsFor(watcher),
       persistentRecursive: this.tables.persistentRecursive.pathsFor(watcher),
     };
+  }
+}
+
+/** Adds an event per watcher in `ws` not already fired for this change (module function: runs per commit). */
+function fireOnce<W>(ws: ReadonlySet<W> | undefined, t: WatchTrigger, out: FiredWatch<W>[], fired: { set: Set<W> | undefined }): void {
+  if (!ws || ws.size === 0) return;
+  const seen = (fired.set ??= new Set<W>());
+  for (const w of ws) {
+    if (seen.has(w)) continue;
+    seen.add(w);
+    out.push({ watcher: w, type: t.type, path: t.path });
   }
 }

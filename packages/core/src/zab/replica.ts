@@ -305,7 +305,8 @@ export class ZabReplica {
       this.hooks.applied(txn, outcome);
     }
     assert(count < txns.length || this.state.lastZxid === zxid, `commit stopped at ${this.state.lastZxid}, wanted ${zxid}`);
-    this.log.compact(this.state.lastZxid, this.cfg.logWindowTxns, this.cfg.logWindowBytes ?? LOG_WINDOW_BYTES);
+    // A sixteenth of the window as slack: the front of the window moves in steps, not per commit.
+    this.log.compact(this.state.lastZxid, this.cfg.logWindowTxns, this.cfg.logWindowBytes ?? LOG_WINDOW_BYTES, this.cfg.logWindowTxns >>> 4);
   }
 
   setServing(serving: boolean): void {

@@ -1,5 +1,6 @@
 // Peer messages <-> protobuf frames. Transactions ride as bytes in the log's record format.
 import { decodeTxn, encodeTxn, asServerId, type ForwardedRequest, type PeerMessage, type PeerRole, type ServerId, type WriteRequest } from "@keeper/core";
+import { decodeHot, encodeBatch, encodeHot, isHot } from "./peer-hot-codec.ts";
 import { FrameError, asSessionId, asZxid, protoRoot, requestFromObject, requestToObject, type SessionId } from "@keeper/protocol";
 
 const PeerFrame = protoRoot.lookupType("keeper.PeerFrame");
@@ -120,18 +121,39 @@ function messageFromWire(which: string, b: Obj): PeerMessage {
 }
 
 export function encodePeerFrame(f: PeerFrameMessage): Uint8Array {
+  if (f.kind === "message" && isHot(f.msg)) return encodeHot(f.msg);
+  if (f.kind === "batch") return encodeBatch(f.frames);
   const obj =
     f.kind === "hello" ? { hello: { serverId: f.serverId, peers: f.peers, protocolVersion: f.protocolVersion, nonce: f.nonce, ...(f.proof ? { proof: f.proof } : {}) } }
     : f.kind === "proof" ? { proof: { proof: f.proof } }
     : f.kind === "welcome" ? { welcome: {} }
     : f.kind === "refusal" ? { refusal: { reason: f.reason } }
-    : f.kind === "batch" ? { batch: { frames: f.frames } }
     : messageToWire(f.msg);
   return PeerFrame.encode(PeerFrame.fromObject(obj)).finish();
 }
 
-/** Decodes one peer frame; anything malformed is a FrameError (the link is then dropped). */
+function batchMessages(frames: readonly unknown[], nested: boolean): PeerMessage[] {
+  if (nested) throw new FrameError("a batch inside a batch");
+  return frames.map((bytes) => {
+    const inner = decodePeerFrame(bytes as Uint8Array, true);
+    if (inner.kind !== "message") throw new FrameError(`a ${inner.kind} inside a batch`);
+    return inner.msg;
+  });
+}
+
+/**
+ * Decodes one peer frame; anything malformed is a FrameError (the link is then dropped). The
+ * broadcast's messages and batches take the hand-written path (peer-hot-codec.ts).
+ */
 export function decodePeerFrame(data: Uint8Array, nested = false): DecodedPeerFrame {
+  let hot: ReturnType<typeof decodeHot>;
+  try {
+    hot = decodeHot(data);
+  } catch (e) {
+    throw new FrameError(`undecodable peer frame: ${(e as Error).message}`);
+  }
+  if (hot?.kind === "message") return hot;
+  if (hot?.kind === "batch") return { kind: "batch", messages: batchMessages(hot.frames, nested) };
   let f: Obj;
   try {
     f = PeerFrame.toObject(PeerFrame.decode(data), { oneofs: true, defaults: false, bytes: Uint8Array as never }) as Obj;
@@ -148,16 +170,7 @@ export function decodePeerFrame(data: Uint8Array, nested = false): DecodedPeerFr
     if (which === "welcome") return { kind: "welcome" };
     if (which === "refusal") return { kind: "refusal", reason: typeof f.refusal?.reason === "string" ? f.refusal.reason : "" };
     if (which === undefined) throw new FrameError("empty peer frame");
-    if (which === "batch") {
-      if (nested) throw new FrameError("a batch inside a batch");
-      const frames: unknown[] = Array.isArray(f.batch?.frames) ? f.batch.frames : [];
-      const messages = frames.map((bytes) => {
-        const inner = decodePeerFrame(bytes as Uint8Array, true);
-        if (inner.kind !== "message") throw new FrameError(`a ${inner.kind} inside a batch`);
-        return inner.msg;
-      });
-      return { kind: "batch", messages };
-    }
+    if (which === "batch") return { kind: "batch", messages: batchMessages(Array.isArray(f.batch?.frames) ? f.batch.frames : [], nested) };
     return { kind: "message", msg: messageFromWire(which, f[which] ?? {}) };
   } catch (e) {
     if (e instanceof FrameError) throw e;

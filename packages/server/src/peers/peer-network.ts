@@ -15,6 +15,7 @@ import { assert, asServerId, type PeerMessage, type ServerId } from "@keeper/cor
 import type { Logger } from "../logger.ts";
 import type { PeerAddress } from "../config.ts";
 import { decodePeerFrame, encodePeerFrame } from "./peer-codec.ts";
+import { encodeBatch, encodeHot, isHot, outgoingBytes, type OutgoingFrame } from "./peer-hot-codec.ts";
 import { LinkLiveness } from "./liveness.ts";
 import { NONCE_BYTES, certServerId, newNonce, proofOf, proofValid, type HandshakeFacts, type PeerAuth } from "./peer-auth.ts";
 
@@ -81,7 +82,7 @@ export class PeerNetwork {
    * costs a fraction of one each. Flushing on the next tick instead sent a frame per client
    * socket that had data in that turn: a setData run had 20 messages per frame, against 63 now.
    */
-  private readonly outbox = new Map<ServerId, { ws: WebSocket; frames: Uint8Array[] }>();
+  private readonly outbox = new Map<ServerId, { ws: WebSocket; frames: OutgoingFrame[] }>();
   /** When each link last carried any bytes; set up by listen(). */
   private liveness: LinkLiveness<ServerId> | undefined;
   private keepalive: NodeJS.Timeout | undefined;
@@ -184,13 +185,14 @@ export class PeerNetwork {
       queued = { ws, frames: [] };
       this.outbox.set(to, queued);
     }
-    queued.frames.push(encodePeerFrame({ kind: "message", msg }));
+    // The broadcast's messages are encoded at the flush, straight into their batch.
+    queued.frames.push(isHot(msg) ? msg : encodePeerFrame({ kind: "message", msg }));
   }
 
   /** Bytes waiting to go to `to`: queued this turn plus what the socket has not sent yet. */
   backlog(to: ServerId): number {
     let bytes = this.links.get(to)?.bufferedAmount ?? 0;
-    for (const f of this.outbox.get(to)?.frames ?? []) bytes += f.length;
+    for (const f of this.outbox.get(to)?.frames ?? []) bytes += outgoingBytes(f);
     return bytes;
   }
 
@@ -198,23 +200,26 @@ export class PeerNetwork {
     for (const [to, { ws, frames }] of this.outbox) {
       // The link a frame was queued for may be gone: its frames go with it, never on a newer link.
       if (this.links.get(to) !== ws || ws.readyState !== WebSocket.OPEN) continue;
-      let batch: Uint8Array[] = [];
+      let from = 0;
       let bytes = 0;
-      const sendBatch = () => {
-        if (batch.length === 1) ws.send(batch[0]!);
-        else if (batch.length > 1) ws.send(encodePeerFrame({ kind: "batch", frames: batch }));
-        if (batch.length > 0) this.framesSent++;
-        batch = [];
-        bytes = 0;
-      };
-      for (const f of frames) {
-        if (bytes + f.length > BATCH_BYTES_MAX) sendBatch();
-        batch.push(f);
-        bytes += f.length;
+      for (let i = 0; i < frames.length; i++) {
+        const size = outgoingBytes(frames[i]!);
+        if (i > from && bytes + size > BATCH_BYTES_MAX) {
+          this.sendFrames(ws, frames.slice(from, i));
+          from = i;
+          bytes = 0;
+        }
+        bytes += size;
       }
-      sendBatch();
+      if (from < frames.length) this.sendFrames(ws, from === 0 ? frames : frames.slice(from));
     }
     this.outbox.clear();
+  }
+
+  private sendFrames(ws: WebSocket, frames: OutgoingFrame[]): void {
+    const only = frames.length === 1 ? frames[0]! : undefined;
+    ws.send(only === undefined ? encodeBatch(frames) : only instanceof Uint8Array ? only : encodeHot(only));
+    this.framesSent++;
   }
 
   private hello(nonce: Uint8Array, proof?: Uint8Array): Uint8Array {
@@ -350,6 +355,11 @@ export class PeerNetwork {
       // Peers are named by address in the peer list; what binds a certificate to a peer is the
       // server id it names, checked below, not a host name.
       ...(tls ? { key: tls.key, cert: tls.cert, ca: tls.ca, checkServerIdentity: () => undefined } : {}),
+      // An all-zero masking key: ws then skips masking, and the acceptor unmasking, every byte
+      // in JavaScript (this machine has no bufferutil). Masking protects proxies from a browser
+      // page's forged requests; a peer link is server to server and authenticated by its own
+      // proof, so it only cost CPU on every replicated byte.
+      generateMask: (mask: Buffer) => mask.fill(0),
     });
     let settled = false;
     const timer = setTimeout(() => retry(), HELLO_TIMEOUT_MS * 2);
