@@ -43,6 +43,8 @@ export class PendingView {
 
   private undo: Array<{ path: string; prev: Entry | undefined }> | undefined;
   private logMark = 0;
+  /** Entries of `log` before this index are applied (see applied()). */
+  private logHead = 0;
 
   /** Starts recording puts so that a multi failing half way can take them back. */
   begin(): void {
@@ -67,22 +69,34 @@ export class PendingView {
     this.undo = undefined;
   }
 
-  /** The tree has applied up to `zxid`: forget entries that no later pending transaction wrote. */
+  /**
+   * The tree has applied up to `zxid`: forget entries that no later pending transaction wrote.
+   * Called per applied transaction, so the log's front is cut in steps (logHead), not spliced
+   * each time (a move of every write in flight, per write).
+   */
   applied(zxid: Zxid): void {
-    let i = 0;
+    let i = this.logHead;
     while (i < this.log.length && this.log[i]!.zxid <= zxid) {
       const { path } = this.log[i]!;
       const e = this.overlay.get(path);
       if (e && e.zxid <= zxid) this.overlay.delete(path);
       i++;
     }
-    if (i > 0) this.log.splice(0, i);
+    this.logHead = i;
+    if (i === this.log.length) {
+      this.log.length = 0;
+      this.logHead = 0;
+    } else if (i >= 1024 && i * 2 >= this.log.length) {
+      this.log.splice(0, i);
+      this.logHead = 0;
+    }
   }
 
   /** Drops every pending change, e.g. when proposals in flight are abandoned. */
   clear(): void {
     this.overlay.clear();
     this.log.length = 0;
+    this.logHead = 0;
   }
 
   get pendingPaths(): number {

@@ -1,7 +1,8 @@
 // The znode tree: a map from path to node, changed only by applying committed transactions
 // in zxid order. Pure and deterministic: no I/O, no clock (times come in the transactions).
 import { Code, EventType, OPEN_ACL_UNSAFE, READ_ACL_UNSAFE, ZXID_ZERO, asSessionId, joinPath, nameOf, parentOf, type Acl, type MultiOpResult, type Result, type SessionId, type Stat, type Zxid } from "@keeper/protocol";
-import { assert, assertNever } from "../assert.ts";
+// Hot checks throw directly: assert(cond, `...`) would build its message on every call.
+import { AssertionError, assert, assertNever } from "../assert.ts";
 import type { TreeTxn, Txn, TxnHeader } from "../txn.ts";
 import { TreeDigest, hashBytes, hashString, nodeHash } from "./digest.ts";
 
@@ -221,7 +222,7 @@ export class DataTree {
 
   /** Applies one committed transaction; the zxid must be the next one after lastZxid. */
   apply(txn: Txn): TreeOutcome {
-    assert(txn.hdr.zxid > this.lastZxid, `apply out of order: ${txn.hdr.zxid} after ${this.lastZxid}`);
+    if (!(txn.hdr.zxid > this.lastZxid)) throw new AssertionError(`apply out of order: ${txn.hdr.zxid} after ${this.lastZxid}`);
     this.lastZxid = txn.hdr.zxid;
     const triggers: WatchTrigger[] = [];
     const body = txn.body;
@@ -294,8 +295,8 @@ export class DataTree {
   private createNode(hdr: TxnHeader, path: string, data: Uint8Array, acl: readonly Acl[], owner: number, triggers: WatchTrigger[], dataNull: boolean): Stat {
     const parentPath = parentOf(path);
     const parent = this.mustGet(parentPath);
-    assert(!this.nodes.has(path), `create of existing node ${path} at ${hdr.zxid}`);
-    assert(parent.stat.ephemeralOwner <= 0, `create under ephemeral ${parentPath} at ${hdr.zxid}`);
+    if (!(!this.nodes.has(path))) throw new AssertionError(`create of existing node ${path} at ${hdr.zxid}`);
+    if (!(parent.stat.ephemeralOwner <= 0)) throw new AssertionError(`create under ephemeral ${parentPath} at ${hdr.zxid}`);
     const stat: Stat = {
       ...emptyStat(),
       czxid: hdr.zxid,
@@ -323,7 +324,7 @@ export class DataTree {
 
   private deleteNode(hdr: TxnHeader, path: string, triggers: WatchTrigger[]): void {
     const node = this.mustGet(path);
-    assert(node.children.size === 0, `delete of non-empty ${path} at ${hdr.zxid}`);
+    if (!(node.children.size === 0)) throw new AssertionError(`delete of non-empty ${path} at ${hdr.zxid}`);
     const parentPath = parentOf(path);
     const parent = this.mustGet(parentPath);
     this.beforeChange(path, node);
@@ -342,7 +343,7 @@ export class DataTree {
 
   private mustGet(path: string): Znode {
     const n = this.nodes.get(path);
-    assert(n !== undefined, `transaction names missing node ${path} (last applied ${this.lastZxid})`);
+    if (!(n !== undefined)) throw new AssertionError(`transaction names missing node ${path} (last applied ${this.lastZxid})`);
     return n;
   }
 

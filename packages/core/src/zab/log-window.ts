@@ -3,7 +3,8 @@
 // window is bounded in transactions and in bytes (50,000 writes of 1 MiB would otherwise be
 // 50 GiB of memory); a follower further behind gets a SNAP.
 import { ZXID_ZERO, type Zxid } from "@keeper/protocol";
-import { assert } from "../assert.ts";
+// Hot checks throw directly: assert(cond, `...`) would build its message on every call.
+import { AssertionError, assert } from "../assert.ts";
 import type { Txn } from "../txn.ts";
 import { txnBytes } from "../txn-size.ts";
 
@@ -33,7 +34,7 @@ export class LogWindow {
   }
 
   append(txn: Txn): void {
-    assert(txn.hdr.zxid > this.lastZxid, `log append ${txn.hdr.zxid} not after ${this.lastZxid}`);
+    if (!(txn.hdr.zxid > this.lastZxid)) throw new AssertionError(`log append ${txn.hdr.zxid} not after ${this.lastZxid}`);
     this.txns.push(txn);
     const size = txnBytes(txn);
     this.sizes.push(size);
