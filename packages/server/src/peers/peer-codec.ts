@@ -3,7 +3,7 @@ import { decodeTxn, encodeTxn, asServerId, type ForwardedRequest, type PeerMessa
 import { FrameError, asSessionId, asZxid, protoRoot, requestFromObject, requestToObject, type SessionId } from "@keeper/protocol";
 
 const PeerFrame = protoRoot.lookupType("keeper.PeerFrame");
-const FORWARDED_TYPES: ReadonlySet<string> = new Set(["create", "delete", "setData", "setACL", "check", "multi", "sync"] satisfies Array<WriteRequest["type"]>);
+const FORWARDED_TYPES: ReadonlySet<string> = new Set(["create", "delete", "setData", "setACL", "check", "multi", "sync", "setSequence"] satisfies Array<WriteRequest["type"]>);
 
 export type PeerFrameMessage =
   /** The acceptor's hello also carries its proof (empty when the ensemble uses TLS alone). */
