@@ -6,7 +6,7 @@
 // `.js`), and runs `npm pack`. Packages build in dependency order; each sees the declarations
 // of the ones before it.
 import { execFileSync } from "node:child_process";
-import { copyFileSync, existsSync, mkdirSync, readFileSync, readdirSync, rmSync, writeFileSync } from "node:fs";
+import { copyFileSync, cpSync, existsSync, mkdirSync, readFileSync, readdirSync, rmSync, writeFileSync } from "node:fs";
 import { dirname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 
@@ -38,12 +38,28 @@ function internalImports(pkg: string): string[] {
   return [...found].sort();
 }
 
+/**
+ * Copies what tsc does not emit, every file under src/ that is not TypeScript (the dashboard's
+ * page.html), to the same place under dist/, where the compiled code looks for it.
+ */
+function copyAssets(srcDir: string, distDir: string): void {
+  cpSync(srcDir, distDir, { recursive: true, filter: (from) => !from.endsWith(".ts") });
+}
+
 function run(cmd: string, args: string[], cwd: string): string {
   return execFileSync(cmd, args, { cwd, encoding: "utf8", stdio: ["ignore", "pipe", "pipe"] });
 }
 
-/** Builds and packs every published package into `outDir`; returns the tarball paths in dependency order. */
-export function buildPackages(outDir: string): string[] {
+export interface BuildOptions {
+  /** Also `npm pack` each package (default). Without it, `outDir/<pkg>` holds the built package only, as the Docker image uses it. */
+  pack?: boolean;
+}
+
+/**
+ * Builds every published package into `outDir/<pkg>` (package.json, dist/, bin/, LICENSE) and,
+ * unless told not to, packs each; returns the tarball paths in dependency order.
+ */
+export function buildPackages(outDir: string, options: BuildOptions = {}): string[] {
   rmSync(outDir, { recursive: true, force: true });
   mkdirSync(outDir, { recursive: true });
   const tarballs: string[] = [];
@@ -79,6 +95,7 @@ export function buildPackages(outDir: string): string[] {
     } catch (err) {
       throw new Error(`tsc failed for ${manifest.name}:\n${(err as { stdout?: string }).stdout ?? ""}`);
     }
+    copyAssets(join(source, "src"), join(stage, "dist"));
     const published = {
       name: manifest.name,
       version: manifest.version,
@@ -98,9 +115,10 @@ export function buildPackages(outDir: string): string[] {
       mkdirSync(join(stage, "bin"), { recursive: true });
       writeFileSync(join(stage, "bin", "keeper.js"), '#!/usr/bin/env node\n// The installed `keeper` command: the compiled CLI, no tsx.\nimport "../dist/main.js";\n', { mode: 0o755 });
     }
+    built.push(pkg);
+    if (options.pack === false) continue;
     const packed = run("npm", ["pack", "--silent", "--pack-destination", outDir], stage).trim().split("\n").pop()!;
     tarballs.push(join(outDir, packed));
-    built.push(pkg);
   }
   return tarballs;
 }

@@ -1,5 +1,5 @@
 // `npm test` starts with this: the full suite runs outside software (ZooKeeper, kazoo, Curator,
-// promtool, Chromium, iptables, docker-compose) and needs root for iptables. When something is
+// promtool, Chromium, iptables, docker-compose, zsh) and needs root for iptables. When something is
 // missing, say exactly what and how to get it, instead of letting dozens of tests fail one by
 // one. The list is the one .ci/run installs; keep the two in step.
 import { accessSync, constants, existsSync } from "node:fs";
@@ -25,6 +25,7 @@ const packages = {
   prometheus: onPath("promtool"),
   chromium: existsSync("/usr/bin/chromium"),
   iptables: onPath("iptables"),
+  zsh: onPath("zsh"),
 };
 const missing = Object.entries(packages).filter(([, ok]) => !ok).map(([name]) => name);
 const problems = [];

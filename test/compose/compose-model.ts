@@ -1,6 +1,6 @@
 // What the compose test needs to know about deploy/Dockerfile and the compose files, read from
-// the files themselves: the image's runtime (final stage ENV, WORKDIR, ENTRYPOINT, CMD,
-// HEALTHCHECK) and each service's settings, normalised across the forms compose accepts.
+// the files themselves: the image's runtime (final stage ENV, WORKDIR, COPY, ENTRYPOINT, CMD,
+// HEALTHCHECK), every stage's RUN commands, and each service's settings, normalised across the forms compose accepts.
 import { spawnSync } from "node:child_process";
 import { readFileSync } from "node:fs";
 import { dirname, resolve } from "node:path";
@@ -18,6 +18,10 @@ export interface ImageRuntime {
   exposed: number[];
   user: string | undefined;
   volumes: string[];
+  /** The final stage's COPY instructions: `from` is the stage copied from, or undefined for the build context. */
+  copies: Array<{ from: string | undefined; source: string; dest: string }>;
+  /** Every stage's RUN commands (shell form, continuation lines joined), by stage name. */
+  runs: Record<string, string[]>;
 }
 
 /** Reads the final stage of a Dockerfile written with exec-form ENTRYPOINT/CMD/HEALTHCHECK and key=value ENV. */
@@ -37,7 +41,13 @@ export function readDockerfile(path: string): ImageRuntime {
   }
   const lastFrom = logical.map((l) => /^FROM\s/i.test(l)).lastIndexOf(true);
   if (lastFrom < 0) throw new Error(`${path}: no FROM`);
-  const rt: ImageRuntime = { env: {}, workdir: "/", entrypoint: [], cmd: [], healthcheck: [], exposed: [], user: undefined, volumes: [] };
+  const rt: ImageRuntime = { env: {}, workdir: "/", entrypoint: [], cmd: [], healthcheck: [], exposed: [], user: undefined, volumes: [], copies: [], runs: {} };
+  let stage = "";
+  for (const l of logical) {
+    const from = /^FROM\s+\S+(?:\s+AS\s+(\S+))?/i.exec(l);
+    if (from) stage = from[1] ?? "";
+    else if (/^RUN\s/i.test(l)) (rt.runs[stage] ??= []).push(l.replace(/^RUN\s+/i, "").replace(/\s+/g, " "));
+  }
   for (const l of logical.slice(lastFrom + 1)) {
     const m = /^(\w+)\s+(.*)$/s.exec(l);
     if (!m) continue;
@@ -68,6 +78,13 @@ export function readDockerfile(path: string): ImageRuntime {
       case "USER":
         rt.user = args.trim();
         break;
+      case "COPY": {
+        const words = args.trim().split(/\s+/);
+        const fromFlag = words[0]?.startsWith("--from=") ? words.shift()!.slice("--from=".length) : undefined;
+        if (words.length !== 2 || words.some((w) => w.startsWith("--"))) throw new Error(`${path}: the final stage's COPY must be [--from=STAGE] SOURCE DEST, got: ${args}`);
+        rt.copies.push({ from: fromFlag, source: words[0]!, dest: resolve(rt.workdir, words[1]!) });
+        break;
+      }
       case "VOLUME":
         rt.volumes.push(...(args.trim().startsWith("[") ? execForm(args, "VOLUME", path) : args.trim().split(/\s+/)));
         break;

@@ -1,7 +1,9 @@
 // The container deployment, tested without a Docker engine. The compose files and
-// deploy/Dockerfile are read as data; each service then runs as a local process with exactly
-// the command line and environment its container would get (image ENV, then the service's
-// environment), on its own loopback address in place of its container address: keeperN is
+// deploy/Dockerfile are read as data; the image's /app is laid out on the local disk from its
+// COPY lines (the packages compiled by `npm run build`'s script, production dependencies only:
+// image-app.ts); each service then runs there as a local process with exactly the command line
+// and environment its container would get (image ENV, then the service's environment), on its
+// own loopback address in place of its container address: keeperN is
 // 127.0.0.1N (127.0.0.11, .12, ...), listening on the container ports (8181 client, 2888
 // peer), with KEEPER_PEERS' hostnames rewritten to those addresses and /data a temporary
 // directory. Then the ensemble is driven like the compose deployment: a client on every node,
@@ -10,17 +12,18 @@
 // and agree with our reading of them.
 import { spawn, execFile, type ChildProcess } from "node:child_process";
 import { randomBytes } from "node:crypto";
-import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
-import { afterAll, describe, expect, it } from "vitest";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { Code, connect, KeeperError, type KeeperClient } from "@keeper/client";
 import { parseServerInvocation } from "@keeper/cli";
 import { resolveServerConfig } from "@keeper/server";
 import { envName } from "../../packages/cli/src/args.ts";
 import { SERVER_FIELDS } from "../../packages/cli/src/server-options.ts";
 import { containerArgv, dockerCompose, dockerComposeVersion, readCompose, readDockerfile, REPO_ROOT, type ComposeFile, type ComposeService, type ImageRuntime } from "./compose-model.ts";
+import { layOutImageApp } from "./image-app.ts";
 
 const DOCKERFILE = join(REPO_ROOT, "deploy/Dockerfile");
 const FILES = [
@@ -42,8 +45,8 @@ const addressOf = (hostname: string): string => {
 };
 
 describe("deploy/Dockerfile", () => {
-  it("runs the keeper CLI under tsx as an unprivileged user, with container defaults", () => {
-    expect(image.entrypoint).toEqual(["node", "--import", "tsx", "packages/cli/src/main.ts"]);
+  it("runs the compiled keeper CLI as an unprivileged user, with container defaults", () => {
+    expect(image.entrypoint).toEqual(["node", "packages/cli/dist/main.js"]);
     expect(image.cmd).toEqual(["server"]);
     expect(image.workdir).toBe("/app");
     expect(image.user).toBe("10001:10001");
@@ -52,6 +55,20 @@ describe("deploy/Dockerfile", () => {
     expect(image.env).toMatchObject({ KEEPER_DATA_DIR: "/data", KEEPER_HOST: "0.0.0.0", KEEPER_PEER_HOST: "0.0.0.0", KEEPER_CLIENT_PORT: String(CLIENT_PORT), KEEPER_PEER_PORT: String(PEER_PORT) });
     for (const name of Object.keys(image.env).filter((k) => k.startsWith("KEEPER_"))) expect(KNOWN_ENV, `unknown variable ${name}`).toContain(name);
     expect(image.healthcheck).toEqual(["node", "deploy/healthcheck.mjs"]);
+  });
+
+  it("builds in one stage and ships only production dependencies and the built packages", () => {
+    expect(image.runs.build).toEqual(["npm ci --ignore-scripts", "npm run build"]);
+    expect(image.runs.deps).toEqual(["npm ci --omit=dev --ignore-scripts"]);
+    expect(image.copies).toEqual([
+      { from: "deps", source: "/app/node_modules", dest: "/app/node_modules" },
+      ...["protocol", "core", "client", "server", "cli"].map((p) => ({ from: "build", source: `/src/dist-packages/${p}`, dest: `/app/packages/${p}` })),
+      { from: undefined, source: "deploy/healthcheck.mjs", dest: "/app/deploy/healthcheck.mjs" },
+    ]);
+    // --omit=dev leaves tsx out only while it is a dev dependency.
+    const manifest = JSON.parse(readFileSync(join(REPO_ROOT, "package.json"), "utf8")) as { dependencies?: Record<string, string>; devDependencies?: Record<string, string> };
+    expect(manifest.dependencies?.tsx).toBeUndefined();
+    expect(manifest.devDependencies?.tsx).toBeDefined();
   });
 });
 
@@ -177,6 +194,21 @@ interface Container {
 
 const started = new Set<ChildProcess>();
 const tempDirs: string[] = [];
+
+/** The image's /app on the local disk, laid out once for all the process tests (tsc takes a while). */
+let imageApp: Promise<string> | undefined;
+function appDir(): Promise<string> {
+  imageApp ??= (async () => {
+    const dir = mkdtempSync(join(tmpdir(), "keeper-image-app-"));
+    tempDirs.push(dir);
+    mkdirSync(join(dir, "app"));
+    layOutImageApp(image, join(dir, "app"));
+    return join(dir, "app");
+  })();
+  return imageApp;
+}
+let app = "";
+const APP_BUILD_MS_MAX = 300_000;
 const clients: KeeperClient[] = [];
 
 afterAll(async () => {
@@ -223,11 +255,12 @@ function baseEnv(): Record<string, string> {
   return Object.fromEntries(Object.entries(process.env).filter((e): e is [string, string] => e[1] !== undefined && !e[0].startsWith("KEEPER_")));
 }
 
-/** Runs the container's argv (its `node` is this Node binary) from the repository, the image's WORKDIR. */
+/** Runs the container's argv (its `node` is this Node binary) in the image's /app laid out locally, its WORKDIR. */
 function startContainer(c: Container): void {
   const [exe, ...args] = containerArgv(image, c.service);
   if (exe !== "node") throw new Error(`the image's entrypoint starts with ${exe}, expected node`);
-  const child = spawn(process.execPath, args, { cwd: REPO_ROOT, env: { ...baseEnv(), ...c.env }, stdio: ["ignore", "pipe", "pipe"] });
+  if (app === "") throw new Error("the image's /app is not laid out yet");
+  const child = spawn(process.execPath, args, { cwd: app, env: { ...baseEnv(), ...c.env }, stdio: ["ignore", "pipe", "pipe"] });
   started.add(child);
   let out = "";
   child.stdout!.on("data", (d) => (out += d));
@@ -294,7 +327,7 @@ function healthcheck(c: Container, ...extra: string[]): Promise<number> {
   const [exe, ...args] = image.healthcheck;
   if (exe !== "node") throw new Error(`unexpected healthcheck command ${exe}`);
   return new Promise((res) => {
-    execFile(process.execPath, [...args, ...extra], { cwd: REPO_ROOT, env: { ...baseEnv(), ...c.env }, timeout: 10_000 }, (err) => res(err ? (typeof err.code === "number" ? err.code : 1) : 0));
+    execFile(process.execPath, [...args, ...extra], { cwd: app, env: { ...baseEnv(), ...c.env }, timeout: 10_000 }, (err) => res(err ? (typeof err.code === "number" ? err.code : 1) : 0));
   });
 }
 
@@ -354,12 +387,29 @@ async function readAll(client: KeeperClient, paths: Map<string, string>): Promis
 }
 
 describe("docker-compose.yml run as local processes", () => {
+  beforeAll(async () => {
+    app = await appDir();
+  }, APP_BUILD_MS_MAX);
+
+  it("has no tsx or TypeScript in the image's /app: the compiled packages run on plain Node", () => {
+    for (const devOnly of ["tsx", "typescript", "vitest"]) expect(existsSync(join(app, "node_modules", devOnly)), devOnly).toBe(false);
+    expect(existsSync(join(app, "packages/cli/dist/main.js"))).toBe(true);
+    expect(existsSync(join(app, "packages/server/dist/dashboard/page.html")), "the dashboard's page is copied beside the compiled code").toBe(true);
+  });
+
   it("elects a leader, serves a client on all nodes, fails over when the leader's container is killed and takes the node back", { timeout: 120_000 }, async () => {
     await withEnsemble("docker-compose.yml", async (cs) => {
       const { leader } = await waitForLeader(cs);
       for (const c of cs) {
         expect(await healthcheck(c), `${c.service.name} /healthz`).toBe(0);
         expect(await healthcheck(c, "/readyz"), `${c.service.name} /readyz`).toBe(0);
+      }
+      // The dashboard from compiled code: its page is an asset tsc does not emit, its script is
+      // bundled at run time from the compiled app/main.js.
+      for (const asset of ["/", "/dashboard.js"]) {
+        const res = await fetch(`http://${leader.address}:${CLIENT_PORT}${asset}`);
+        expect(res.status, `GET ${asset}: ${await res.clone().text()}`).toBe(200);
+        expect((await res.text()).length).toBeGreaterThan(1000);
       }
 
       const client = await openClient(cs);
@@ -413,6 +463,10 @@ describe("docker-compose.yml run as local processes", () => {
 });
 
 describe("deploy/docker-compose.5.yml run as local processes", () => {
+  beforeAll(async () => {
+    app = await appDir();
+  }, APP_BUILD_MS_MAX);
+
   it("keeps serving writes with two of five containers killed, the leader among them", { timeout: 120_000 }, async () => {
     await withEnsemble("deploy/docker-compose.5.yml", async (cs) => {
       const { leader } = await waitForLeader(cs);

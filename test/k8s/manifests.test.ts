@@ -3,7 +3,7 @@
 // what matters; no cluster API validation), the pod's server-id arithmetic run in a real `sh`,
 // and each pod's environment resolved by the server's own configuration code.
 import { execFileSync } from "node:child_process";
-import { chmodSync, existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { chmodSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
@@ -12,6 +12,9 @@ import { resolveServerConfig, parsePeers } from "@keeper/server";
 import { envName } from "../../packages/cli/src/args.ts";
 import { SERVER_FIELDS, parseServerInvocation } from "../../packages/cli/src/server-options.ts";
 import { REPO_ROOT } from "../support/processes.ts";
+import { readDockerfile } from "../compose/compose-model.ts";
+
+const image = readDockerfile(join(REPO_ROOT, "deploy/Dockerfile"));
 
 type Doc = Record<string, any>;
 const docs: Doc[] = parseAllDocuments(readFileSync(join(REPO_ROOT, "deploy/k8s/keeper.yaml"), "utf8")).map((d) => {
@@ -82,9 +85,10 @@ describe("deploy/k8s/keeper.yaml", () => {
     const [shell, flag, script] = container.command as string[];
     for (const ordinal of [0, 1, 2]) {
       const out = execFileSync(shell!, [flag!, script!], { env: { PATH: `${tmp}:/usr/bin:/bin`, HOSTNAME: `${sts.metadata.name}-${ordinal}` }, encoding: "utf8" });
-      expect(out.trim()).toBe(`id=${ordinal + 1} args=--import tsx packages/cli/src/main.ts server`);
+      // The image's own command line (ENTRYPOINT + CMD), so the pod runs what the image runs.
+      expect(out.trim()).toBe(`id=${ordinal + 1} args=${[...image.entrypoint.slice(1), ...image.cmd].join(" ")}`);
     }
-    expect(existsSync(join(REPO_ROOT, "packages/cli/src/main.ts"))).toBe(true);
+    expect(image.entrypoint[0]).toBe("node");
   });
 
   it("peers authenticate: the secret file comes from a Kubernetes Secret mounted read-only where KEEPER_PEER_SECRET_FILE points", () => {

@@ -4,32 +4,13 @@
 // command runs a server and a client command, a plain Node script imports @keeper/client, and
 // TypeScript type-checks code against its declarations.
 import { execFileSync, spawn, type ChildProcess } from "node:child_process";
-import { existsSync, mkdirSync, readFileSync, readdirSync, writeFileSync } from "node:fs";
-import { dirname, join } from "node:path";
+import { existsSync, mkdirSync, readdirSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
 import { buildPackages } from "../../scripts/build-packages.ts";
 import { poll } from "../support/ensemble.ts";
 import { REPO_ROOT, freePort, tempDir } from "../support/processes.ts";
-
-/** Every third-party package the published ones need at run time, found as Node would, from node_modules. */
-function runtimeClosure(roots: string[]): string[] {
-  const seen = new Set<string>();
-  const visit = (name: string, from: string): void => {
-    for (let dir = from; ; dir = dirname(dir)) {
-      const candidate = join(dir, "node_modules", name);
-      if (existsSync(join(candidate, "package.json"))) {
-        if (seen.has(candidate)) return;
-        seen.add(candidate);
-        const m = JSON.parse(readFileSync(join(candidate, "package.json"), "utf8")) as { dependencies?: Record<string, string>; optionalDependencies?: Record<string, string> };
-        for (const dep of Object.keys({ ...m.dependencies, ...m.optionalDependencies })) visit(dep, candidate);
-        return;
-      }
-      if (dirname(dir) === dir) return;
-    }
-  };
-  for (const r of roots) visit(r, REPO_ROOT);
-  return [...seen];
-}
+import { runtimeClosure } from "../support/runtime-deps.ts";
 
 const sh = (cmd: string, args: string[], cwd: string) => execFileSync(cmd, args, { cwd, encoding: "utf8", stdio: ["ignore", "pipe", "pipe"], timeout: 240_000 });
 

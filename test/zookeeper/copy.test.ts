@@ -1,6 +1,9 @@
 // `keeper copy --from zk://...` against Debian's Apache ZooKeeper 3.8: a subtree with text and
 // binary data, digest and read-only ACLs, sequential names and an ephemeral is copied into a
-// Keeper server; data, ACLs and persistent nodes are reproduced, the ephemeral is skipped.
+// Keeper server; data, ACLs and persistent nodes are reproduced, the ephemeral is skipped, and
+// each parent's sequence counter carries over: the next sequential child created in Keeper
+// gets the name ZooKeeper itself gives its next one, also where children were deleted or
+// were ephemeral (ZooKeeper numbers them from the parent's count of child creations).
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createHash } from "node:crypto";
 import { AUTH_XID, Code, Perms, type JuteAcl } from "@keeper/protocol";
@@ -45,6 +48,12 @@ describe.skipIf(unavailable !== undefined)("keeper copy --from zk:// (ZooKeeper 
     await create("/app/queue/q-", "first", OPEN, SEQUENTIAL);
     await create("/app/queue/q-", "second", OPEN, SEQUENTIAL);
     await create("/app/session", "mine", OPEN, EPHEMERAL);
+    // Three jobs, the first two done and deleted, and an ephemeral worker: ZooKeeper's counter
+    // for /app/jobs is at 4 while one child is left to copy.
+    await create("/app/jobs", "");
+    for (let i = 0; i < 3; i++) await create("/app/jobs/job-", "", OPEN, SEQUENTIAL);
+    for (const done of ["/app/jobs/job-0000000000", "/app/jobs/job-0000000001"]) expect((await zk.request({ type: "delete", path: done, version: -1 })).err).toBe(Code.OK);
+    await create("/app/jobs/worker-", "", OPEN, EPHEMERAL | SEQUENTIAL);
   }, 120_000);
 
   afterAll(async () => {
@@ -56,8 +65,9 @@ describe.skipIf(unavailable !== undefined)("keeper copy --from zk:// (ZooKeeper 
   it("reproduces data, ACLs and persistent nodes, and skips the ephemeral", async () => {
     const run = await h.cli(["copy", "--from", `zk://127.0.0.1:${zookeeper!.ports[0]}/app`, "--from-auth", "bob:secret", "--to", "/migrated", "--connect", keeperServer.connectString], { timeoutMs: 60_000 }).done;
     expect(run.code, run.stderr).toBe(0);
-    expect(run.stdout).toBe("created 7, overwrote 0, skipped 1 ephemeral nodes under /migrated\n");
-    expect(run.stderr).toMatch(/read 8 nodes from ZooKeeper/);
+    // Counters continued: /app (5 children created at the source, 4 copied) and /app/jobs.
+    expect(run.stdout).toBe("created 9, overwrote 0, skipped 2 ephemeral nodes, continued 2 sequence counters under /migrated\n");
+    expect(run.stderr).toMatch(/read 11 nodes from ZooKeeper/);
 
     expect(text((await keeper.getData("/migrated")).data)).toBe("root data");
     expect([...(await keeper.getData("/migrated/config")).data]).toEqual([0, 1, 254, 255]);
@@ -71,6 +81,20 @@ describe.skipIf(unavailable !== undefined)("keeper copy --from zk:// (ZooKeeper 
     const anonymous = await h.connect(keeperServer);
     await expect(anonymous.setData("/migrated/secret", "changed")).rejects.toMatchObject({ code: Code.NOAUTH });
     expect(text((await anonymous.getData("/migrated/secret")).data)).toBe("for bob");
+  });
+
+  it("a sequential child created in Keeper after the copy gets the name ZooKeeper gives its next one", async () => {
+    for (const [parent, prefix] of [["jobs", "job-"], ["queue", "q-"], ["", "s-"]] as const) {
+      const source = `/app${parent === "" ? "" : `/${parent}`}`;
+      const copied = `/migrated${parent === "" ? "" : `/${parent}`}`;
+      const inKeeper = await keeper.create(`${copied}/${prefix}`, "", { mode: SEQUENTIAL });
+      const r = await zk.request({ type: "create", path: `${source}/${prefix}`, data: new Uint8Array(0), acl: OPEN, flags: SEQUENTIAL });
+      expect(r.err).toBe(Code.OK);
+      const inZooKeeper = r.body?.type === "create" ? r.body.path : undefined;
+      expect(inKeeper.slice(copied.length), `next child of ${source}`).toBe(inZooKeeper?.slice(source.length));
+    }
+    // ZooKeeper's counter for /app/jobs was 4: job-0, job-1 (deleted), job-2, worker-3 (ephemeral).
+    expect(await keeper.getChildren("/migrated/jobs")).toMatchObject({ children: expect.arrayContaining(["job-0000000002", "job-0000000004"]) });
   });
 
   it("without ZooKeeper credentials the hidden digest is reported and nothing half-protected is written", async () => {

@@ -8,7 +8,11 @@ export interface CompletionEntry {
   options: OptionSpecs;
 }
 
-/** "--recursive -R --output -o" for one command: every long flag, then its short form. */
+/**
+ * "--recursive -R --output -o" for one command: every long flag, then its short form. The
+ * connection flags are in each client command's table already; the scripts add none of their
+ * own, so server, restore and the like are not offered a --connect they would refuse.
+ */
 function flags(options: OptionSpecs): string[] {
   const out = ["--help"];
   for (const [name, spec] of Object.entries(options)) {
@@ -40,7 +44,7 @@ _keeper() {
 ${cases}
   esac
   if [[ "$cur" == -* ]]; then
-    COMPREPLY=($(compgen -W "$opts --connect --timeout-ms --read-only --auth" -- "$cur"))
+    COMPREPLY=($(compgen -W "$opts" -- "$cur"))
   else
     COMPREPLY=($(compgen -f -- "$cur"))
   fi
@@ -66,7 +70,7 @@ _keeper() {
 ${cases}
   esac
   if [[ $PREFIX == -* ]]; then
-    compadd -- $opts --connect --timeout-ms --read-only --auth
+    compadd -- $opts
   else
     _files
   fi

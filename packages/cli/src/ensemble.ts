@@ -23,8 +23,13 @@ export interface EnsembleDeps {
 
 const STOP_SIGNALS: readonly EnsembleSignal[] = ["SIGINT", "SIGTERM", "SIGHUP"];
 
-/** `node --import tsx .../cli/src/main.ts`, resolved from this file so any working directory works. */
+/**
+ * How to start a node: `node --import tsx .../cli/src/main.ts` where the sources run, plain
+ * `node .../dist/main.js` in a built package (npm install, the Docker image), which has no tsx.
+ * Resolved from this file, so any working directory works.
+ */
 export function defaultSpawnCommand(): Omit<SpawnCommand, "cwd" | "env"> {
+  if (!import.meta.url.endsWith(".ts")) return { command: process.execPath, args: [fileURLToPath(new URL("./main.js", import.meta.url))] };
   const main = fileURLToPath(new URL("./main.ts", import.meta.url));
   let tsx = "tsx";
   try {

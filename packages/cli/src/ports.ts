@@ -32,6 +32,8 @@ export interface KeeperClient {
   sync(path: string): Promise<unknown>;
   getACL(path: string): Promise<{ acl: Acl[]; stat: Stat }>;
   setACL(path: string, acl: Acl[], version?: number): Promise<unknown>;
+  /** Keeper's own: the next sequential child of path is numbered at least `next`. */
+  setSequence(path: string, next: number): Promise<unknown>;
   /** A persistent watch (recursive: the whole subtree), re-armed across reconnects. */
   addWatch(path: string, watcher: Watcher, opts?: { recursive?: boolean }): Promise<void>;
   whoAmI(): Promise<Array<{ authScheme: string; user: string }>>;

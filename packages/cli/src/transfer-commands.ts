@@ -9,7 +9,7 @@ import { ExitCode, UsageError, reportError } from "./errors.ts";
 import type { Io } from "./io.ts";
 import type { Connect, KeeperClient } from "./ports.ts";
 import type { Env } from "./server-options.ts";
-import { checkExportDoc, exportTree, importTree, keeperSource, type ExportDoc } from "./tree-transfer.ts";
+import { checkExportDoc, exportTree, importTree, keeperSource, type ExportDoc, type ImportResult } from "./tree-transfer.ts";
 import { ZkSource, parseZkUrl } from "./zk-source.ts";
 
 /** Largest export read back (from a file or standard input). */
@@ -25,8 +25,10 @@ const connection = ["", "Connection:", ...CONNECT_HELP.map((l) => "  " + l)];
 export const EXPORT_HELP = [
   "usage: keeper export PATH [-f FILE]",
   "",
-  "Writes PATH and everything below it as JSON: each node's path, data (base64), ACL and mode",
-  "(persistent or ephemeral), parents first; /zookeeper is left out. Progress goes to stderr.",
+  "Writes PATH and everything below it as JSON: each node's path, data (base64), ACL, mode",
+  "(persistent or ephemeral) and the number its next sequential child gets, parents first;",
+  "/zookeeper is left out. Containers and TTL nodes read as persistent: the client protocol",
+  "does not tell them apart (keeper backup keeps them). Progress goes to stderr.",
   "A walk through the client sees each node as it is when read, not one instant of the tree:",
   "for that, use keeper backup. Digest ACLs are readable only as a user with ADMIN on the node",
   "(--auth); hidden ones are reported and refused by import.",
@@ -39,7 +41,10 @@ export const IMPORT_HELP = [
   "usage: keeper import FILE [--to PATH] [--overwrite]",
   "",
   "Creates the nodes of an export (FILE, or - for standard input) with their data and ACLs,",
-  "parents first. Ephemeral nodes are skipped: they belonged to sessions of the source.",
+  "parents first. Ephemeral nodes are skipped: they belonged to sessions of the source. Each",
+  "node's sequence counter then continues from the source's, so the next sequential child is",
+  "numbered after the source's last one (this needs ADMIN on the node, which the import's",
+  "own session has on what it creates).",
   "",
   "  --to PATH     where the export's root goes (default: the same path)",
   "  --overwrite   give existing nodes the exported data and ACL (default: stop at the first)",
@@ -50,8 +55,10 @@ export const COPY_HELP = [
   "usage: keeper copy --from zk://HOST[:PORT][/PATH] [--to PATH] [--from-auth USER:PW] [--overwrite]",
   "",
   "Copies a subtree from a running Apache ZooKeeper (its client port, 2181 by default) into",
-  "Keeper: data, ACLs and persistent nodes, as export then import would; ephemerals are",
-  "skipped. --from-auth authenticates to ZooKeeper (digest) so protected nodes can be read.",
+  "Keeper: data, ACLs, persistent nodes and sequence counters, as export then import would;",
+  "ephemerals are skipped, containers and TTL nodes arrive as persistent ones (ZooKeeper does",
+  "not show clients which they are). --from-auth authenticates to ZooKeeper (digest) so",
+  "protected nodes can be read.",
   "",
   "  --to PATH     where PATH goes in Keeper (default: the same path)",
   "  --overwrite   give existing nodes the copied data and ACL",
@@ -148,8 +155,8 @@ export function runImport(argv: readonly string[], env: Env, deps: TransferDeps,
   );
 }
 
-function report(io: Io, r: { created: number; overwritten: number; skippedEphemerals: number }, dest: string): number {
-  io.out(`created ${r.created}, overwrote ${r.overwritten}, skipped ${r.skippedEphemerals} ephemeral nodes under ${dest}`);
+function report(io: Io, r: ImportResult, dest: string): number {
+  io.out(`created ${r.created}, overwrote ${r.overwritten}, skipped ${r.skippedEphemerals} ephemeral nodes, continued ${r.sequencesCarried} sequence counters under ${dest}`);
   return ExitCode.OK;
 }
 

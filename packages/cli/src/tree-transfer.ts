@@ -1,8 +1,14 @@
 // Moving a subtree as JSON: `keeper export` walks a source (Keeper, or ZooKeeper for `keeper
 // copy`) parents first into an ExportDoc; `keeper import` creates it in Keeper, pipelined on
 // one session (the server runs one session's requests in order, so a child's create may follow
-// its parent's before that one is answered).
-import { Code, CreateMode, KeeperError, Perms, joinPath, type Acl } from "@keeper/protocol";
+// its parent's before that one is answered), then carries each node's sequence counter over.
+//
+// The counter (ZooKeeper's internal parent cversion) numbers sequential children: it counts
+// child creations, so it is ahead of the children a copy creates wherever children were
+// deleted or were ephemeral. Clients do not see it directly: Stat.cversion shows
+// 2 * counter - numChildren (ZooKeeper's DataNode.copyStat; Keeper's clientStat), so
+// counter = (cversion + numChildren) / 2, the same for either source.
+import { Code, CreateMode, KeeperError, Perms, joinPath, parentOf, type Acl } from "@keeper/protocol";
 import { UsageError } from "./errors.ts";
 import { formatPerms, parseAcl } from "./format.ts";
 import type { KeeperClient } from "./ports.ts";
@@ -11,7 +17,14 @@ export interface SourceNode {
   data: Uint8Array;
   acl: Acl[];
   ephemeral: boolean;
+  /** As the client sees them: Stat.cversion and Stat.numChildren. */
   cversion: number;
+  numChildren: number;
+}
+
+/** The number the next sequential child of a node gets, from what a client sees of it. */
+export function nextSequenceOf(node: Pick<SourceNode, "cversion" | "numChildren">): number {
+  return (node.cversion + node.numChildren) / 2;
 }
 
 /** Where a subtree is read from: a Keeper session or a ZooKeeper one. */
@@ -31,6 +44,11 @@ export interface ExportedNode {
   /** What the client API shows: containers and TTL nodes read as persistent (ZooKeeper hides them too). */
   mode: "persistent" | "ephemeral";
   cversion: number;
+  /**
+   * The number the node's next sequential child gets at the source. Absent in exports written
+   * before it existed: their counters are not carried over.
+   */
+  nextSequence?: number;
 }
 
 export interface ExportDoc {
@@ -64,7 +82,7 @@ export async function exportTree(source: TreeSource, root: string, progress: (co
       throw err;
     }
     for (const a of node.acl) if (isRedacted(a)) warn(`${path}: the server hid the digest of ACL entry digest:${a.id} (authenticate as a user with ADMIN on it to export it)`);
-    nodes.push({ path, dataBase64: Buffer.from(node.data).toString("base64"), acl: node.acl.map((a) => `${a.scheme}:${a.id}:${formatPerms(a.perms)}`), mode: node.ephemeral ? "ephemeral" : "persistent", cversion: node.cversion });
+    nodes.push({ path, dataBase64: Buffer.from(node.data).toString("base64"), acl: node.acl.map((a) => `${a.scheme}:${a.id}:${formatPerms(a.perms)}`), mode: node.ephemeral ? "ephemeral" : "persistent", cversion: node.cversion, nextSequence: nextSequenceOf(node) });
     if (nodes.length % 1000 === 0) progress(nodes.length);
     // Reversed onto the stack, so children come out sorted.
     for (const c of [...children].sort().reverse()) stack.push(joinPath(path, c));
@@ -82,31 +100,61 @@ export function checkExportDoc(doc: unknown): ExportDoc {
   for (const [i, n] of d.nodes.entries()) {
     if (typeof n?.path !== "string" || !(n.path === d.root || n.path.startsWith(d.root === "/" ? "/" : d.root + "/"))) throw new UsageError(`export: node ${i} has a path outside ${d.root}`);
     if (typeof n.dataBase64 !== "string" || !Array.isArray(n.acl) || (n.mode !== "persistent" && n.mode !== "ephemeral")) throw new UsageError(`export: node ${n.path} is malformed`);
+    if (n.nextSequence !== undefined && !(Number.isInteger(n.nextSequence) && n.nextSequence >= 0 && n.nextSequence <= SEQUENCE_MAX)) throw new UsageError(`export: node ${n.path} has nextSequence ${String(n.nextSequence)}, expected an integer 0..${SEQUENCE_MAX}`);
   }
   return d as ExportDoc;
 }
+
+/** ZooKeeper's cversion is an int32. */
+const SEQUENCE_MAX = 0x7fff_ffff;
 
 export interface ImportResult {
   created: number;
   overwritten: number;
   skippedEphemerals: number;
+  /** Nodes whose sequence counter was raised to the source's. */
+  sequencesCarried: number;
 }
 
 /** Pipelined requests at most. */
 const IN_FLIGHT_MAX = 128;
 
 /**
+ * Runs `op` over `items` on one session with up to IN_FLIGHT_MAX unanswered; stops starting
+ * new ones at the first failure and throws it once the rest have settled.
+ */
+async function pipelined<T>(items: Iterable<T>, op: (item: T) => Promise<void>): Promise<void> {
+  const inFlight = new Set<Promise<void>>();
+  let failure: { err: unknown } | undefined;
+  for (const item of items) {
+    if (failure !== undefined) break;
+    const p = op(item).catch((err: unknown) => void (failure ??= { err }));
+    inFlight.add(p);
+    void p.finally(() => inFlight.delete(p));
+    if (inFlight.size >= IN_FLIGHT_MAX) await Promise.race(inFlight);
+  }
+  await Promise.all(inFlight);
+  if (failure !== undefined) throw failure.err;
+}
+
+/**
  * Creates the document's nodes under `dest` (the export's root maps to it), parents first.
  * Ephemerals are skipped (they belonged to sessions of the source). An existing node is an
  * error, or with `overwrite` gets the exported data and ACL.
  *
+ * Then each node's sequence counter is raised to the source's (`nextSequence`), so the next
+ * sequential child continues the source's numbering instead of restarting from the number of
+ * children copied. Only where the source is ahead: every child created here already moved
+ * its parent's counter one on.
+ *
  * A node whose ACL would keep this session from creating its children (world:anyone:r, a
- * digest of another user) is created with one more entry, this session's own address with all
- * permissions, and given its exact ACL once everything is created: so no one else ever sees
- * more than the exported ACL allows, and the import never locks itself out.
+ * digest of another user) or from raising its counter (which needs ADMIN) is created with one
+ * more entry, this session's own address with all permissions, and given its exact ACL once
+ * everything else is done: so no one else ever sees more than the exported ACL allows, and
+ * the import never locks itself out.
  */
 export async function importTree(client: KeeperClient, doc: ExportDoc, dest: string, overwrite: boolean, progress: (count: number) => void): Promise<ImportResult> {
-  const result: ImportResult = { created: 0, overwritten: 0, skippedEphemerals: 0 };
+  const result: ImportResult = { created: 0, overwritten: 0, skippedEphemerals: 0, sequencesCarried: 0 };
   const target = (path: string) => (path === doc.root ? dest : joinPath(dest, path.slice(doc.root === "/" ? 1 : doc.root.length + 1)));
   // Every ACL is checked before anything is written, so a refused import leaves nothing behind.
   const acls = new Map<string, Acl[]>();
@@ -117,46 +165,45 @@ export async function importTree(client: KeeperClient, doc: ExportDoc, dest: str
     if (redacted) throw new UsageError(`${n.path}: ACL entry digest:${redacted.id} was hidden by the source server; export again authenticated as its owner`);
     acls.set(n.path, acl);
   }
-  const inFlight = new Set<Promise<void>>();
-  let failure: unknown;
   const me = (await client.whoAmI()).find((i) => i.authScheme === "ip");
   const self: Acl | undefined = me === undefined ? undefined : { scheme: "ip", id: me.user, perms: Perms.ALL };
   const fixLater: Array<{ path: string; acl: Acl[] }> = [];
-  for (const n of doc.nodes) {
-    if (failure !== undefined) break;
-    if (n.mode === "ephemeral") {
-      result.skippedEphemerals++;
-      continue;
-    }
+  const counters: Array<{ path: string; next: number }> = [];
+  /** Children this import created under each path: how far it moved that path's counter. */
+  const createdBelow = new Map<string, number>();
+  const persistent = doc.nodes.filter((n) => n.mode !== "ephemeral");
+  result.skippedEphemerals = doc.nodes.length - persistent.length;
+  await pipelined(persistent, async (n) => {
     const acl = acls.get(n.path)!;
     const path = target(n.path);
     const data = new Uint8Array(Buffer.from(n.dataBase64, "base64"));
     const open = acl.some((a) => a.scheme === "world" && a.id === "anyone" && a.perms === Perms.ALL);
     const createAcl = open || self === undefined ? acl : [...acl, self];
     if (createAcl !== acl) fixLater.push({ path, acl });
-    const op = (path === "/" ? Promise.reject(new KeeperError(Code.NODEEXISTS, undefined, "/")) : client.create(path, data, { mode: CreateMode.PERSISTENT, acl: createAcl }))
-      .then(() => void result.created++)
-      .catch(async (err: unknown) => {
-        if (!(err instanceof KeeperError && err.code === Code.NODEEXISTS)) throw err;
-        // The root always exists; the others only when they were there before.
-        if (!overwrite && path !== "/") throw err;
-        if (!overwrite) return;
-        await client.setData(path, data);
-        await client.setACL(path, acl);
-        result.overwritten++;
-      })
-      .then(
-        () => {
-          if ((result.created + result.overwritten) % 1000 === 0) progress(result.created + result.overwritten);
-        },
-        (err: unknown) => void (failure ??= err),
-      );
-    inFlight.add(op);
-    void op.finally(() => inFlight.delete(op));
-    if (inFlight.size >= IN_FLIGHT_MAX) await Promise.race(inFlight);
-  }
-  await Promise.all(inFlight);
-  if (failure !== undefined) throw failure;
+    if (n.nextSequence !== undefined && n.nextSequence > 0) counters.push({ path, next: n.nextSequence });
+    try {
+      if (path === "/") throw new KeeperError(Code.NODEEXISTS, undefined, "/");
+      await client.create(path, data, { mode: CreateMode.PERSISTENT, acl: createAcl });
+      result.created++;
+      createdBelow.set(parentOf(path), (createdBelow.get(parentOf(path)) ?? 0) + 1);
+    } catch (err) {
+      if (!(err instanceof KeeperError && err.code === Code.NODEEXISTS)) throw err;
+      // The root always exists; the others only when they were there before.
+      if (!overwrite && path !== "/") throw err;
+      if (!overwrite) return;
+      await client.setData(path, data);
+      await client.setACL(path, createAcl);
+      result.overwritten++;
+    }
+    if ((result.created + result.overwritten) % 1000 === 0) progress(result.created + result.overwritten);
+  });
+  await pipelined(
+    counters.filter((c) => c.next > (createdBelow.get(c.path) ?? 0)),
+    async ({ path, next }) => {
+      await client.setSequence(path, next);
+      result.sequencesCarried++;
+    },
+  );
   // Children first: a parent's final ACL may take away what this session needs below it.
   for (const { path, acl } of fixLater.reverse()) await client.setACL(path, acl);
   progress(result.created + result.overwritten);
@@ -169,7 +216,7 @@ export function keeperSource(client: KeeperClient): TreeSource {
     children: async (path) => (await client.getChildren(path)).children,
     node: async (path) => {
       const [{ data, stat }, { acl }] = await Promise.all([client.getData(path), client.getACL(path)]);
-      return { data, acl, ephemeral: stat.ephemeralOwner !== 0, cversion: stat.cversion };
+      return { data, acl, ephemeral: stat.ephemeralOwner !== 0, cversion: stat.cversion, numChildren: stat.numChildren };
     },
   };
 }

@@ -89,7 +89,7 @@ export class ZkSource implements TreeSource {
     for (const r of [data, acl]) if (r.err !== Code.OK) throw new KeeperError(r.err as Code, undefined, path);
     if (data.body?.type !== "getData" || acl.body?.type !== "getACL") throw new Error(`unexpected reply for ${path}`);
     const acls: Acl[] = acl.body.acl.map((a) => ({ perms: a.perms, scheme: a.scheme ?? "", id: a.id ?? "" }));
-    return { data: data.body.data ?? new Uint8Array(0), acl: acls, ephemeral: data.body.stat.ephemeralOwner !== 0n, cversion: data.body.stat.cversion };
+    return { data: data.body.data ?? new Uint8Array(0), acl: acls, ephemeral: data.body.stat.ephemeralOwner !== 0n, cversion: data.body.stat.cversion, numChildren: data.body.stat.numChildren };
   }
 
   async close(): Promise<void> {

@@ -1,5 +1,7 @@
 // An in-memory KeeperClient with ZooKeeper's rules for the parts the CLI uses: versions,
 // NONODE / NODEEXISTS / NOTEMPTY / BADVERSION, sequential names and one-shot watches.
+// Sequential names come from a counter of child creations, and Stat.cversion shows
+// 2 * counter - numChildren, as ZooKeeper's DataNode.copyStat (and Keeper) show it.
 import { Code, CreateMode, EventType, KeeperError, KeeperState, OPEN_ACL_UNSAFE, asSessionId, asZxid, isEphemeral, isSequential, nameOf, parentOf, sequenceSuffix, type Acl, type Stat } from "@keeper/protocol";
 import type { ClientState, CreateOptions, KeeperClient, Watcher } from "../src/ports.ts";
 
@@ -8,6 +10,8 @@ interface Node {
   stat: Stat;
   acl: Acl[];
   children: Set<string>;
+  /** Child creations (and setSequence): the next sequential child's number. */
+  sequence: number;
 }
 
 const encoder = new TextEncoder();
@@ -31,7 +35,7 @@ export class FakeClient implements KeeperClient {
   private newNode(data: Uint8Array, owner: number): Node {
     const z = asZxid(this.zxid);
     const stat: Stat = { czxid: z, mzxid: z, pzxid: z, ctime: this.now, mtime: this.now, version: 0, cversion: 0, aversion: 0, ephemeralOwner: asSessionId(owner), dataLength: data.length, numChildren: 0 };
-    return { data, stat, acl: [...OPEN_ACL_UNSAFE], children: new Set() };
+    return { data, stat, acl: [...OPEN_ACL_UNSAFE], children: new Set(), sequence: 0 };
   }
 
   private node(path: string): Node {
@@ -86,7 +90,7 @@ export class FakeClient implements KeeperClient {
     const parent = this.node(parentPath);
     if (parent.stat.ephemeralOwner !== 0) throw new KeeperError(Code.NOCHILDRENFOREPHEMERALS, undefined, path);
     const sequential = isSequential(mode);
-    const actual = sequential ? path + sequenceSuffix(parent.stat.cversion) : path;
+    const actual = sequential ? path + sequenceSuffix(parent.sequence) : path;
     if (this.nodes.has(actual)) throw new KeeperError(Code.NODEEXISTS, undefined, actual);
     this.zxid++;
     const ephemeral = isEphemeral(mode);
@@ -94,8 +98,9 @@ export class FakeClient implements KeeperClient {
     if (opts.acl) node.acl = [...opts.acl];
     this.nodes.set(actual, node);
     parent.children.add(nameOf(actual));
-    parent.stat.cversion++;
+    parent.sequence++;
     parent.stat.numChildren++;
+    parent.stat.cversion = 2 * parent.sequence - parent.stat.numChildren;
     parent.stat.pzxid = asZxid(this.zxid);
     this.fire(this.dataWatches, actual, EventType.NodeCreated);
     this.fire(this.childWatches, parentPath, EventType.NodeChildrenChanged);
@@ -111,8 +116,8 @@ export class FakeClient implements KeeperClient {
     this.nodes.delete(path);
     const parent = this.node(parentOf(path));
     parent.children.delete(nameOf(path));
-    parent.stat.cversion++;
     parent.stat.numChildren--;
+    parent.stat.cversion = 2 * parent.sequence - parent.stat.numChildren;
     this.fire(this.dataWatches, path, EventType.NodeDeleted);
     this.fire(this.childWatches, path, EventType.NodeDeleted);
     this.fire(this.childWatches, parentOf(path), EventType.NodeChildrenChanged);
@@ -169,6 +174,14 @@ export class FakeClient implements KeeperClient {
     if (version !== -1 && version !== n.stat.aversion) throw new KeeperError(Code.BADVERSION, undefined, path);
     n.acl = acl;
     n.stat.aversion++;
+    return { ...n.stat };
+  }
+
+  async setSequence(path: string, next: number): Promise<unknown> {
+    this.calls.push(`setSequence ${path} ${next}`);
+    const n = this.node(path);
+    n.sequence = Math.max(n.sequence, next);
+    n.stat.cversion = 2 * n.sequence - n.stat.numChildren;
     return { ...n.stat };
   }
 

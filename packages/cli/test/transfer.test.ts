@@ -46,7 +46,8 @@ describe("export / import", () => {
     const target = new FakeClient();
     await seed(target, { "/copy": "" });
     const r = await importTree(target, checkExportDoc(JSON.parse(JSON.stringify(doc))), "/copy/app", false, () => {});
-    expect(r).toEqual({ created: 5, overwritten: 0, skippedEphemerals: 1 });
+    // /app had 5 children created at the source (the ephemeral /app/e among them), 4 here.
+    expect(r).toEqual({ created: 5, overwritten: 0, skippedEphemerals: 1, sequencesCarried: 1 });
     expect(new TextDecoder().decode(target.nodes.get("/copy/app/locked")!.data)).toBe("secret");
     expect(target.nodes.get("/copy/app/locked")!.acl).toEqual(readOnlyBob);
     // Created with this session's address added, then set to the exact ACL.
@@ -66,6 +67,40 @@ describe("export / import", () => {
     const r = await importTree(again, doc, "/app", true, () => {});
     expect(r.overwritten).toBe(2);
     expect(new TextDecoder().decode(again.nodes.get("/app/b")!.data)).toBe("bee");
+  });
+
+  it("import continues each node's sequential numbering from the source's counter, not from the children it copied", async () => {
+    const source = new FakeClient();
+    await seed(source, { "/q": "", "/locked": "" });
+    // Three jobs, two of them done and deleted, and an ephemeral worker: the counter is at 4.
+    for (let i = 0; i < 3; i++) await source.create("/q/job-", "", { mode: CreateMode.PERSISTENT_SEQUENTIAL });
+    await source.delete("/q/job-0000000000");
+    await source.delete("/q/job-0000000001");
+    await source.create("/q/worker-", "", { mode: CreateMode.EPHEMERAL_SEQUENTIAL });
+    // A node whose ACL gives nobody ADMIN: the import's own session still raises its counter.
+    await source.create("/locked/a-", "", { mode: CreateMode.PERSISTENT_SEQUENTIAL });
+    await source.delete("/locked/a-0000000000");
+    await source.create("/locked/b", "");
+    await source.setACL("/locked", [{ scheme: "world", id: "anyone", perms: Perms.READ | Perms.CREATE }]);
+    const doc = await exportTree(keeperSource(source), "/", () => {}, () => {});
+    expect(doc.nodes.find((n) => n.path === "/q")).toMatchObject({ cversion: 2 * 4 - 2, nextSequence: 4 });
+
+    const target = new FakeClient();
+    const r = await importTree(target, checkExportDoc(JSON.parse(JSON.stringify(doc))), "/", false, () => {});
+    expect(r.sequencesCarried).toBe(2);
+    expect(target.calls.filter((c) => c.startsWith("setSequence"))).toEqual(["setSequence /locked 2", "setSequence /q 4"]);
+    // The counter is raised before the exact ACL is set, while the session still has ADMIN.
+    expect(target.calls.indexOf("setSequence /locked 2")).toBeLessThan(target.calls.indexOf("setACL /locked"));
+    expect(await target.create("/q/job-", "", { mode: CreateMode.PERSISTENT_SEQUENTIAL })).toBe("/q/job-0000000004");
+    expect(await source.create("/q/job-", "", { mode: CreateMode.PERSISTENT_SEQUENTIAL })).toBe("/q/job-0000000004");
+  });
+
+  it("an export written before nextSequence existed still imports, without carrying counters", async () => {
+    const old = { format: "keeper-export", version: 1, root: "/o", nodes: [{ path: "/o", dataBase64: "", acl: ["world:anyone:cdrwa"], mode: "persistent", cversion: 6 }] };
+    const target = new FakeClient();
+    const r = await importTree(target, checkExportDoc(old), "/o", false, () => {});
+    expect(r).toEqual({ created: 1, overwritten: 0, skippedEphemerals: 0, sequencesCarried: 0 });
+    expect(() => checkExportDoc({ ...old, nodes: [{ ...old.nodes[0], nextSequence: -3 }] })).toThrow(/nextSequence -3/);
   });
 
   it("refuses a document that is not an export, and ACLs the source server hid", async () => {
@@ -89,7 +124,7 @@ describe("export / import", () => {
     const target = new FakeClient();
     const io = capture();
     expect(await runCli(["import", file, "--to", "/restored"], deps(io, target))).toBe(0);
-    expect(io.stdout).toEqual(["created 5, overwrote 0, skipped 1 ephemeral nodes under /restored"]);
+    expect(io.stdout).toEqual(["created 5, overwrote 0, skipped 1 ephemeral nodes, continued 1 sequence counters under /restored"]);
     expect(target.nodes.has("/restored/locked/inner")).toBe(true);
     const bad = capture();
     expect(await runCli(["import", join(dir, "missing.json")], deps(bad, target))).toBe(ExitCode.USAGE);

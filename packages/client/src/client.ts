@@ -141,6 +141,16 @@ export class KeeperClient {
   }
 
   /**
+   * Keeper's own (ZooKeeper has no such call): makes the next sequential child of `path` be
+   * numbered at least `next`, continuing a counter brought over from another server (as
+   * `keeper import` and `keeper copy` do). The counter never goes down. Needs ADMIN on `path`
+   * (NOAUTH otherwise); a `next` outside 0..2^31-1 is BADARGUMENTS. Returns the node's Stat.
+   */
+  setSequence(path: string, next: number, opts?: CallOptions): Promise<Stat> {
+    return this.run(() => ({ type: "setSequence", path, next }), opts, (msg) => expectResult(msg, "setSequence", path).stat);
+  }
+
+  /**
    * A watch that stays armed (ZooKeeper's addWatch): on `path` itself it sees every event
    * there; with `recursive` it sees creations, changes and deletions anywhere below too.
    * It lasts as long as the session and is re-armed after a reconnect.

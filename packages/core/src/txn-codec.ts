@@ -5,7 +5,8 @@ import { BytePool, ByteReader, ByteWriter, DecodeError } from "./bytes.ts";
 import type { TreeTxn, Txn, TxnBody } from "./txn.ts";
 
 const FORMAT = 2;
-const TAGS = ["create", "delete", "setData", "setACL", "check", "multi", "error", "createSession", "closeSession", "sync"] as const;
+// A tag is its index here: append new ones, so logs written before them still read.
+const TAGS = ["create", "delete", "setData", "setACL", "check", "multi", "error", "createSession", "closeSession", "sync", "setSequence"] as const;
 type Tag = (typeof TAGS)[number];
 const TREE_TYPES: ReadonlySet<string> = new Set(["create", "delete", "setData", "setACL", "check"]);
 
@@ -59,6 +60,9 @@ function writeBody(w: ByteWriter, b: TxnBody): void {
       return;
     case "sync":
       w.str(b.path);
+      return;
+    case "setSequence":
+      w.str(b.path).i32(b.cversion);
       return;
     default:
       assertNever(b, "transaction body");
@@ -116,6 +120,10 @@ function readBody(r: ByteReader): TxnBody {
     }
     case "sync":
       return { type: "sync", path: r.str() };
+    case "setSequence": {
+      const path = r.str();
+      return { type: "setSequence", path, cversion: r.i32() };
+    }
     default:
       throw new DecodeError(`unknown transaction tag`);
   }

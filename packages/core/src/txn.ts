@@ -30,7 +30,12 @@ export type TxnBody =
   /** Ends a session; `ephemerals` are the paths it owned when prepared, deleted in this order. */
   | { type: "closeSession"; ephemerals: string[] }
   /** Occupies a zxid so that a client's sync is answered only once the node has applied up to it. */
-  | { type: "sync"; path: string };
+  | { type: "sync"; path: string }
+  /**
+   * Sets `path`'s sequential-child counter (its internal cversion) to `cversion`, which prep
+   * made no lower than before. Not a TreeTxn: it has no place in a multi.
+   */
+  | { type: "setSequence"; path: string; cversion: number };
 
 /** Never changed once proposed: its encoded record is cached (txn-codec.ts). */
 export interface Txn {

@@ -31,6 +31,7 @@ const body: fc.Arbitrary<TxnBody> = fc.oneof(
   fc.record({ type: fc.constant("createSession" as const), timeoutMs: u32, password: data }),
   fc.record({ type: fc.constant("closeSession" as const), ephemerals: fc.array(str, { maxLength: 4 }) }),
   fc.record({ type: fc.constant("sync" as const), path: str }),
+  fc.record({ type: fc.constant("setSequence" as const), path: str, cversion: i32 }),
 );
 
 const txn: fc.Arbitrary<Txn> = fc.record({
@@ -55,6 +56,7 @@ const EXAMPLES: Array<[string, TxnBody]> = [
   ["createSession", { type: "createSession", timeoutMs: 30_000, password: b("pw") }],
   ["closeSession", { type: "closeSession", ephemerals: ["/e1", "/p/e2"] }],
   ["sync", { type: "sync", path: "/" }],
+  ["setSequence", { type: "setSequence", path: "/q", cversion: 2_000_000_000 }],
 ];
 
 describe("encodeTxn() / decodeTxn()", () => {

@@ -175,6 +175,8 @@ function requestFromWire(r: Obj, inMulti: boolean): Request {
       return { type: "whoAmI" };
     case "auth":
       return { type: "auth", scheme: str(b.scheme), auth: bytes(b.auth) };
+    case "setSequence":
+      return { type: "setSequence", path: str(b.path), next: num(b.next) };
     default:
       throw new InvalidRequest(Code.UNIMPLEMENTED, "unknown operation");
   }
@@ -236,6 +238,8 @@ function requestToWire(req: Request): Obj {
       return { whoAmI: {} };
     case "auth":
       return { auth: { scheme: req.scheme, auth: req.auth } };
+    case "setSequence":
+      return { setSequence: { path: req.path, next: req.next } };
   }
 }
 
@@ -246,6 +250,7 @@ function resultToWire(res: Result): Obj {
     case "exists":
     case "setData":
     case "setACL":
+    case "setSequence":
       return { [res.type === "setACL" ? "setAcl" : res.type]: { stat: statToWire(res.stat) } };
     case "getData":
       return { getData: { data: res.data, stat: statToWire(res.stat), nullData: res.nullData === true } };
@@ -293,6 +298,7 @@ function resultFromWire(r: Obj): Result | undefined {
       return { type: "create", path: str(b.path), stat: statFromWire(b.stat) };
     case "exists":
     case "setData":
+    case "setSequence":
       return { type: which, stat: statFromWire(b.stat) };
     case "setAcl":
       return { type: "setACL", stat: statFromWire(b.stat) };

@@ -48,6 +48,8 @@ message ReadOp { string path = 1; bool children = 2; }
 message MultiReadRequest { repeated ReadOp ops = 1; }
 // Adds an identity to the session (scheme "digest": auth is "user:password"), as ZooKeeper's auth packet.
 message AuthRequest { string scheme = 1; bytes auth = 2; }
+// Keeper's own: raise path's sequential-child counter to at least next (needs ADMIN on path).
+message SetSequenceRequest { string path = 1; int32 next = 2; }
 
 message Request {
   int32 xid = 1;
@@ -58,7 +60,7 @@ message Request {
     SetAclRequest setAcl = 20; SetWatchesRequest setWatches = 21; Empty ping = 22; Empty closeSession = 23;
     PathRequest getAllChildrenNumber = 24; GetEphemeralsRequest getEphemerals = 25; AddWatchRequest addWatch = 26;
     RemoveWatchesRequest removeWatches = 27; MultiReadRequest multiRead = 28; Empty whoAmI = 29;
-    AuthRequest auth = 30;
+    AuthRequest auth = 30; SetSequenceRequest setSequence = 31;
   }
 }
 
@@ -86,7 +88,7 @@ message Response {
     PathResult sync = 18; AclResult getAcl = 19; StatResult setAcl = 20; Empty setWatches = 21;
     Empty ping = 22; Empty closeSession = 23; CountResult getAllChildrenNumber = 24; PathsResult getEphemerals = 25;
     Empty addWatch = 26; Empty removeWatches = 27; MultiReadResult multiRead = 28; WhoAmIResult whoAmI = 29;
-    Empty auth = 30;
+    Empty auth = 30; StatResult setSequence = 31;
   }
 }
 

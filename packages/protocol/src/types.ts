@@ -137,7 +137,14 @@ export type Request =
   | { type: "removeWatches"; path: string; watcherType: WatcherType; checkOnly: boolean }
   | { type: "multiRead"; ops: ReadOp[] }
   | { type: "whoAmI" }
-  | { type: "auth"; scheme: string; auth: Uint8Array };
+  | { type: "auth"; scheme: string; auth: Uint8Array }
+  /**
+   * Keeper's own, with no ZooKeeper opcode: raises the counter that numbers `path`'s sequential
+   * children (ZooKeeper's parent cversion) so the next one is numbered at least `next`; never
+   * lowers it, so no sequential name is ever handed out twice. Needs ADMIN on `path`. It lets
+   * `keeper import` and `keeper copy` carry a tree's counters over from another server.
+   */
+  | { type: "setSequence"; path: string; next: number };
 export type RequestType = Request["type"];
 export type ReadOp = { type: "getData" | "getChildren"; path: string };
 
@@ -150,7 +157,7 @@ export type WatcherType = (typeof WatcherType)[keyof typeof WatcherType];
 export type MultiOp = Extract<Request, { type: "create" | "delete" | "setData" | "check" }>;
 
 /** The requests that change state and so go through the log. */
-export const WRITE_TYPES: ReadonlySet<RequestType> = new Set(["create", "delete", "setData", "check", "multi", "sync", "setACL", "closeSession"]);
+export const WRITE_TYPES: ReadonlySet<RequestType> = new Set(["create", "delete", "setData", "check", "multi", "sync", "setACL", "closeSession", "setSequence"]);
 
 export type Result =
   | { type: "create"; path: string; stat: Stat }
@@ -164,6 +171,7 @@ export type Result =
   | { type: "sync"; path: string }
   | { type: "getACL"; acl: Acl[]; stat: Stat }
   | { type: "setACL"; stat: Stat }
+  | { type: "setSequence"; stat: Stat }
   | { type: "setWatches" }
   | { type: "ping" }
   | { type: "closeSession" }

@@ -121,10 +121,11 @@ const REQUESTS: { [T in RequestType]: fc.Arbitrary<Extract<Request, { type: T }>
   multiRead: fc.record({ type: fc.constant("multiRead"), ops: fc.array(fc.record({ type: fc.constantFrom("getData" as const, "getChildren" as const), path: str }), { maxLength: 4 }) }),
   whoAmI: fc.constant({ type: "whoAmI" }),
   auth: fc.record({ type: fc.constant("auth"), scheme: str, auth: data }),
+  setSequence: fc.record({ type: fc.constant("setSequence"), path: str, next: i32 }),
 };
 
 /** The requests a follower forwards to its leader (prep's WriteRequest). */
-const WRITE_TYPES = ["create", "delete", "setData", "setACL", "check", "multi", "sync"] as const satisfies ReadonlyArray<WriteRequest["type"]>;
+const WRITE_TYPES = ["create", "delete", "setData", "setACL", "check", "multi", "sync", "setSequence"] as const satisfies ReadonlyArray<WriteRequest["type"]>;
 /** auth never leaves the node that holds the connection: the native protocol has no auth op. */
 const NATIVE_TYPES = (Object.keys(REQUESTS) as RequestType[]).filter((t) => t !== "auth");
 /** A client's identities (the system's writes are never forwarded). */
@@ -149,6 +150,7 @@ const RESULTS: { [T in Result["type"]]: fc.Arbitrary<Extract<Result, { type: T }
   exists: fc.record({ type: fc.constant("exists"), stat }),
   getData: opt<Extract<Result, { type: "getData" }>>({ type: fc.constant("getData"), data, stat, ...nullData }, ["type", "data", "stat"]),
   setData: fc.record({ type: fc.constant("setData"), stat }),
+  setSequence: fc.record({ type: fc.constant("setSequence"), stat }),
   getChildren: fc.record({ type: fc.constant("getChildren"), children: strs, stat }),
   check: fc.constant({ type: "check" }),
   multi: fc.record({ type: fc.constant("multi"), results: fc.array(opResult, { maxLength: 5 }) }),

@@ -30,7 +30,7 @@ const reject = (err: Code, reason: string, stateless = false): never => {
   throw new Rejection(err, reason, stateless);
 };
 
-export type WriteRequest = Extract<Request, { type: "create" | "delete" | "setData" | "setACL" | "check" | "multi" | "sync" }>;
+export type WriteRequest = Extract<Request, { type: "create" | "delete" | "setData" | "setACL" | "check" | "multi" | "sync" | "setSequence" }>;
 
 /**
  * The checks that need no state (path, data size, ACL, mode), so the node a client is
@@ -48,7 +48,7 @@ export function validateWrite(request: WriteRequest, dataBytesMax: number, ids?:
   }
   const view = new PendingView((emptyTree ??= new DataTree()));
   try {
-    prepOp({ view, zxid: 1 as Zxid, time: 0, sessionId: asSessionId(0), cxid: 0, dataBytesMax, ...(ids ? { ids } : {}) }, request);
+    prepSingle({ view, zxid: 1 as Zxid, time: 0, sessionId: asSessionId(0), cxid: 0, dataBytesMax, ...(ids ? { ids } : {}) }, request);
   } catch (e) {
     if (e instanceof Rejection && e.stateless) return { err: e.err, reason: e.reason };
     if (e instanceof AclFailure) return { err: Code.MARSHALLINGERROR, reason: e.reason };
@@ -79,7 +79,7 @@ function prepChecked(ctx: PrepContext, request: WriteRequest): PrepOutcome {
     return problem ? { kind: "error", err: Code.BADARGUMENTS, reason: problem } : txn(ctx, { type: "sync", path: request.path });
   }
   try {
-    return txn(ctx, prepOp(ctx, request));
+    return txn(ctx, prepSingle(ctx, request));
   } catch (e) {
     if (!(e instanceof Rejection)) throw e;
     return e.stateless ? { kind: "error", err: e.err, reason: e.reason } : txn(ctx, { type: "error", err: e.err });
@@ -103,6 +103,29 @@ function prepMulti(ctx: PrepContext, ops: MultiOp[]): TxnBody {
   ctx.view.commit();
   return { type: "multi", ops: txns };
 }
+
+/** A write that is neither a multi nor a sync. */
+function prepSingle(ctx: PrepContext, request: Exclude<WriteRequest, { type: "multi" | "sync" }>): TxnBody {
+  return request.type === "setSequence" ? prepSetSequence(ctx, request) : prepOp(ctx, request);
+}
+
+/**
+ * Keeper's setSequence: the counter only rises, so no sequential name is handed out twice.
+ * ADMIN, as for setACL: how a node's children are named is the node owner's to change, and
+ * a client that may only create children must not skip their numbers ahead.
+ */
+function prepSetSequence(ctx: PrepContext, op: Extract<Request, { type: "setSequence" }>): TxnBody {
+  checkPath(op.path);
+  if (!Number.isInteger(op.next) || op.next < 0 || op.next > SEQUENCE_MAX) reject(Code.BADARGUMENTS, `a sequence number is 0..${SEQUENCE_MAX}, got ${op.next}`, true);
+  const rec = mustExist(ctx, op.path);
+  checkPermission(ctx, rec.acl, Perms.ADMIN, op.path);
+  const cversion = Math.max(rec.stat.cversion, op.next);
+  ctx.view.put(op.path, { acl: rec.acl, stat: { ...rec.stat, cversion } }, ctx.zxid);
+  return { type: "setSequence", path: op.path, cversion };
+}
+
+/** The largest counter: ZooKeeper's cversion is an int32. */
+const SEQUENCE_MAX = 0x7fff_ffff;
 
 function prepOp(ctx: PrepContext, op: MultiOp | Extract<Request, { type: "setACL" }>): TreeTxn {
   switch (op.type) {

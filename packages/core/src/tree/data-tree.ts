@@ -247,6 +247,15 @@ export class DataTree {
         return { err: Code.OK, triggers };
       case "sync":
         return { err: Code.OK, result: { type: "sync", path: body.path }, triggers };
+      case "setSequence": {
+        const n = this.mustGet(body.path);
+        // Prep raised the counter against a view equal to this tree: it never goes down here.
+        assert(body.cversion >= n.stat.cversion, `setSequence lowers ${body.path}'s counter from ${n.stat.cversion} to ${body.cversion} at ${txn.hdr.zxid}`);
+        this.update(body.path, n, () => {
+          n.stat.cversion = body.cversion;
+        });
+        return { err: Code.OK, result: { type: "setSequence", stat: clientStat(n.stat) }, triggers };
+      }
       default:
         return assertNever(body, "transaction");
     }

@@ -6,6 +6,11 @@ import { readFile } from "node:fs/promises";
 import { fileURLToPath } from "node:url";
 
 const HERE = fileURLToPath(new URL(".", import.meta.url));
+/**
+ * The script's entry beside this file: app/main.ts where the sources run (tsx, vitest), the
+ * compiled app/main.js in a built package (npm run build, the Docker image).
+ */
+const APP_ENTRY = `${HERE}app/main${import.meta.url.endsWith(".ts") ? ".ts" : ".js"}`;
 
 export interface Asset {
   contentType: string;
@@ -32,7 +37,7 @@ export function dashboardScript(): Promise<Asset> {
 async function bundle(): Promise<Asset> {
   const esbuild = await import("esbuild");
   const out = await esbuild.build({
-    entryPoints: [`${HERE}app/main.ts`],
+    entryPoints: [APP_ENTRY],
     bundle: true,
     write: false,
     format: "esm",
@@ -43,9 +48,10 @@ async function bundle(): Promise<Asset> {
     plugins: [
       {
         // The client loads the `ws` package only where there is no WebSocket: never in a browser.
+        // Compiled, the client imports it as node-websocket.js.
         name: "browser-websocket-only",
         setup(build) {
-          build.onResolve({ filter: /node-websocket(\.ts)?$/ }, (args) => ({ path: args.path, external: true }));
+          build.onResolve({ filter: /node-websocket(\.[jt]s)?$/ }, (args) => ({ path: args.path, external: true }));
         },
       },
     ],

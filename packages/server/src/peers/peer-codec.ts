@@ -4,7 +4,7 @@ import { decodeHot, encodeBatch, encodeHot, isHot } from "./peer-hot-codec.ts";
 import { FrameError, asSessionId, asZxid, protoRoot, requestFromObject, requestToObject, type SessionId } from "@keeper/protocol";
 
 const PeerFrame = protoRoot.lookupType("keeper.PeerFrame");
-const FORWARDED_TYPES: ReadonlySet<string> = new Set(["create", "delete", "setData", "setACL", "check", "multi", "sync"] satisfies Array<WriteRequest["type"]>);
+const FORWARDED_TYPES: ReadonlySet<string> = new Set(["create", "delete", "setData", "setACL", "check", "multi", "sync", "setSequence"] satisfies Array<WriteRequest["type"]>);
 
 export type PeerFrameMessage =
   /** The acceptor's hello also carries its proof (empty when the ensemble uses TLS alone). */

@@ -222,6 +222,9 @@ export function responseOf(req: ZkRequest, result: Result | undefined): ZkRespon
     case "closeSession":
     case "auth":
       return { type: result.type };
+    case "setSequence":
+      // Keeper's own: no ZooKeeper opcode asks for it, so no ZooKeeper reply carries it.
+      return undefined;
   }
 }
 
