@@ -159,6 +159,15 @@ export class KeeperNode {
 
   handleMessage(conn: Connection, msg: ClientMessage): void {
     conn.received++;
+    if (conn.sessionId === undefined && conn.connecting && msg.kind !== "connect") {
+      // Sent behind the connect request, without waiting for its reply: handled once attached.
+      if (!conn.holdUntilAttached(msg)) conn.close(Code.CONNECTIONLOSS, "too many requests before the session was set up");
+      return;
+    }
+    this.dispatch(conn, msg);
+  }
+
+  private dispatch(conn: Connection, msg: ClientMessage): void {
     if (conn.sessionId === undefined) {
       if (msg.kind !== "connect") return conn.close(Code.MARSHALLINGERROR, "the first frame must be a connect request");
       if (conn.connecting) return conn.close(Code.MARSHALLINGERROR, "connect sent twice");
@@ -245,6 +254,14 @@ export class KeeperNode {
       });
     }
     conn.send({ kind: "connected", protocolVersion: PROTOCOL_VERSION, sessionId: id, password, timeoutMs, readOnly: conn.readOnly, lastZxid: this.state.tree.lastZxid, serverId: this.config.serverId });
+    // Requests that came behind the connect request, now in order (and after the leader heard
+    // of the connection, above): out of the replica's apply hook, as the bind.
+    const held = conn.takeHeld();
+    if (held.length > 0) {
+      queueMicrotask(() => {
+        for (const msg of held) if (!conn.closed) this.dispatch(conn, msg);
+      });
+    }
     this.log.debug({ session: formatSessionId(id), conn: conn.id }, "session attached");
   }
 

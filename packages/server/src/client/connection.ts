@@ -6,7 +6,7 @@
 //
 // Reading stops for two reasons, each with its own flag: this connection's backlog is long, or
 // the whole node has too many requests in flight (OutstandingRequests). It resumes when neither holds.
-import { Code, limits, type Identity, type ServerMessage, type SessionId } from "@keeper/protocol";
+import { Code, limits, type ClientMessage, type Identity, type ServerMessage, type SessionId } from "@keeper/protocol";
 import { javaSetOrder } from "@keeper/core";
 import type { Logger } from "../logger.ts";
 import type { OutstandingRequests, Throttled } from "./outstanding.ts";
@@ -217,6 +217,27 @@ export class Connection implements Throttled {
   /** The socket is gone. */
   ended(): void {
     this.release();
+  }
+
+  /**
+   * Requests that came behind the connect request, before the session was set up. ZooKeeper's
+   * Netty client sends its first requests without waiting for the connect reply; ZooKeeper
+   * stops reading the socket until the session is set up, Keeper holds them (at most
+   * pendingRequestsPerSessionMax) and handles them then, in order.
+   */
+  private held: ClientMessage[] = [];
+
+  /** Holds `msg` until the session is attached; false when too many wait already. */
+  holdUntilAttached(msg: ClientMessage): boolean {
+    if (this.held.length >= limits.pendingRequestsPerSessionMax) return false;
+    this.held.push(msg);
+    return true;
+  }
+
+  takeHeld(): ClientMessage[] {
+    const held = this.held;
+    this.held = [];
+    return held;
   }
 
   /** Fails every write still waiting: used when the session ends under it. */
