@@ -26,6 +26,19 @@ export function makeTestCerts(dir: string): TestCerts {
   return { caPath: join(dir, "ca.pem"), certPath: join(dir, "server.pem"), keyPath: join(dir, "server.key"), ca: readFileSync(join(dir, "ca.pem")) };
 }
 
+/**
+ * A client certificate the test CA of `dir` signed (makeTestCerts first), for subject `subj`
+ * ("/O=keeper test/CN=alice"): `name`.pem and `name`.key in `dir`.
+ */
+export function makeClientCert(dir: string, name: string, subj: string): { certPath: string; keyPath: string; cert: Buffer; key: Buffer } {
+  const ossl = (...args: string[]) => execFileSync("openssl", args, { cwd: dir, stdio: "pipe" });
+  ossl("req", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes", "-keyout", `${name}.key`, "-out", `${name}.csr`, "-subj", subj);
+  ossl("x509", "-req", "-in", `${name}.csr`, "-CA", "ca.pem", "-CAkey", "ca.key", "-CAcreateserial", "-out", `${name}.pem`, "-days", "2");
+  const certPath = join(dir, `${name}.pem`);
+  const keyPath = join(dir, `${name}.key`);
+  return { certPath, keyPath, cert: readFileSync(certPath), key: readFileSync(keyPath) };
+}
+
 /** GET https://host:port/path, trusting only `ca`. */
 export function httpsJson(port: number, path: string, ca: Buffer, host = "127.0.0.1"): Promise<{ status: number; body: string }> {
   return new Promise((resolve, reject) => {

@@ -2,15 +2,17 @@
 // secure port (secureClientPort; the plain ZooKeeper port is off) and the native protocol and
 // admin over wss:// and HTTPS. kazoo (use_ssl=True) and ZooKeeper's own zkCli.sh (the Java
 // client with its Netty socket) write through one node and read through the others, each
-// verifying the test CA and the name it dialled. The nodes are run here rather than by
+// verifying the test CA and the name it dialled. A client certificate the nodes' client CA
+// signed makes its holder x509:<subject DN> for ACLs, on either protocol, through any node.
+// The nodes are run here rather than by
 // support/ensemble.ts, whose status polling speaks plain HTTP.
 import { join } from "node:path";
 import WebSocket from "ws";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { connect, type KeeperClient } from "@keeper/client";
+import { Code, connect, type KeeperClient } from "@keeper/client";
 import { poll } from "../support/ensemble.ts";
 import { freePort, runCli, tempDir } from "../support/processes.ts";
-import { httpsJson, makeTestCerts, type TestCerts } from "../support/test-certs.ts";
+import { httpsJson, makeClientCert, makeTestCerts, type TestCerts } from "../support/test-certs.ts";
 import { JAVA_DIR, PYTHON, ZKCLI, killAll, requireFile, run } from "../support/zk-tools.ts";
 
 const HOST = "127.0.0.1";
@@ -57,7 +59,7 @@ describe("a 3-node ensemble with TLS for clients", () => {
     const peers = [1, 2, 3].map((id) => `${id}=${HOST}:${ports[6 + id - 1]}`).join(",");
     for (const id of [1, 2, 3]) {
       const [port, securePort, peerPort] = [ports[id - 1]!, ports[3 + id - 1]!, ports[6 + id - 1]!];
-      const child = runCli(["server", "--server-id", String(id), "--data-dir", join(dir.path, `n${id}`), "--host", HOST, "--peer-host", HOST, "--peers", peers, "--client-port", String(port), "--zk-port=-1", "--secure-zk-port", String(securePort), "--client-tls-cert", certs.certPath, "--client-tls-key", certs.keyPath, "--log-level", "warn"]);
+      const child = runCli(["server", "--server-id", String(id), "--data-dir", join(dir.path, `n${id}`), "--host", HOST, "--peer-host", HOST, "--peers", peers, "--client-port", String(port), "--zk-port=-1", "--secure-zk-port", String(securePort), "--client-tls-cert", certs.certPath, "--client-tls-key", certs.keyPath, "--client-tls-ca", certs.caPath, "--log-level", "warn"]);
       const node: TlsNode = { id, port, securePort, peerPort, child, output: "" };
       child.stdout!.on("data", (d) => (node.output += d));
       child.stderr!.on("data", (d) => (node.output += d));
@@ -155,4 +157,59 @@ describe("a 3-node ensemble with TLS for clients", () => {
     await owner.setData("/tls-owned", "by the owner over wss");
     expect(new TextDecoder().decode((await owner.getData("/tls-owned")).data)).toBe("by the owner over wss");
   }, 60_000);
+
+  it("a client certificate is x509:<subject DN>: its holder writes an x509-protected node through any node, over wss and with kazoo; others may not", async () => {
+    const { leader, followers } = await leaderAndFollowers();
+    const alice = makeClientCert(dir.path, "alice", "/O=keeper test/CN=alice");
+    const stranger = makeClientCert(dir.path, "stranger", "/O=keeper test/CN=mallory");
+    const DN = "CN=alice,O=keeper test";
+    const socketWith = (tls: { cert?: Buffer; key?: Buffer }) =>
+      class extends WebSocket {
+        constructor(url: string) {
+          super(url, { ca: certs.ca, ...tls });
+        }
+      };
+    const open = async (node: TlsNode, tls: { cert?: Buffer; key?: Buffer }) => {
+      const c = await connect(`${HOST}:${node.port}`, { secure: true, WebSocket: socketWith(tls) as never, sessionTimeoutMs: 10_000 });
+      clients.push(c);
+      return c;
+    };
+    // Through a follower: the leader learns alice's certificate subject with her connection.
+    const a = await open(followers[0]!, { cert: alice.cert, key: alice.key });
+    expect(await a.whoAmI()).toContainEqual({ authScheme: "x509", user: DN });
+    await a.create("/x509-owned", "v", { acl: [{ perms: 31, scheme: "x509", id: DN }] });
+    await a.setData("/x509-owned", "alice over wss");
+    const errCode = async (p: Promise<unknown>) => p.then(() => "OK", (e: { code?: unknown }) => e.code);
+    const anonymous = await open(leader, {});
+    const mallory = await open(followers[1]!, { cert: stranger.cert, key: stranger.key });
+    expect(await anonymous.whoAmI()).not.toContainEqual(expect.objectContaining({ authScheme: "x509" }));
+    for (const c of [anonymous, mallory]) {
+      expect(await errCode(c.setData("/x509-owned", "not alice"))).toBe(Code.NOAUTH);
+      expect(await errCode(c.getData("/x509-owned"))).toBe(Code.NOAUTH);
+    }
+    // kazoo with alice's certificate on the other follower's secure port, then without one.
+    const script = [
+      "import sys",
+      "from kazoo.client import KazooClient",
+      "from kazoo.exceptions import NoAuthError",
+      "def client(**cert):",
+      "    zk = KazooClient(hosts=sys.argv[1], use_ssl=True, verify_certs=True, ca=sys.argv[2], timeout=10, **cert)",
+      "    zk.start(timeout=15)",
+      "    return zk",
+      "zk = client(certfile=sys.argv[3], keyfile=sys.argv[4])",
+      "zk.set('/x509-owned', b'alice with kazoo')",
+      "print(zk.get('/x509-owned')[0].decode())",
+      "zk.stop()",
+      "zk = client()",
+      "try:",
+      "    zk.set('/x509-owned', b'nobody')",
+      "    print('set without a certificate')",
+      "except NoAuthError:",
+      "    print('NoAuthError')",
+      "zk.stop()",
+    ].join("\n");
+    const r = await run(PYTHON, ["-c", script, `${HOST}:${followers[1]!.securePort}`, certs.caPath, alice.certPath, alice.keyPath], { timeoutMs: 90_000 });
+    expect(r.stderr).not.toMatch(/Traceback/);
+    expect(r.stdout.trim().split("\n")).toEqual(["alice with kazoo", "NoAuthError"]);
+  }, 120_000);
 });

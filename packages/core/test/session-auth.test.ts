@@ -70,6 +70,16 @@ describe("SessionAuth", () => {
     expect(new SessionAuth(undefined).authenticate(S, at(), "digest", cred("root:x"))).toMatchObject({ kind: "refused" });
   });
 
+  it("bind() with a certificate subject: the connection is x509:<subject> too, until it is replaced", () => {
+    const t = new SessionAuth(fakeCredentials);
+    expect(t.bind(S, at(), "10.0.0.5", true, "CN=alice,O=acme")).toBeUndefined();
+    expect(sorted(t.identities(S, at()))).toEqual([{ scheme: "ip", id: "10.0.0.5" }, { scheme: "x509", id: "CN=alice,O=acme" }]);
+    t.bind(S, at(F1, 8), "10.0.0.5", true);
+    expect(t.identities(S, at(F1, 8))).toEqual([{ scheme: "ip", id: "10.0.0.5" }]);
+    expect(t.bind(S, at(), "10.0.0.5", true, "")).toMatch(/not a certificate subject/);
+    expect(t.bind(S, at(), "10.0.0.5", true, "C".repeat(1025))).toMatch(/not a certificate subject/);
+  });
+
   it("bind() refuses a session that does not exist and an address that is not one", () => {
     const t = new SessionAuth(fakeCredentials);
     expect(t.bind(S, at(), "10.0.0.5", false)).toMatch(/does not exist/);

@@ -122,7 +122,7 @@ message PeerPing { uint64 epoch = 1; uint64 commitZxid = 2; repeated uint64 sess
 message ForwardWrite { uint64 sessionId = 1; int32 cxid = 2; Request request = 3; reserved 4, 5; uint32 conn = 6; }
 message ForwardCreateSession { int32 token = 1; uint32 timeoutMs = 2; bytes password = 3; }
 message ForwardCloseSession { uint64 sessionId = 1; int32 cxid = 2; }
-message ForwardBind { uint64 sessionId = 1; uint32 conn = 2; string address = 3; }
+message ForwardBind { uint64 sessionId = 1; uint32 conn = 2; string address = 3; string certificate = 4; }
 message ForwardAuth { uint64 sessionId = 1; uint32 conn = 2; string scheme = 3; bytes auth = 4; }
 message ForwardUnbind { uint64 sessionId = 1; uint32 conn = 2; }
 message PeerForward {

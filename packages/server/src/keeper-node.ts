@@ -246,11 +246,11 @@ export class KeeperNode {
     this.attached.set(id, conn);
     if (!conn.readOnly) {
       this.touch(id);
-      // The leader learns of the new connection, with only its address: auth is per connection.
+      // The leader learns of the new connection, with only its address (and certificate): auth is per connection.
       // Deferred out of the replica's apply hook (this runs in one for a new session), and
       // still ahead of anything the client sends once it reads the reply below.
       queueMicrotask(() => {
-        if (!conn.closed && this.attached.get(id) === conn) this.runner.attach(id, conn.id, conn.remoteHost);
+        if (!conn.closed && this.attached.get(id) === conn) this.runner.attach(id, conn.id, conn.remoteHost, conn.certificate);
       });
     }
     conn.send({ kind: "connected", protocolVersion: PROTOCOL_VERSION, sessionId: id, password, timeoutMs, readOnly: conn.readOnly, lastZxid: this.state.tree.lastZxid, serverId: this.config.serverId });

@@ -238,6 +238,7 @@ describe("a follower's forwarded write reaches the leader whole", () => {
     const sessionId = asSessionId(2 ** 40 + 3);
     for (const req of [
       { type: "bind", sessionId, conn: 2 ** 32 - 1, address: "::ffff:10.1.2.3" },
+      { type: "bind", sessionId, conn: 1, address: "10.1.2.3", certificate: "CN=alice,O=acme" },
       { type: "auth", sessionId, conn: 7, scheme: "digest", auth: b("alice:secret") },
       { type: "auth", sessionId, conn: 7, scheme: "digest", auth: EMPTY },
       { type: "unbind", sessionId, conn: 7 },

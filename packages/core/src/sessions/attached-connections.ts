@@ -10,6 +10,7 @@ import type { ForwardedRequest } from "../zab/types.ts";
 interface Held {
   conn: number;
   address: string;
+  certificate: string | undefined;
   credentials: Array<{ scheme: string; auth: Uint8Array }>;
 }
 
@@ -28,9 +29,9 @@ export class AttachedConnections {
   }
 
   /** The session attached on connection `conn` (replacing any earlier one): what to tell the leader. */
-  bind(sessionId: SessionId, conn: number, address: string): Registration {
-    this.bySession.set(sessionId, { conn, address, credentials: [] });
-    return { type: "bind", sessionId, conn, address };
+  bind(sessionId: SessionId, conn: number, address: string, certificate?: string): Registration {
+    this.bySession.set(sessionId, { conn, address, certificate, credentials: [] });
+    return { type: "bind", sessionId, conn, address, ...(certificate !== undefined ? { certificate } : {}) };
   }
 
   /** A credential the client sent on `conn`; undefined when that connection is not the session's. */
@@ -52,7 +53,7 @@ export class AttachedConnections {
   /** Everything a new leader must hear: each attachment, then its credentials in the order sent. */
   *registrations(): Iterable<Registration> {
     for (const [sessionId, h] of this.bySession) {
-      yield { type: "bind", sessionId, conn: h.conn, address: h.address };
+      yield { type: "bind", sessionId, conn: h.conn, address: h.address, ...(h.certificate !== undefined ? { certificate: h.certificate } : {}) };
       for (const c of h.credentials) yield { type: "auth", sessionId, conn: h.conn, scheme: c.scheme, auth: c.auth };
     }
   }

@@ -8,8 +8,9 @@
 //
 // Auth is per connection, as in ZooKeeper: a session that attaches on a new connection (on any
 // node) starts with only its address until its client sends its credentials again, which
-// ZooKeeper's clients do on every reconnect. The address is the one identity the leader takes
-// on the word of the node holding the socket: no one else saw it.
+// ZooKeeper's clients do on every reconnect. The address and the subject of a TLS client
+// certificate are the identities the leader takes on the word of the node holding the socket:
+// no one else saw them.
 import { limits, type Identity, type SessionId } from "@keeper/protocol";
 import { javaSetOrder } from "../requests/java-set-order.ts";
 import type { ServerId } from "../zab/types.ts";
@@ -38,6 +39,8 @@ interface Binding extends Attachment {
 /** An address as a connection names it (IPv4, IPv6 with a zone): no ACL separator, bounded. */
 const ADDRESS = /^[0-9A-Za-z:.%_-]{1,64}$/;
 const NONE: readonly Identity[] = Object.freeze([]);
+/** Longest certificate subject DN taken as an identity (the shell gives none longer). */
+const DN_CHARS_MAX = 1024;
 
 /**
  * The leader's table: for each session attached somewhere, the attachment and the identities
@@ -57,10 +60,12 @@ export class SessionAuth {
    * The session's client attached on connection `at`: it starts afresh with its address only.
    * `exists`: the session is live (the caller looks in the replicated session table).
    */
-  bind(sessionId: SessionId, at: Attachment, address: string, exists: boolean): string | undefined {
+  bind(sessionId: SessionId, at: Attachment, address: string, exists: boolean, certificate?: string): string | undefined {
     if (!exists) return `session ${sessionId} does not exist`;
     if (!ADDRESS.test(address)) return "not an address";
-    this.bindings.set(sessionId, { origin: at.origin, conn: at.conn, known: [{ scheme: "ip", id: address }], ordered: undefined });
+    if (certificate !== undefined && (certificate === "" || certificate.length > DN_CHARS_MAX)) return "not a certificate subject";
+    const known = [{ scheme: "ip", id: address }, ...(certificate !== undefined ? [{ scheme: "x509", id: certificate }] : [])];
+    this.bindings.set(sessionId, { origin: at.origin, conn: at.conn, known, ordered: undefined });
     return undefined;
   }
 

@@ -316,7 +316,7 @@ export class LeaderRole {
     const at = { origin, conn: reg.conn };
     switch (reg.type) {
       case "bind":
-        this.auth.bind(reg.sessionId, at, reg.address, this.r.state.sessions.has(reg.sessionId));
+        this.auth.bind(reg.sessionId, at, reg.address, this.r.state.sessions.has(reg.sessionId), reg.certificate);
         return;
       case "auth":
         this.auth.authenticate(reg.sessionId, at, reg.scheme, reg.auth);

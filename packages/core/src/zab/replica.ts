@@ -162,8 +162,8 @@ export class ZabReplica {
    * A local client's session attached on connection `conn` (the shell's number for it). The
    * leader learns it now if there is one, else each leader does when established.
    */
-  attach(sessionId: SessionId, conn: number, address: string): void {
-    this.register(this.attachedConnections.bind(sessionId, conn, address));
+  attach(sessionId: SessionId, conn: number, address: string, certificate?: string): void {
+    this.register(this.attachedConnections.bind(sessionId, conn, address, certificate));
   }
 
   /** A credential the client sent on `conn`: the leader checks it for itself. */

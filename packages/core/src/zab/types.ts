@@ -26,8 +26,11 @@ export interface Vote {
 export type ForwardedRequest =
   /** Checked as whoever connection `conn` of the sending node proved to be: no identity travels. */
   | { type: "write"; sessionId: SessionId; conn: number; cxid: number; request: WriteRequest }
-  /** The session attached on connection `conn`, whose client is at `address`. */
-  | { type: "bind"; sessionId: SessionId; conn: number; address: string }
+  /**
+   * The session attached on connection `conn`, whose client is at `address` and presented a TLS
+   * certificate with subject `certificate` (verified by that node, which alone saw it).
+   */
+  | { type: "bind"; sessionId: SessionId; conn: number; address: string; certificate?: string }
   /** A credential (an auth packet) the client sent on `conn`: the leader checks it. */
   | { type: "auth"; sessionId: SessionId; conn: number; scheme: string; auth: Uint8Array }
   /** Connection `conn` closed. */

@@ -89,6 +89,16 @@ export class Connection implements Throttled {
     return this.all.map((k) => k.info);
   }
 
+  /** The subject DN of the client's verified TLS certificate, if it presented one (x509 identity). */
+  certificate: string | undefined;
+
+  /** The client's TLS certificate named `dn` (verified by the client CA): it is x509:<dn>, as in ZooKeeper. */
+  presentedCertificate(dn: string | undefined): void {
+    if (dn === undefined) return;
+    this.certificate = dn;
+    this.addIdentity({ scheme: "x509", id: dn }, { authScheme: "x509", user: dn });
+  }
+
   /** The client's address without the port. */
   get remoteHost(): string {
     const i = this.remote.lastIndexOf(":");

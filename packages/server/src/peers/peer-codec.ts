@@ -30,7 +30,7 @@ function forwardToWire(req: ForwardedRequest): Obj {
     case "write":
       return { write: { sessionId: req.sessionId, cxid: req.cxid, request: requestToObject(req.request), conn: req.conn } };
     case "bind":
-      return { bind: { sessionId: req.sessionId, conn: req.conn, address: req.address } };
+      return { bind: { sessionId: req.sessionId, conn: req.conn, address: req.address, ...(req.certificate !== undefined ? { certificate: req.certificate } : {}) } };
     case "auth":
       return { auth: { sessionId: req.sessionId, conn: req.conn, scheme: req.scheme, auth: req.auth } };
     case "unbind":
@@ -55,7 +55,7 @@ function forwardFromWire(f: Obj): ForwardedRequest {
       return { type: "write", sessionId, conn: n(b.conn), cxid: n(b.cxid), request: request as WriteRequest };
     }
     case "bind":
-      return { type: "bind", sessionId, conn: n(b.conn), address: str(b.address) };
+      return { type: "bind", sessionId, conn: n(b.conn), address: str(b.address), ...(typeof b.certificate === "string" && b.certificate !== "" ? { certificate: b.certificate } : {}) };
     case "auth":
       return { type: "auth", sessionId, conn: n(b.conn), scheme: str(b.scheme), auth: bytes(b.auth) };
     case "unbind":

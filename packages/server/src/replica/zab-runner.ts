@@ -179,8 +179,8 @@ export class ZabRunner {
   }
 
   /** A local client's session attached on connection `conn` at `address` (see SessionAuth). */
-  attach(sessionId: SessionId, conn: number, address: string): void {
-    this.input(() => this.replica.attach(sessionId, conn, address));
+  attach(sessionId: SessionId, conn: number, address: string, certificate?: string): void {
+    this.input(() => this.replica.attach(sessionId, conn, address, certificate));
   }
 
   /** A credential the client sent on `conn`, for the leader to check itself. */
