@@ -1,33 +1,19 @@
 // TLS for clients on a real node process: the native port as HTTPS (admin) and wss:// (the
 // @keeper/client with `secure: true`), and the secure ZooKeeper port (secureClientPort) with
-// kazoo's use_ssl=True. Certificates are made with openssl for the test.
-import { execFileSync, spawnSync } from "node:child_process";
-import { readFileSync, writeFileSync } from "node:fs";
-import { get as httpsGet } from "node:https";
+// kazoo's use_ssl=True. Certificates are made with openssl for the test (support/test-certs.ts).
+import { spawnSync } from "node:child_process";
 import { join } from "node:path";
 import WebSocket from "ws";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { connect, type KeeperClient } from "@keeper/client";
 import { freePort, runCli, tempDir } from "../support/processes.ts";
 import { PYTHON } from "../support/zk-tools.ts";
+import { httpsJson, makeTestCerts } from "../support/test-certs.ts";
 
 const HOST = "127.0.0.1";
 
-function httpsJson(port: number, path: string, ca: Buffer): Promise<{ status: number; body: string }> {
-  return new Promise((resolve, reject) => {
-    const req = httpsGet({ host: HOST, port, path, ca, timeout: 2_000 }, (res) => {
-      let body = "";
-      res.on("data", (d) => (body += d));
-      res.on("end", () => resolve({ status: res.statusCode ?? 0, body }));
-    });
-    req.on("error", reject);
-    req.on("timeout", () => req.destroy(new Error("timeout")));
-  });
-}
-
 describe("client TLS", () => {
   const dir = tempDir("keeper-client-tls-");
-  const ossl = (...args: string[]) => execFileSync("openssl", args, { cwd: dir.path, stdio: "pipe" });
   let ca: Buffer;
   let child: ReturnType<typeof runCli> | undefined;
   let output = "";
@@ -37,14 +23,10 @@ describe("client TLS", () => {
   const clients: KeeperClient[] = [];
 
   beforeAll(async () => {
-    ossl("req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes", "-keyout", "ca.key", "-out", "ca.pem", "-subj", "/CN=keeper test CA", "-days", "2");
-    // Clients check the name they dialled: the certificate names 127.0.0.1 and localhost.
-    writeFileSync(join(dir.path, "san.ext"), "subjectAltName=IP:127.0.0.1,DNS:localhost\n");
-    ossl("req", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes", "-keyout", "server.key", "-out", "server.csr", "-subj", "/CN=localhost");
-    ossl("x509", "-req", "-in", "server.csr", "-CA", "ca.pem", "-CAkey", "ca.key", "-CAcreateserial", "-out", "server.pem", "-days", "2", "-extfile", "san.ext");
-    ca = readFileSync(join(dir.path, "ca.pem"));
+    const certs = makeTestCerts(dir.path);
+    ca = certs.ca;
     [port, securePort, zkPort] = [await freePort(), await freePort(), await freePort()];
-    child = runCli(["server", "--data-dir", dir.path, "--host", HOST, "--client-port", String(port), `--zk-port=${zkPort}`, "--secure-zk-port", String(securePort), "--client-tls-cert", join(dir.path, "server.pem"), "--client-tls-key", join(dir.path, "server.key"), "--log-level", "warn"]);
+    child = runCli(["server", "--data-dir", dir.path, "--host", HOST, "--client-port", String(port), `--zk-port=${zkPort}`, "--secure-zk-port", String(securePort), "--client-tls-cert", certs.certPath, "--client-tls-key", certs.keyPath, "--log-level", "warn"]);
     child.stdout!.on("data", (d) => (output += d));
     child.stderr!.on("data", (d) => (output += d));
     const deadline = Date.now() + 30_000;

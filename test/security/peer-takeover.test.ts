@@ -1,8 +1,8 @@
 // The takeover a review showed on a live node, replayed against real `keeper server` processes;
 // every step must now fail. Strangers who reach the peer port without the ensemble's secret
 // cannot join, cannot make a node serve, cannot cut a member's link with a forged or replayed
-// hello, cannot slip a forward marked `system` past the handshake, and cannot make the node
-// buffer a huge frame.
+// hello, cannot slip a forward past the handshake, and cannot make the node buffer a huge
+// frame. What a forward from a member (a compromised one) gets: test/security/identities.test.ts.
 import { afterAll, describe, expect, it } from "vitest";
 import pino from "pino";
 import { asServerId } from "@keeper/core";
@@ -70,7 +70,7 @@ describe("an ensemble and a stranger who knows its peer list", () => {
     await e?.cleanup();
   });
 
-  it("keeps every link through forged and replayed hellos, and refuses a forward marked system", async () => {
+  it("keeps every link through forged and replayed hellos, and refuses a forward from a stranger", async () => {
     // At info level, so every "peer link down" shows in the nodes' output.
     e = await startEnsemble({ size: 3, extraArgs: ["--log-level", "info"] });
     const { node: leader, status } = await e.waitForLeader();
@@ -103,8 +103,8 @@ describe("an ensemble and a stranger who knows its peer list", () => {
         expect(replayed.received.at(-1)).toMatch(/could not prove/);
       }
     }
-    // The forward that rewrote a digest-protected ACL: sent with no handshake, then after a hello.
-    const forward = messageFrame({ type: "forward", epoch: status.epoch, req: { type: "write", sessionId: 1 as never, cxid: 1, request: { type: "setACL", path: "/locked", acl: [{ perms: 31, scheme: "world", id: "anyone" }], version: -1 }, ids: [{ scheme: "super", id: "" }] } });
+    // A forward that would open a digest-protected ACL: sent with no handshake, then after a hello.
+    const forward = messageFrame({ type: "forward", epoch: status.epoch, req: { type: "write", sessionId: 1 as never, cxid: 1, conn: 1, request: { type: "setACL", path: "/locked", acl: [{ perms: 31, scheme: "world", id: "anyone" }], version: -1 } } });
     expect((await rogueExchange(HOST, leader.peerPort, [forward])).received).toEqual(["refusal: hello expected"]);
     const follower = e.nodes.find((n) => n.id !== leader.id && n.id > leader.id) ?? e.nodes.find((n) => n.id !== leader.id)!;
     const afterHello = await rogueExchange(HOST, leader.peerPort, [helloFrame(Math.max(follower.id, leader.id + 1), peers), forward]);

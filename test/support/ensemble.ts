@@ -167,7 +167,11 @@ export class Ensemble {
   }
 
   async startAll(nodes: EnsembleNode[] = this.nodes): Promise<void> {
-    await Promise.all(nodes.map((n) => n.start()));
+    // Every start settles before a failure is reported: with Promise.all, a node still starting
+    // when another failed was tracked only after cleanup() had run, and outlived the test.
+    const results = await Promise.allSettled(nodes.map((n) => n.start()));
+    const failed = results.find((r): r is PromiseRejectedResult => r.status === "rejected");
+    if (failed) throw failed.reason;
   }
 
   async stopAll(): Promise<void> {

@@ -20,6 +20,7 @@ export const SERVER_FIELDS: Readonly<Record<keyof ServerConfig, FieldDoc>> = {
   secureZkPort: { kind: "integer", help: "ZooKeeper wire protocol over TLS: ZooKeeper's secureClientPort (default -1: off); needs --client-tls-cert/--client-tls-key" },
   clientTlsCert: { kind: "string", help: "PEM certificate for clients: the client port then serves HTTPS and wss://, and --secure-zk-port may be opened" },
   clientTlsKey: { kind: "string", help: "PEM private key of --client-tls-cert" },
+  clientTlsCa: { kind: "string", help: "PEM CA for client certificates: a client presenting one it signed is x509:<subject DN> for ACLs (ZooKeeper's X509AuthenticationProvider)" },
   peers: { kind: "string", help: "the ensemble as id=host:peerPort,... (same on every node); empty = standalone" },
   peerHost: { kind: "string", help: "address the peer listener binds to (default: this node's address in --peers)" },
   peerSecret: { kind: "string", help: "the ensemble's shared peer secret, at least 16 characters, the same on every node (prefer the variable or --peer-secret-file: flags show in ps)" },

@@ -3,6 +3,8 @@ export type { Txn, TxnBody, TxnHeader, TreeTxn } from "./txn.ts";
 export { DataTree, SYSTEM_PATHS, clientStat, emptyStat, type Znode, type WatchTrigger, type TreeOutcome } from "./tree/data-tree.ts";
 export { SessionTable, passwordMatches, type SessionInfo } from "./sessions/session-table.ts";
 export { SessionExpiry } from "./sessions/expiry.ts";
+export { SessionAuth, type CredentialCheck, type Attachment, type AuthOutcome } from "./sessions/session-auth.ts";
+export { AttachedConnections, type Registration } from "./sessions/attached-connections.ts";
 export { WatchManager, type WatchKind, type FiredWatch } from "./watches/watch-manager.ts";
 export { PendingView, type NodeRecord } from "./requests/pending-view.ts";
 export { prepRequest, validateWrite, prepCloseSession, prepCreateSession, type PrepContext, type PrepOutcome, type WriteRequest } from "./requests/prep.ts";

@@ -118,13 +118,21 @@ message PeerUpToDate { uint64 syncId = 1; uint64 epoch = 2; uint64 commitZxid = 
 message PeerProposal { uint64 epoch = 1; bytes txn = 2; }
 message PeerCommit { uint64 epoch = 1; uint64 zxid = 2; string digest = 3; }
 message PeerPing { uint64 epoch = 1; uint64 commitZxid = 2; repeated uint64 sessions = 3; }
-message Identity { string scheme = 1; string id = 2; }
-message ForwardWrite { uint64 sessionId = 1; int32 cxid = 2; Request request = 3; repeated Identity ids = 4; bool system = 5; }
+// A forwarded write names its session and the origin's connection, never an identity (peer
+// protocol 4 sent the client's identities as field 4 and a system flag as field 5; the leader
+// now derives identities itself from the credentials a ForwardAuth carries).
+message ForwardWrite { uint64 sessionId = 1; int32 cxid = 2; Request request = 3; reserved 4, 5; uint32 conn = 6; }
 message ForwardCreateSession { int32 token = 1; uint32 timeoutMs = 2; bytes password = 3; }
 message ForwardCloseSession { uint64 sessionId = 1; int32 cxid = 2; }
+message ForwardBind { uint64 sessionId = 1; uint32 conn = 2; string address = 3; string certificate = 4; }
+message ForwardAuth { uint64 sessionId = 1; uint32 conn = 2; string scheme = 3; bytes auth = 4; }
+message ForwardUnbind { uint64 sessionId = 1; uint32 conn = 2; }
 message PeerForward {
   uint64 epoch = 1;
-  oneof req { ForwardWrite write = 2; ForwardCreateSession createSession = 3; ForwardCloseSession closeSession = 4; }
+  oneof req {
+    ForwardWrite write = 2; ForwardCreateSession createSession = 3; ForwardCloseSession closeSession = 4;
+    ForwardBind bind = 5; ForwardAuth auth = 6; ForwardUnbind unbind = 7;
+  }
 }
 
 message PeerFrame {

@@ -31,6 +31,18 @@ export const limits = {
   setWatchesPathsMax: 100_000,
   /** Sessions one server tracks. */
   sessionsMax: 60_000,
+  /**
+   * Identities one connection may hold, its address included. ZooKeeper sets no bound; a client
+   * sending auth packets without end would grow a list that every ACL check and whoAmI walks,
+   * and that the leader keeps for the session too.
+   */
+  identitiesPerConnectionMax: 32,
+  /**
+   * Bytes of one auth packet's credential (digest: "user:password"). The node a client is
+   * connected to keeps its credentials for as long as the connection lives, to prove them
+   * again to a new leader, so each one is bounded.
+   */
+  credentialBytesMax: 1024,
   /** Bytes of queued outbound frames per client before the connection is dropped as too slow. */
   outboundBytesMax: 64 * 1024 * 1024,
 } as const;

@@ -28,6 +28,13 @@ export interface ServerConfig {
   clientTlsCert: string;
   clientTlsKey: string;
   /**
+   * PEM CA for clients' certificates. With it the TLS listeners ask each client for a
+   * certificate (ZooKeeper's ssl.clientAuth=want): one this CA signed gives the connection the
+   * identity x509:<subject DN>, as ZooKeeper's X509AuthenticationProvider; a client without
+   * one is served as before.
+   */
+  clientTlsCa: string;
+  /**
    * The ensemble's voting members as "id=host:peerPort,..." (every node must be given the same
    * list). Empty: a standalone node, an ensemble of one.
    */
@@ -120,6 +127,7 @@ export function defaultServerConfig(serverId = 1): ServerConfig {
     secureZkPort: -1,
     clientTlsCert: "",
     clientTlsKey: "",
+    clientTlsCa: "",
     peers: "",
     peerHost: "",
     peerSecret: "",
@@ -177,6 +185,7 @@ export function resolveServerConfig(partial: Partial<ServerConfig>): ServerConfi
   int("secureZkPort", -1, 65535);
   if ((c.clientTlsCert === "") !== (c.clientTlsKey === "")) problems.push("clientTlsCert and clientTlsKey go together: give both or neither");
   if (c.secureZkPort >= 0 && c.clientTlsCert === "") problems.push("secureZkPort needs clientTlsCert and clientTlsKey");
+  if (c.clientTlsCa !== "" && c.clientTlsCert === "") problems.push("clientTlsCa needs clientTlsCert and clientTlsKey: client certificates are only asked for over TLS");
   if (c.secureZkPort > 0 && (c.secureZkPort === c.zkPort || c.secureZkPort === c.clientPort)) problems.push(`secureZkPort ${c.secureZkPort} is taken by another listener: each listener needs its own port`);
   if (c.zkPort > 0 && c.zkPort === c.clientPort) problems.push(`zkPort and clientPort are both ${c.zkPort}: each listener needs its own port`);
   int("tickMs", 10, 60_000);
@@ -202,7 +211,7 @@ export function resolveServerConfig(partial: Partial<ServerConfig>): ServerConfi
   }
   if (typeof c.readOnlyMode !== "boolean") problems.push(`readOnlyMode must be true or false, got ${String(c.readOnlyMode)}`);
   if (typeof c.dataDir !== "string" || c.dataDir === "") problems.push("dataDir must be a non-empty path");
-  for (const k of ["allowedOrigins", "clientTlsCert", "clientTlsKey", "host", "peerHost", "peerSecret", "peerSecretFile", "peerTlsCert", "peerTlsKey", "peerTlsCa", "superDigest"] as const) {
+  for (const k of ["allowedOrigins", "clientTlsCert", "clientTlsKey", "clientTlsCa", "host", "peerHost", "peerSecret", "peerSecretFile", "peerTlsCert", "peerTlsKey", "peerTlsCa", "superDigest"] as const) {
     if (typeof c[k] !== "string") problems.push(`${k} must be a string`);
   }
   if (c.peerSecret !== "" && c.peerSecretFile !== "") problems.push("peerSecret and peerSecretFile are both set: give one");

@@ -159,6 +159,15 @@ export class KeeperNode {
 
   handleMessage(conn: Connection, msg: ClientMessage): void {
     conn.received++;
+    if (conn.sessionId === undefined && conn.connecting && msg.kind !== "connect") {
+      // Sent behind the connect request, without waiting for its reply: handled once attached.
+      if (!conn.holdUntilAttached(msg)) conn.close(Code.CONNECTIONLOSS, "too many requests before the session was set up");
+      return;
+    }
+    this.dispatch(conn, msg);
+  }
+
+  private dispatch(conn: Connection, msg: ClientMessage): void {
     if (conn.sessionId === undefined) {
       if (msg.kind !== "connect") return conn.close(Code.MARSHALLINGERROR, "the first frame must be a connect request");
       if (conn.connecting) return conn.close(Code.MARSHALLINGERROR, "connect sent twice");
@@ -235,8 +244,24 @@ export class KeeperNode {
     if (old && old !== conn) old.close(Code.SESSIONMOVED, "the session reconnected on another connection");
     conn.sessionId = id;
     this.attached.set(id, conn);
-    if (!conn.readOnly) this.touch(id);
+    if (!conn.readOnly) {
+      this.touch(id);
+      // The leader learns of the new connection, with only its address (and certificate): auth is per connection.
+      // Deferred out of the replica's apply hook (this runs in one for a new session), and
+      // still ahead of anything the client sends once it reads the reply below.
+      queueMicrotask(() => {
+        if (!conn.closed && this.attached.get(id) === conn) this.runner.attach(id, conn.id, conn.remoteHost, conn.certificate);
+      });
+    }
     conn.send({ kind: "connected", protocolVersion: PROTOCOL_VERSION, sessionId: id, password, timeoutMs, readOnly: conn.readOnly, lastZxid: this.state.tree.lastZxid, serverId: this.config.serverId });
+    // Requests that came behind the connect request, now in order (and after the leader heard
+    // of the connection, above): out of the replica's apply hook, as the bind.
+    const held = conn.takeHeld();
+    if (held.length > 0) {
+      queueMicrotask(() => {
+        for (const msg of held) if (!conn.closed) this.dispatch(conn, msg);
+      });
+    }
     this.log.debug({ session: formatSessionId(id), conn: conn.id }, "session attached");
   }
 
@@ -247,6 +272,8 @@ export class KeeperNode {
     this.watches.removeWatcher(conn);
     for (const [token, c] of this.creating) if (c === conn) this.creating.delete(token);
     if (conn.sessionId !== undefined && this.attached.get(conn.sessionId) === conn) this.attached.delete(conn.sessionId);
+    // The leader forgets what this connection proved (unless the session moved on meanwhile).
+    if (conn.sessionId !== undefined && !conn.readOnly) this.runner.detach(conn.sessionId, conn.id);
     // A local session lives as long as its connection: nothing else could keep it alive.
     if (conn.sessionId !== undefined) this.localSessions.delete(conn.sessionId);
   }
@@ -318,9 +345,12 @@ export class KeeperNode {
           if (!clientInfo.every((i) => budget.take(stringBytes(i.authScheme) + stringBytes(i.user) + 8))) return this.refuseTooBig(conn, xid, tooBig(budget, `whoAmI (${clientInfo.length} identities)`));
           return this.reply(xid, Code.OK, { type: "whoAmI", clientInfo });
         });
-      case "auth":
+      case "auth": {
+        const ids = req.auth.length <= limits.credentialBytesMax ? authenticate(req.scheme, req.auth, this.config.superDigest) : undefined;
+        // The leader checks the credential for itself (writes are checked there, with what it
+        // verified). It goes now, so it reaches the leader ahead of any write sent after it.
+        if (ids && !conn.readOnly) this.runner.credential(conn.sessionId!, conn.id, req.scheme, req.auth);
         return conn.enqueueRead(xid, () => {
-          const ids = authenticate(req.scheme, req.auth, this.config.superDigest);
           if (!ids) return this.reply(xid, Code.AUTHFAILED);
           const fresh = ids.filter((i) => !conn.hasIdentity(i.identity));
           if (conn.identities.length + fresh.length > IDENTITIES_PER_CONNECTION_MAX) {
@@ -330,6 +360,7 @@ export class KeeperNode {
           for (const i of fresh) conn.addIdentity(i.identity, i.info);
           return this.reply(xid, Code.OK, { type: "auth" });
         });
+      }
       case "setWatches":
         return conn.enqueueRead(xid, () => {
           const tree = this.state.tree;
@@ -399,6 +430,7 @@ export class KeeperNode {
       return;
     }
     conn.enqueueWrite(xid, req.type);
-    if (!this.runner.submit({ type: "write", sessionId, cxid: xid, request: req, ids })) conn.close(Code.CONNECTIONLOSS, "not serving");
+    // No identity travels: the leader checks the write as whoever this connection proved to be.
+    if (!this.runner.submit({ type: "write", sessionId, conn: conn.id, cxid: xid, request: req })) conn.close(Code.CONNECTIONLOSS, "not serving");
   }
 }

@@ -8,7 +8,7 @@ import { BackupRoute } from "./backup/route.ts";
 import { listen } from "./client/listener.ts";
 import { bindHosts, canonicalPeers, parsePeers, resolveServerConfig, type ServerConfig } from "./config.ts";
 import { loadPeerAuth } from "./peers/load-peer-auth.ts";
-import { forwardProblem } from "./peers/forward-guard.ts";
+import { credentialCheck } from "./client/auth.ts";
 import { ConnectionLimits, clientSocketsMax, openFilesLimit } from "./client/connection-limits.ts";
 import { loadClientTls } from "./client/client-tls.ts";
 import { notWhitelisted, parseFourLetterWhitelist } from "./zookeeper/four-letter-whitelist.ts";
@@ -63,6 +63,8 @@ export function zabConfig(config: ServerConfig, voters: number[]): ZabConfig {
     electionResendTicks: 5,
     logWindowTxns: Math.max(1000, config.logRetainTxns),
     applyBatchTxns: APPLY_BATCH_TXNS,
+    // As leader, this node checks every client credential itself (never an identity a peer names).
+    credentials: credentialCheck(config.superDigest),
   };
 }
 
@@ -124,11 +126,7 @@ export async function startServer(input: ServerConfig | Partial<ServerConfig>, l
     network = new PeerNetwork(asServerId(config.serverId), members, canonicalPeers(members), {
       up: (id) => runner.peerUp(id),
       down: (id) => runner.peerDown(id),
-      message: (from, msg) => {
-        const problem = forwardProblem(msg, config.superDigest);
-        if (problem) return peerLog.error({ peer: from, reason: problem }, "refused a forwarded request");
-        runner.peerMessage(from, msg);
-      },
+      message: (from, msg) => runner.peerMessage(from, msg),
     }, peerLog, {
       auth: loadPeerAuth(config),
       ...(isWildcard(bind.peerHost) ? {} : { localAddress: bind.peerHost }),

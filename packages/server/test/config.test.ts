@@ -20,6 +20,7 @@ describe("resolveServerConfig()", () => {
     [{ serverId: 1, peers: "1=a:1,2=b:1", peerSecret: "0123456789abcdef", peerSecretFile: "/s" }, /both set: give one/],
     [{ serverId: 1, peers: "1=a:1,2=b:1", peerTlsCert: "/c.pem", peerTlsKey: "/k.pem" }, /all three or none/],
     [{ superDigest: "super:secret" }, /superDigest must be "super:<base64 sha1/],
+    [{ clientTlsCa: "/ca.pem" }, /clientTlsCa needs clientTlsCert and clientTlsKey/],
   ] as const)("rejects %j with a message naming the problem", (partial, message) => {
     expect(() => resolveServerConfig(partial as never)).toThrow(ConfigError);
     expect(() => resolveServerConfig(partial as never)).toThrow(message);

@@ -10,7 +10,6 @@ import { asServerId, type PeerMessage, type ServerId } from "@keeper/core";
 import { asSessionId, makeZxid } from "@keeper/protocol";
 import { PeerNetwork } from "../src/peers/peer-network.ts";
 import { certServerId, newNonce, proofOf, proofValid, type HandshakeFacts, type PeerAuth } from "../src/peers/peer-auth.ts";
-import { forwardProblem } from "../src/peers/forward-guard.ts";
 import { encodePeerFrame } from "../src/peers/peer-codec.ts";
 import { canonicalPeers, parsePeers } from "../src/config.ts";
 import { TEST_PEER_AUTH, freePort } from "../../../test/support/processes.ts";
@@ -49,17 +48,6 @@ describe("peer proofs", () => {
     expect(certServerId(cert("server.3x"))).toBeUndefined();
     expect(certServerId(cert("keeper"))).toBeUndefined();
     expect(certServerId(undefined)).toBeUndefined();
-  });
-});
-
-describe("forwardProblem()", () => {
-  const write = (ids: Array<{ scheme: string; id: string }>): PeerMessage => ({ type: "forward", epoch: 1, req: { type: "write", sessionId: asSessionId(5), cxid: 1, request: { type: "delete", path: "/x", version: -1 }, ids } });
-  it("refuses a forwarded super user where the ensemble has none, and unknown schemes", () => {
-    expect(forwardProblem(write([{ scheme: "super", id: "" }]), "")).toMatch(/super user/);
-    expect(forwardProblem(write([{ scheme: "super", id: "" }]), "super:D/InIHSb7yEEbrWz8b9l71RjZJU=")).toBeUndefined();
-    expect(forwardProblem(write([{ scheme: "world", id: "anyone" }]), "")).toMatch(/unknown scheme/);
-    expect(forwardProblem(write([{ scheme: "ip", id: "10.0.0.1" }, { scheme: "digest", id: "u:x" }]), "")).toBeUndefined();
-    expect(forwardProblem({ type: "commit", epoch: 1, zxid: makeZxid(1, 1) }, "")).toBeUndefined();
   });
 });
 

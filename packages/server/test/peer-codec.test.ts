@@ -52,10 +52,9 @@ function viaPeer(msg: PeerMessage): PeerMessage {
   return plain(got.msg);
 }
 
-/** A request forwarded by a follower for a client of session 0x1_0000_0007, cxid 42. */
-/** A client's write as a follower forwards it (the system's writes, without ids, never travel). */
-function forward(request: Request, ids: Identity[] = []): PeerMessage {
-  const req: ForwardedRequest = { type: "write", sessionId: asSessionId(0x1_0000_0007), cxid: 42, request: request as WriteRequest, ids };
+/** A client's write as a follower forwards it: session 0x1_0000_0007, its connection 9, cxid 42. */
+function forward(request: Request): PeerMessage {
+  const req: ForwardedRequest = { type: "write", sessionId: asSessionId(0x1_0000_0007), conn: 9, cxid: 42, request: request as WriteRequest };
   return { type: "forward", epoch: 3, req };
 }
 
@@ -128,8 +127,8 @@ const REQUESTS: { [T in RequestType]: fc.Arbitrary<Extract<Request, { type: T }>
 const WRITE_TYPES = ["create", "delete", "setData", "setACL", "check", "multi", "sync", "setSequence"] as const satisfies ReadonlyArray<WriteRequest["type"]>;
 /** auth never leaves the node that holds the connection: the native protocol has no auth op. */
 const NATIVE_TYPES = (Object.keys(REQUESTS) as RequestType[]).filter((t) => t !== "auth");
-/** A client's identities (the system's writes are never forwarded). */
-const ids = fc.array(fc.record({ scheme: str, id: str }), { maxLength: 3 });
+/** The origin's connection numbers. */
+const conn = fc.integer({ min: 0, max: 2 ** 32 - 1 });
 
 const opResult: fc.Arbitrary<MultiOpResult> = fc.oneof(
   fc.record({ type: fc.constant("create" as const), path: str, stat }),
@@ -234,29 +233,28 @@ const REQUEST_CASES: Array<[string, Request]> = [
 
 describe("a follower's forwarded write reaches the leader whole", () => {
   it.each(REQUEST_CASES.filter(([, r]) => (WRITE_TYPES as readonly string[]).includes(r.type)))("forward: %s", (_name, request) => {
-    const msg = forward(request, [{ scheme: "digest", id: "alice:x" }]);
+    const msg = forward(request);
     expect(viaPeer(msg)).toEqual(msg);
   });
 
-  it("forward: the system's writes (no identities) are never encoded", () => {
-    const system: PeerMessage = { type: "forward", epoch: 1, req: { type: "write", sessionId: asSessionId(0), cxid: 0, request: { type: "delete", path: "/a", version: -1 } } };
-    expect(() => encodePeerFrame({ kind: "message", msg: system })).toThrow(/never forwarded/);
-  });
-
-  it.each<[string, Identity[]]>([
-    ["a client with no identities", []],
-    ["a client with identities", [{ scheme: "ip", id: "127.0.0.1" }, { scheme: "digest", id: "alice:x" }]],
-  ])("forward: the identities of %s", (_name, who) => {
-    const msg = forward({ type: "create", path: "/a", data: EMPTY, acl: ACL, mode: CreateMode.PERSISTENT, ttlMs: 0, nullData: true }, who);
-    const got = viaPeer(msg);
-    expect(got).toEqual(msg);
-    expect(got.type === "forward" && got.req.type === "write" && got.req.ids).toEqual(who);
+  it("forward: a connection's registration (bind, auth, unbind)", () => {
+    const sessionId = asSessionId(2 ** 40 + 3);
+    for (const req of [
+      { type: "bind", sessionId, conn: 2 ** 32 - 1, address: "::ffff:10.1.2.3" },
+      { type: "bind", sessionId, conn: 1, address: "10.1.2.3", certificate: "CN=alice,O=acme" },
+      { type: "auth", sessionId, conn: 7, scheme: "digest", auth: b("alice:secret") },
+      { type: "auth", sessionId, conn: 7, scheme: "digest", auth: EMPTY },
+      { type: "unbind", sessionId, conn: 7 },
+    ] satisfies ForwardedRequest[]) {
+      const msg: PeerMessage = { type: "forward", epoch: 2, req };
+      expect(viaPeer(msg)).toEqual(msg);
+    }
   });
 
   it("forward: every write request, every field (property)", () => {
     fc.assert(
-      fc.property(fc.oneof(...WRITE_TYPES.map((t) => REQUESTS[t] as fc.Arbitrary<Request>)), ids, fc.maxSafeNat(), i32, fc.integer({ min: 0, max: 0x1f_ffff }), (request, who, sid, cxid, epoch) => {
-        const msg: PeerMessage = { type: "forward", epoch, req: { type: "write", sessionId: asSessionId(sid), cxid, request: request as WriteRequest, ids: who } };
+      fc.property(fc.oneof(...WRITE_TYPES.map((t) => REQUESTS[t] as fc.Arbitrary<Request>)), conn, fc.maxSafeNat(), i32, fc.integer({ min: 0, max: 0x1f_ffff }), (request, c, sid, cxid, epoch) => {
+        const msg: PeerMessage = { type: "forward", epoch, req: { type: "write", sessionId: asSessionId(sid), conn: c, cxid, request: request as WriteRequest } };
         expect(viaPeer(msg)).toEqual(msg);
       }),
       RUNS,

@@ -3,6 +3,7 @@ import pino from "pino";
 import { asServerId, type PeerMessage, type ServerId } from "@keeper/core";
 import { CreateMode, OPEN_ACL_UNSAFE, asSessionId, makeZxid, protoRoot } from "@keeper/protocol";
 import { PeerNetwork } from "../src/peers/peer-network.ts";
+import { legacyForwardFrame } from "../../../test/support/legacy-forward.ts";
 import { decodePeerFrame, encodePeerFrame } from "../src/peers/peer-codec.ts";
 import { canonicalPeers, parsePeers } from "../src/config.ts";
 import { TEST_PEER_AUTH, freePort } from "../../../test/support/processes.ts";
@@ -25,7 +26,10 @@ describe("peer codec", () => {
     { type: "proposal", epoch: 4, txn },
     { type: "commit", epoch: 4, zxid: makeZxid(4, 2) },
     { type: "ping", epoch: 4, commitZxid: makeZxid(4, 2), sessions: [asSessionId(5), asSessionId(2 ** 40)] },
-    { type: "forward", epoch: 4, req: { type: "write", sessionId: asSessionId(5), cxid: 8, request: { type: "create", path: "/x", data: new Uint8Array([3]), acl: [...OPEN_ACL_UNSAFE], mode: CreateMode.EPHEMERAL, ttlMs: 0 }, ids: [{ scheme: "ip", id: "10.0.0.1" }, { scheme: "digest", id: "u:abc" }] } },
+    { type: "forward", epoch: 4, req: { type: "write", sessionId: asSessionId(5), conn: 12, cxid: 8, request: { type: "create", path: "/x", data: new Uint8Array([3]), acl: [...OPEN_ACL_UNSAFE], mode: CreateMode.EPHEMERAL, ttlMs: 0 } } },
+    { type: "forward", epoch: 4, req: { type: "bind", sessionId: asSessionId(5), conn: 12, address: "10.0.0.1" } },
+    { type: "forward", epoch: 4, req: { type: "auth", sessionId: asSessionId(5), conn: 12, scheme: "digest", auth: new TextEncoder().encode("u:pw") } },
+    { type: "forward", epoch: 4, req: { type: "unbind", sessionId: asSessionId(5), conn: 12 } },
     { type: "forward", epoch: 4, req: { type: "createSession", token: 77, timeoutMs: 3000, password: new Uint8Array([1, 2, 3]) } },
     { type: "forward", epoch: 4, req: { type: "closeSession", sessionId: asSessionId(5), cxid: 9 } },
   ];
@@ -49,16 +53,10 @@ describe("peer codec", () => {
     }
   });
 
-  it("a forwarded write claiming the system's identity is a FrameError, and the system's writes are never encoded", () => {
-    const PeerFrame = protoRoot.lookupType("keeper.PeerFrame");
-    const request = { create: { path: "/x", data: new Uint8Array(), acl: [], mode: 0 } };
-    const forged = PeerFrame.encode(PeerFrame.fromObject({ forward: { epoch: 4, write: { sessionId: 5, cxid: 1, request, ids: [], system: true } } })).finish();
-    expect(() => decodePeerFrame(forged)).toThrow(/claims the system's identity/);
-    const honest = PeerFrame.encode(PeerFrame.fromObject({ forward: { epoch: 4, write: { sessionId: 5, cxid: 1, request, ids: [] } } })).finish();
-    const back = decodePeerFrame(honest);
-    expect(back.kind === "message" && back.msg.type === "forward" && back.msg.req.type === "write" ? back.msg.req.ids : "not a write").toEqual([]);
-    const system: PeerMessage = { type: "forward", epoch: 4, req: { type: "write", sessionId: asSessionId(5), cxid: 1, request: { type: "delete", path: "/x", version: -1 } } };
-    expect(() => encodePeerFrame({ kind: "message", msg: system })).toThrow(/never forwarded/);
+  it("a forwarded write in peer protocol 4's shape loses its identities and system flag: none travels any more", () => {
+    const forged = legacyForwardFrame({ epoch: 4, sessionId: 5, cxid: 1, conn: 3, request: { type: "delete", path: "/x", version: -1 }, ids: [{ scheme: "super", id: "" }, { scheme: "digest", id: "owner:x" }], system: true });
+    const back = decodePeerFrame(forged);
+    expect(back.kind === "message" && back.msg.type === "forward" ? back.msg.req : undefined).toEqual({ type: "write", sessionId: 5, conn: 3, cxid: 1, request: { type: "delete", path: "/x", version: -1 } });
   });
 
   it("garbage is a FrameError, never another exception", () => {

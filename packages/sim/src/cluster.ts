@@ -534,7 +534,7 @@ export class SimCluster {
     }
     const cxid = c.nextCxid++;
     c.op = { rec, cxid, at: this.now };
-    if (!r.submit({ type: "write", sessionId: session, cxid, request } as ForwardedRequest)) this.disconnect(c);
+    if (!r.submit({ type: "write", sessionId: session, cxid, request, conn: 0 } as ForwardedRequest)) this.disconnect(c);
   }
 
   // ---- the loop ------------------------------------------------------------------------

@@ -1,11 +1,12 @@
 import { limits, type Acl, type Identity, type RequestAcl } from "@keeper/protocol";
 
 /**
- * Schemes an ACL entry may name: those a stock ZooKeeper has a provider for (ip, digest) and
- * its two built-ins (world, auth). ZooKeeper answers INVALIDACL for any other scheme (sasl and
- * x509 only exist there when configured, and Keeper authenticates neither).
+ * Schemes an ACL entry may name: those a stock ZooKeeper has a provider for (ip, digest), its
+ * two built-ins (world, auth), and x509 (the subject DN of a client certificate, ZooKeeper's
+ * X509AuthenticationProvider, which a ZooKeeper with client TLS configures). ZooKeeper answers
+ * INVALIDACL for any other scheme (sasl, which Keeper does not authenticate).
  */
-const SCHEMES = new Set(["world", "ip", "digest", "auth"]);
+const SCHEMES = new Set(["world", "ip", "digest", "auth", "x509"]);
 const INT32_MIN = -0x8000_0000;
 const INT32_MAX = 0x7fff_ffff;
 

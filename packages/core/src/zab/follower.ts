@@ -112,6 +112,9 @@ export class FollowerRole {
         if (this.phase !== "synced" || msg.epoch !== this.epoch) return;
         this.phase = "broadcast";
         this.leaderCommitted(msg.commitZxid);
+        // The leader knows nobody yet: register every local connection, on this link, ahead of
+        // any write a client sends once this node serves.
+        for (const reg of this.r.attachedConnections.registrations()) this.forward(reg);
         this.r.setServing(true);
         return;
       case "proposal":

@@ -9,6 +9,8 @@ import { Code, asSessionId, epochOf, makeZxid, ownerKind, type SessionId, type Z
 import { assert } from "../assert.ts";
 import { PendingView } from "../requests/pending-view.ts";
 import { prepCloseSession, prepCreateSession, prepRequest } from "../requests/prep.ts";
+import { SessionAuth } from "../sessions/session-auth.ts";
+import type { Registration } from "../sessions/attached-connections.ts";
 import { SessionExpiry } from "../sessions/expiry.ts";
 import { SnapshotWriter } from "../snapshot.ts";
 import type { Txn } from "../txn.ts";
@@ -73,10 +75,16 @@ export class LeaderRole {
   private readonly streams = new Map<ServerId, SnapshotWriter>();
   /** The last tick a streamed SNAP made progress: a long SNAP is not a stalled sync. */
   private syncProgressTick = 0;
+  /**
+   * Who each attached session is, as this leader verified it. A new leader starts empty: the
+   * followers register their connections again before they forward a write (FollowerRole).
+   */
+  private readonly auth: SessionAuth;
 
   constructor(private readonly r: ZabReplica) {
     this.startedTick = r.ticks;
     this.committed = r.state.lastZxid;
+    this.auth = new SessionAuth(r.cfg.credentials);
   }
 
   private get self(): ServerId {
@@ -240,6 +248,8 @@ export class LeaderRole {
   /** Forgets a learner (gone, silent, or starting over). */
   private dropLearner(id: ServerId): boolean {
     this.stopSnap(id);
+    // Its connections closed when it lost this leader; it registers them again if it rejoins.
+    this.auth.forgetOrigin(id);
     return this.learners.delete(id);
   }
 
@@ -255,6 +265,8 @@ export class LeaderRole {
     // Session expiry counts leader ticks, so it needs no clock.
     this.expiry = new SessionExpiry(1, this.r.ticks);
     for (const s of this.r.state.sessions.all()) this.expiry.touch(s.id, this.timeoutTicks(s.timeoutMs), this.r.ticks);
+    // This node's own clients, before any of their writes is prepared.
+    for (const reg of this.r.attachedConnections.registrations()) this.register(reg, this.self);
     for (const id of active) this.r.send(id, { type: "upToDate", syncId: this.learners.get(id)!.syncId, epoch: this.newEpoch!, commitZxid: this.committed });
     this.r.setServing(true);
   }
@@ -265,7 +277,10 @@ export class LeaderRole {
     if (upTo <= this.committed) return;
     this.r.commitUpTo(upTo, (txn) => {
       this.view?.applied(txn.hdr.zxid);
-      if (txn.body.type === "closeSession") this.closing.delete(txn.hdr.sessionId);
+      if (txn.body.type === "closeSession") {
+        this.closing.delete(txn.hdr.sessionId);
+        this.auth.forgetSession(txn.hdr.sessionId);
+      }
     });
     this.committed = upTo;
   }
@@ -293,12 +308,35 @@ export class LeaderRole {
     for (const [id, l] of this.learners) if (l.phase === "synced" || l.phase === "active") this.r.send(id, { type: "proposal", epoch: this.newEpoch!, txn });
   }
 
-  /** Turns a client request (local or forwarded) into a proposal. */
-  prepare(req: ForwardedRequest): boolean {
+  /**
+   * Who a connection of `origin` (a follower, or this node) is: checked and kept here, never
+   * proposed. What was refused is dropped: the client's writes are then checked without it.
+   */
+  register(reg: Registration, origin: ServerId): void {
+    const at = { origin, conn: reg.conn };
+    switch (reg.type) {
+      case "bind":
+        this.auth.bind(reg.sessionId, at, reg.address, this.r.state.sessions.has(reg.sessionId), reg.certificate);
+        return;
+      case "auth":
+        this.auth.authenticate(reg.sessionId, at, reg.scheme, reg.auth);
+        return;
+      case "unbind":
+        return this.auth.unbind(reg.sessionId, at);
+    }
+  }
+
+  /** Turns a client request (local, or forwarded by `origin`) into a proposal. */
+  prepare(req: ForwardedRequest, origin: ServerId = this.self): boolean {
     if (this.phase !== "broadcast") return false;
     const view = this.view!;
     const time = this.r.now;
     switch (req.type) {
+      case "bind":
+      case "auth":
+      case "unbind":
+        this.register(req, origin);
+        return true;
       case "createSession": {
         const txn = prepCreateSession(this.nextZxid(), time, req.timeoutMs, req.password);
         txn.hdr.cxid = req.token;
@@ -324,7 +362,9 @@ export class LeaderRole {
           this.propose({ hdr: { zxid, time, sessionId: req.sessionId, cxid: req.cxid }, body: { type: "error", err: Code.SESSIONEXPIRED } });
           return true;
         }
-        const out = prepRequest({ view, zxid, time, sessionId: req.sessionId, cxid: req.cxid, dataBytesMax: this.r.cfg.dataBytesMax, ...(req.ids ? { ids: req.ids } : {}) }, req.request);
+        // The identities are this leader's own record of the connection the write came on.
+        const ids = this.auth.identities(req.sessionId, { origin, conn: req.conn });
+        const out = prepRequest({ view, zxid, time, sessionId: req.sessionId, cxid: req.cxid, dataBytesMax: this.r.cfg.dataBytesMax, ids }, req.request);
         // The origin validated the request; a stateless error here still gets a transaction
         // so the origin's client is answered in order.
         const txn: Txn = out.kind === "txn" ? out.txn : { hdr: { zxid, time, sessionId: req.sessionId, cxid: req.cxid }, body: { type: "error", err: out.err } };
@@ -393,7 +433,7 @@ export class LeaderRole {
         if (l && msg.epoch === this.newEpoch) this.touch(msg.sessions);
         return;
       case "forward":
-        if (l?.phase === "active" && msg.epoch === this.newEpoch) this.prepare(msg.req);
+        if (l?.phase === "active" && msg.epoch === this.newEpoch) this.prepare(msg.req, from);
         return;
       default:
         return;

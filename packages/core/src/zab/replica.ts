@@ -4,6 +4,7 @@
 // sets `now` before each input and carries out the outputs in order.
 import type { SessionId, Zxid } from "@keeper/protocol";
 import { assert } from "../assert.ts";
+import { AttachedConnections, type Registration } from "../sessions/attached-connections.ts";
 import { ReplicatedState } from "../state.ts";
 import type { TreeOutcome } from "../tree/data-tree.ts";
 import type { Txn } from "../txn.ts";
@@ -84,6 +85,8 @@ export class ZabReplica {
   private serving = false;
   private syncIds = 0;
   private electionReason: string | undefined;
+  /** This node's clients and their credentials, to register with every leader (SessionAuth). */
+  readonly attachedConnections = new AttachedConnections();
 
   constructor(readonly cfg: ZabConfig, boot: ReplicaBoot, private readonly hooks: ReplicaHooks) {
     assert(cfg.voters.includes(cfg.self), `server ${cfg.self} is not among the voters ${cfg.voters.join(",")}`);
@@ -153,6 +156,31 @@ export class ZabReplica {
     if (this.role.kind === "leading") return this.role.leader.prepare(req);
     if (this.role.kind === "following") return this.role.follower.forward(req);
     return false;
+  }
+
+  /**
+   * A local client's session attached on connection `conn` (the shell's number for it). The
+   * leader learns it now if there is one, else each leader does when established.
+   */
+  attach(sessionId: SessionId, conn: number, address: string, certificate?: string): void {
+    this.register(this.attachedConnections.bind(sessionId, conn, address, certificate));
+  }
+
+  /** A credential the client sent on `conn`: the leader checks it for itself. */
+  credential(sessionId: SessionId, conn: number, scheme: string, auth: Uint8Array): void {
+    this.register(this.attachedConnections.credential(sessionId, conn, scheme, auth));
+  }
+
+  /** Connection `conn` closed. */
+  detach(sessionId: SessionId, conn: number): void {
+    this.register(this.attachedConnections.unbind(sessionId, conn));
+  }
+
+  private register(reg: Registration | undefined): void {
+    // Not serving: kept, and sent once a leader is established (before any write).
+    if (!reg || !this.serving) return;
+    if (this.role.kind === "leading") this.role.leader.register(reg, this.cfg.self);
+    else if (this.role.kind === "following") this.role.follower.forward(reg);
   }
 
   /** SNAPs being streamed to followers (the shell then calls streamSnapshots until false). */

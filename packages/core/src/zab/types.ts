@@ -1,6 +1,7 @@
 // Messages and identities of the replication protocol (ZAB-style). Everything here is data:
 // the transport encodes it, the core decides on it.
-import type { Identity, SessionId, Zxid } from "@keeper/protocol";
+import type { SessionId, Zxid } from "@keeper/protocol";
+import type { CredentialCheck } from "../sessions/session-auth.ts";
 import type { WriteRequest } from "../requests/prep.ts";
 import type { Txn } from "../txn.ts";
 
@@ -17,10 +18,23 @@ export interface Vote {
   epoch: number;
 }
 
-/** What a node hands its leader to be turned into a transaction. */
+/**
+ * What a node hands its leader: a request to turn into a transaction, or who a client is
+ * (SessionAuth). `conn` is the origin's number for the client's connection: a session that
+ * reconnects gets a new one, and with it no identities until its client authenticates again.
+ */
 export type ForwardedRequest =
-  /** `ids`: the client's identities for ACL checks (absent: the system, which may do anything). */
-  | { type: "write"; sessionId: SessionId; cxid: number; request: WriteRequest; ids?: Identity[] }
+  /** Checked as whoever connection `conn` of the sending node proved to be: no identity travels. */
+  | { type: "write"; sessionId: SessionId; conn: number; cxid: number; request: WriteRequest }
+  /**
+   * The session attached on connection `conn`, whose client is at `address` and presented a TLS
+   * certificate with subject `certificate` (verified by that node, which alone saw it).
+   */
+  | { type: "bind"; sessionId: SessionId; conn: number; address: string; certificate?: string }
+  /** A credential (an auth packet) the client sent on `conn`: the leader checks it. */
+  | { type: "auth"; sessionId: SessionId; conn: number; scheme: string; auth: Uint8Array }
+  /** Connection `conn` closed. */
+  | { type: "unbind"; sessionId: SessionId; conn: number }
   /** `token` comes back as the createSession transaction's cxid, so the origin finds its client. */
   | { type: "createSession"; token: number; timeoutMs: number; password: Uint8Array }
   | { type: "closeSession"; sessionId: SessionId; cxid: number };
@@ -115,6 +129,11 @@ export interface ZabConfig {
    * long; the shell calls applyMore() while applyBehind. Default: everything at once.
    */
   applyBatchTxns?: number;
+  /**
+   * How the leader checks a client's credential (the shell's hashing, and its super digest).
+   * Without it no credential proves anything, and every client write is checked as its address.
+   */
+  credentials?: CredentialCheck;
   /** Bytes per piece of a SNAP streamed to a follower (default SNAP_CHUNK_BYTES). */
   snapChunkBytes?: number;
   /**

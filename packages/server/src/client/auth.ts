@@ -3,13 +3,10 @@
 // digest equals the configured superDigest the client is also the super user, who passes every
 // ACL check (ZooKeeper's DigestAuthenticationProvider adds Id("super", "") first, then the digest).
 import { createHash } from "node:crypto";
-import type { ClientInfo, Identity } from "@keeper/protocol";
+import { limits, type ClientInfo, type Identity } from "@keeper/protocol";
 
-/**
- * Identities one connection may hold (its ip one included). ZooKeeper sets no bound; a client
- * sending auth packets without end would grow a list that every ACL check and whoAmI walks.
- */
-export const IDENTITIES_PER_CONNECTION_MAX = 32;
+/** Identities one connection may hold (its ip one included): see limits.identitiesPerConnectionMax. */
+export const IDENTITIES_PER_CONNECTION_MAX = limits.identitiesPerConnectionMax;
 
 export interface Authenticated {
   identity: Identity;
@@ -27,4 +24,12 @@ export function authenticate(scheme: string, auth: Uint8Array, superDigest: stri
   const digest: Authenticated = { info: { authScheme: "digest", user }, identity: { scheme: "digest", id } };
   if (superDigest !== "" && id === superDigest) return [{ info: { authScheme: "super", user: "" }, identity: { scheme: "super", id: "" } }, digest];
   return [digest];
+}
+
+/**
+ * The leader's check of a credential a follower (or this node) forwarded: the same hashing and
+ * super digest as a client's own node applies, computed where the write is prepared.
+ */
+export function credentialCheck(superDigest: string): (scheme: string, auth: Uint8Array) => Identity[] | undefined {
+  return (scheme, auth) => authenticate(scheme, auth, superDigest)?.map((a) => a.identity);
 }

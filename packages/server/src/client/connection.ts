@@ -6,7 +6,7 @@
 //
 // Reading stops for two reasons, each with its own flag: this connection's backlog is long, or
 // the whole node has too many requests in flight (OutstandingRequests). It resumes when neither holds.
-import { Code, limits, type Identity, type ServerMessage, type SessionId } from "@keeper/protocol";
+import { Code, limits, type ClientMessage, type Identity, type ServerMessage, type SessionId } from "@keeper/protocol";
 import { javaSetOrder } from "@keeper/core";
 import type { Logger } from "../logger.ts";
 import type { OutstandingRequests, Throttled } from "./outstanding.ts";
@@ -87,6 +87,16 @@ export class Connection implements Throttled {
   /** What whoAmI answers, in the same order. */
   get clientInfo(): Array<{ authScheme: string; user: string }> {
     return this.all.map((k) => k.info);
+  }
+
+  /** The subject DN of the client's verified TLS certificate, if it presented one (x509 identity). */
+  certificate: string | undefined;
+
+  /** The client's TLS certificate named `dn` (verified by the client CA): it is x509:<dn>, as in ZooKeeper. */
+  presentedCertificate(dn: string | undefined): void {
+    if (dn === undefined) return;
+    this.certificate = dn;
+    this.addIdentity({ scheme: "x509", id: dn }, { authScheme: "x509", user: dn });
   }
 
   /** The client's address without the port. */
@@ -217,6 +227,27 @@ export class Connection implements Throttled {
   /** The socket is gone. */
   ended(): void {
     this.release();
+  }
+
+  /**
+   * Requests that came behind the connect request, before the session was set up. ZooKeeper's
+   * Netty client sends its first requests without waiting for the connect reply; ZooKeeper
+   * stops reading the socket until the session is set up, Keeper holds them (at most
+   * pendingRequestsPerSessionMax) and handles them then, in order.
+   */
+  private held: ClientMessage[] = [];
+
+  /** Holds `msg` until the session is attached; false when too many wait already. */
+  holdUntilAttached(msg: ClientMessage): boolean {
+    if (this.held.length >= limits.pendingRequestsPerSessionMax) return false;
+    this.held.push(msg);
+    return true;
+  }
+
+  takeHeld(): ClientMessage[] {
+    const held = this.held;
+    this.held = [];
+    return held;
   }
 
   /** Fails every write still waiting: used when the session ends under it. */

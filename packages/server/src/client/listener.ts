@@ -8,7 +8,7 @@ import type { Logger } from "../logger.ts";
 import type { KeeperNode } from "../keeper-node.ts";
 import { Connection, type ClientTransport } from "./connection.ts";
 import type { ConnectionLimits } from "./connection-limits.ts";
-import type { ClientTls } from "./client-tls.ts";
+import { certificateIdentity, tlsServerOptions, type ClientTls } from "./client-tls.ts";
 import { originChecker } from "./origins.ts";
 
 /** The native protocol on a WebSocket: protobuf frames, and a close notice saying why. */
@@ -42,7 +42,7 @@ export interface Listener {
 /** `tls`: the port speaks HTTPS and wss:// instead. */
 export async function listen(node: KeeperNode, host: string, port: number, admin: (req: IncomingMessage, res: ServerResponse) => void, log: Logger, sockets: ConnectionLimits, tls?: ClientTls): Promise<Listener> {
   const connections = new Set<Connection>();
-  const http: Server = tls ? (createHttpsServer({ key: tls.key, cert: tls.cert, minVersion: "TLSv1.2" }, admin) as unknown as Server) : createServer(admin);
+  const http: Server = tls ? (createHttpsServer(tlsServerOptions(tls), admin) as unknown as Server) : createServer(admin);
   // Counted per TCP connection, before any HTTP is read: admin requests and WebSockets alike.
   http.on("connection", (socket: Socket) => {
     const ip = socket.remoteAddress ?? "";
@@ -68,6 +68,7 @@ export async function listen(node: KeeperNode, host: string, port: number, admin
   wss.on("connection", (socket: WebSocket, req: IncomingMessage) => {
     const remote = `${req.socket.remoteAddress}:${req.socket.remotePort}`;
     const conn = new Connection(webSocketTransport(socket), remote, log, node.outstanding, node.latency);
+    conn.presentedCertificate(certificateIdentity(req.socket));
     connections.add(conn);
     node.opened(conn);
     const handshake = setTimeout(() => conn.sessionId === undefined && conn.close(Code.CONNECTIONLOSS, "no connect request in time"), HANDSHAKE_MS);

@@ -29,10 +29,13 @@ const ROLES: readonly PeerRole[] = ["looking", "following", "leading"];
 function forwardToWire(req: ForwardedRequest): Obj {
   switch (req.type) {
     case "write":
-      // Only the leader itself acts as the system (session reaper, expiry): such a write is never
-      // forwarded, and a forward claiming it is refused on arrival.
-      if (req.ids === undefined) throw new Error("a write without identities (the system's) is never forwarded");
-      return { write: { sessionId: req.sessionId, cxid: req.cxid, request: requestToObject(req.request), ids: req.ids } };
+      return { write: { sessionId: req.sessionId, cxid: req.cxid, request: requestToObject(req.request), conn: req.conn } };
+    case "bind":
+      return { bind: { sessionId: req.sessionId, conn: req.conn, address: req.address, ...(req.certificate !== undefined ? { certificate: req.certificate } : {}) } };
+    case "auth":
+      return { auth: { sessionId: req.sessionId, conn: req.conn, scheme: req.scheme, auth: req.auth } };
+    case "unbind":
+      return { unbind: { sessionId: req.sessionId, conn: req.conn } };
     case "createSession":
       return { createSession: { token: req.token, timeoutMs: req.timeoutMs, password: req.password } };
     case "closeSession":
@@ -40,25 +43,31 @@ function forwardToWire(req: ForwardedRequest): Obj {
   }
 }
 
+const str = (v: unknown): string => (typeof v === "string" ? v : "");
+
 function forwardFromWire(f: Obj): ForwardedRequest {
-  if (f.req === "write") {
-    const w: Obj = f.write ?? {};
-    if (w.system === true) throw new FrameError("a forwarded write claims the system's identity");
-    const request = requestFromObject(w.request ?? {});
-    // Only what the leader prepares travels; an auth or a read is answered where its client is.
-    if (!FORWARDED_TYPES.has(request.type)) throw new FrameError(`a ${request.type} request is never forwarded`);
-    const ids = (Array.isArray(w.ids) ? w.ids : []).map((i: Obj) => ({ scheme: String(i.scheme ?? ""), id: String(i.id ?? "") }));
-    return { type: "write", sessionId: asSessionId(n(w.sessionId)), cxid: n(w.cxid), request: request as WriteRequest, ids };
+  const b: Obj = (typeof f.req === "string" ? f[f.req] : undefined) ?? {};
+  const sessionId = asSessionId(n(b.sessionId));
+  switch (f.req) {
+    case "write": {
+      const request = requestFromObject(b.request ?? {});
+      // Only what the leader prepares travels; an auth or a read is answered where its client is.
+      if (!FORWARDED_TYPES.has(request.type)) throw new FrameError(`a ${request.type} request is never forwarded`);
+      return { type: "write", sessionId, conn: n(b.conn), cxid: n(b.cxid), request: request as WriteRequest };
+    }
+    case "bind":
+      return { type: "bind", sessionId, conn: n(b.conn), address: str(b.address), ...(typeof b.certificate === "string" && b.certificate !== "" ? { certificate: b.certificate } : {}) };
+    case "auth":
+      return { type: "auth", sessionId, conn: n(b.conn), scheme: str(b.scheme), auth: bytes(b.auth) };
+    case "unbind":
+      return { type: "unbind", sessionId, conn: n(b.conn) };
+    case "createSession":
+      return { type: "createSession", token: n(b.token), timeoutMs: n(b.timeoutMs), password: bytes(b.password) };
+    case "closeSession":
+      return { type: "closeSession", sessionId, cxid: n(b.cxid) };
+    default:
+      throw new FrameError("forward carries no request");
   }
-  if (f.req === "createSession") {
-    const c: Obj = f.createSession ?? {};
-    return { type: "createSession", token: n(c.token), timeoutMs: n(c.timeoutMs), password: c.password instanceof Uint8Array ? c.password : new Uint8Array() };
-  }
-  if (f.req === "closeSession") {
-    const c: Obj = f.closeSession ?? {};
-    return { type: "closeSession", sessionId: asSessionId(n(c.sessionId)), cxid: n(c.cxid) };
-  }
-  throw new FrameError("forward carries no request");
 }
 
 function messageToWire(m: PeerMessage): Obj {

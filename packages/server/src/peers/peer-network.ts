@@ -19,8 +19,13 @@ import { encodeBatch, encodeHot, isHot, outgoingBytes, type OutgoingFrame } from
 import { LinkLiveness } from "./liveness.ts";
 import { NONCE_BYTES, certServerId, newNonce, proofOf, proofValid, type HandshakeFacts, type PeerAuth } from "./peer-auth.ts";
 
-/** 2: frames may be batches. 3: a SNAP may come in pieces (snapChunk). 4: authenticated handshake. */
-export const PEER_PROTOCOL_VERSION = 4;
+/**
+ * 2: frames may be batches. 3: a SNAP may come in pieces (snapChunk). 4: authenticated
+ * handshake. 5: forwarded writes carry no identities; followers register their clients'
+ * connections and credentials with the leader (bind, auth, unbind). A node of 4 and one of 5
+ * refuse each other: mixed, a follower's clients would write as nobody.
+ */
+export const PEER_PROTOCOL_VERSION = 5;
 /**
  * Frames before the other end has proved itself are at most this big (a hello with a long
  * peer list fits many times over): a stranger cannot make the node buffer a large frame.

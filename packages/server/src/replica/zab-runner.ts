@@ -178,6 +178,20 @@ export class ZabRunner {
     return ok;
   }
 
+  /** A local client's session attached on connection `conn` at `address` (see SessionAuth). */
+  attach(sessionId: SessionId, conn: number, address: string, certificate?: string): void {
+    this.input(() => this.replica.attach(sessionId, conn, address, certificate));
+  }
+
+  /** A credential the client sent on `conn`, for the leader to check itself. */
+  credential(sessionId: SessionId, conn: number, scheme: string, auth: Uint8Array): void {
+    this.input(() => this.replica.credential(sessionId, conn, scheme, auth));
+  }
+
+  detach(sessionId: SessionId, conn: number): void {
+    this.input(() => this.replica.detach(sessionId, conn));
+  }
+
   touch(ids: Iterable<SessionId>): void {
     this.input(() => this.replica.touchSessions(ids));
   }

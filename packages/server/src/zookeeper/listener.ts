@@ -27,7 +27,7 @@ import type { Logger } from "../logger.ts";
 import type { KeeperNode } from "../keeper-node.ts";
 import { Connection, type ClientTransport } from "../client/connection.ts";
 import type { ConnectionLimits } from "../client/connection-limits.ts";
-import type { ClientTls } from "../client/client-tls.ts";
+import { certificateIdentity, tlsServerOptions, type ClientTls } from "../client/client-tls.ts";
 import { requestOf, responseOf } from "./translate.ts";
 
 export interface ZkListener {
@@ -152,6 +152,7 @@ export async function listenZooKeeper(node: KeeperNode, host: string, port: numb
           return;
         }
         conn = new Connection(transport, remote, log, node.outstanding, node.latency);
+        conn.presentedCertificate(certificateIdentity(socket));
         node.opened(conn);
       }
       if (!conn || conn.closed) return;
@@ -180,7 +181,7 @@ export async function listenZooKeeper(node: KeeperNode, host: string, port: numb
     });
     socket.on("error", () => socket.destroy());
   };
-  const server: Server = tls ? createTlsServer({ key: tls.key, cert: tls.cert, minVersion: "TLSv1.2" }, onSocket) : createServer(onSocket);
+  const server: Server = tls ? createTlsServer(tlsServerOptions(tls), onSocket) : createServer(onSocket);
   await new Promise<void>((resolve, reject) => {
     server.once("error", reject);
     server.listen(port, host, () => {
