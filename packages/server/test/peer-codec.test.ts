@@ -6,7 +6,7 @@
 // these tests fail for any field that does not make the trip.
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
-import { type ForwardedRequest, type PeerMessage, type TreeTxn, type Txn, type TxnBody, type WriteRequest } from "@keeper/core";
+import { asServerId, type ForwardedRequest, type PeerMessage, type TreeTxn, type Txn, type TxnBody, type WriteRequest } from "@keeper/core";
 import {
   AddWatchMode,
   CONTAINER_OWNER,
@@ -370,5 +370,21 @@ describe("a commit carries the leader's digest", () => {
   it("commit: the digest survives the wire, and a commit without one (an older leader) decodes without one", () => {
     expect(viaPeer({ type: "commit", epoch: 4, zxid: asZxid(0x4_0000_0009), digest: "0123456789abcdef" })).toEqual({ type: "commit", epoch: 4, zxid: 0x4_0000_0009, digest: "0123456789abcdef" });
     expect(viaPeer({ type: "commit", epoch: 4, zxid: asZxid(7) })).toEqual({ type: "commit", epoch: 4, zxid: 7 });
+  });
+});
+
+describe("the digest tally and resync travel between peers", () => {
+  const cases: Array<[string, PeerMessage]> = [
+    ["upToDate with the leader's digest", { type: "upToDate", syncId: 3, epoch: 2, commitZxid: asZxid(0x2_0000_0004), digest: "00ff00ff00ff00ff.0000000100000002" }],
+    ["upToDate without one (an older leader)", { type: "upToDate", syncId: 3, epoch: 2, commitZxid: asZxid(5) }],
+    ["a ping with digest reports", { type: "ping", epoch: 2, commitZxid: asZxid(9), sessions: [], digests: [{ zxid: asZxid(8), digest: "a.b" }, { zxid: asZxid(9), digest: "c.d" }] }],
+    ["a ping without reports", { type: "ping", epoch: 2, commitZxid: asZxid(9), sessions: [asSessionId(0x2_0000_0001)] }],
+    ["resync", { type: "resync", epoch: 7, zxid: asZxid(0x7_0000_0002) }],
+    ["a resyncing follower's info", { type: "followerInfo", syncId: 1, acceptedEpoch: 6, lastZxid: asZxid(0), resyncing: true }],
+    ["a follower's info", { type: "followerInfo", syncId: 1, acceptedEpoch: 6, lastZxid: asZxid(3) }],
+    ["a resyncing node's vote", { type: "notification", vote: { leader: asServerId(2), zxid: asZxid(0), epoch: 6 }, round: 4, state: "looking", resyncing: true }],
+  ];
+  it.each(cases)("%s", (_name, msg) => {
+    expect(viaPeer(msg)).toEqual(msg);
   });
 });

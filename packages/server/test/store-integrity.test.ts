@@ -193,24 +193,40 @@ describe("Store integrity", () => {
     expect(boot.log).toEqual([]);
   });
 
-  it("a data dir marked for resync (its state diverged) boots empty with its epochs, and keeps no snapshot or log", async () => {
+  it("a resync batch drops snapshots, log and commit point but keeps the epochs, and boots empty and resyncing", async () => {
     await logTxns(4);
     await snapshotNow();
     await logTxns(3);
     await store.setEpochs({ accepted: 5, current: 4 });
     await store.persist({ seq: 9, append: [], committed: txns[6]!.hdr.zxid });
-    await store.markForResync(txns[6]!.hdr.zxid);
+    await store.persist({ seq: 10, append: [], resync: true });
+    expect(await store.resyncMarked()).toBe(true);
     await store.close();
     store = await Store.open(dir.path);
     const boot = await store.boot();
     expect(boot.state.lastZxid).toBe(0);
     expect(boot.log).toEqual([]);
     expect(boot.committed).toBeUndefined();
+    expect(boot.resyncing).toBe(true);
     expect([boot.acceptedEpoch, boot.currentEpoch]).toEqual([5, 4]);
     expect(await store.snapshotMeta()).toBeUndefined();
-    // Only once: what the leader sends next is kept.
-    await logTxns(1);
-    expect((await store.boot()).log).toHaveLength(1);
+  });
+
+  it("the resync mark outlives a crash part way through the copy, and goes only with resyncDone", async () => {
+    await logTxns(3);
+    await store.persist({ seq: 1, append: [], resync: true });
+    // Part of a leader's history arrived, then the process died: the next boot starts over.
+    await logTxns(2);
+    let boot = await store.boot();
+    expect(boot.resyncing).toBe(true);
+    expect(boot.log).toEqual([]);
+    // The whole sync is durable and the mark cleared with the last batch: kept from now on.
+    await logTxns(2);
+    await store.persist({ seq: 2, append: [], resyncDone: true });
+    expect(await store.resyncMarked()).toBe(false);
+    boot = await store.boot();
+    expect(boot.resyncing).toBeUndefined();
+    expect(boot.log).toHaveLength(2);
   });
 
   it("an unframed value in an upgraded data dir is corruption, not an old record", async () => {

@@ -174,8 +174,8 @@ export class SimCluster {
         this.checkEphemeralOwners(n.id, replica);
       },
       // Replicas that apply one history never differ: a reported divergence is a bug.
-      diverged: (zxid, mine, leaders) => {
-        throw new Error(`node ${n.id}: digest ${mine} at ${zxid} differs from the leader's ${leaders}`);
+      diverged: (e) => {
+        throw new Error(`node ${n.id}: ${e.action}: ${e.reason}`);
       },
       roleChanged: (s) => {
         this.log(`node ${n.id} ${s.role}${s.serving ? " serving" : ""} epoch ${s.currentEpoch} leader ${s.leader ?? "-"}`);

@@ -27,7 +27,10 @@ const EPOCH_ACCEPTED = "e/accepted";
 const EPOCH_CURRENT = "e/current";
 export const LOG_FROM = "f/log-from";
 const PROBE = "f/probe";
-/** Set when this node's state diverged from the leader's: the next boot starts from nothing. */
+/**
+ * Set (synced) before a node drops a state that diverged, cleared once it holds an established
+ * leader's history again: a boot that finds it drops whatever is left and starts from nothing.
+ */
 const RESYNC = "f/resync";
 export const DEFAULT_SNAPSHOTS_RETAINED = 3;
 /** The commit point recorded with the last batch: boot applies the log up to it (BootReplay). */
@@ -158,6 +161,10 @@ export class Store {
    * in one synced write. Returns the bytes of log records appended.
    */
   async persist(b: PersistBatch): Promise<number> {
+    if (b.resync) {
+      await this.markForResync();
+      await this.dropState();
+    }
     if (b.snapshot) {
       // Stored aside and switched to in one synced write; only then are the log and the other
       // snapshots (of another history) dropped. A crash before the switch leaves the old state
@@ -184,6 +191,8 @@ export class Store {
     if (b.epochs?.current !== undefined) ops.push({ type: "put", key: EPOCH_CURRENT, value: frame(encodeZxidValue(b.epochs.current)) });
     if (b.committed !== undefined) ops.push({ type: "put", key: COMMITTED, value: frame(encodeZxidValue(b.committed)) });
     if (ops.length > 0) await this.db.batch(ops, { sync: true } as never);
+    // Last: only now is everything the resync brought durable.
+    if (b.resyncDone) await this.db.batch([{ type: "del", key: RESYNC }], { sync: true } as never);
     let logged = 0;
     for (let i = 0; i < b.append.length; i++) logged += ops[i]!.value.length;
     return logged;
@@ -197,7 +206,12 @@ export class Store {
    * far as the log goes).
    */
   async boot(): Promise<ReplicaBoot & { committed: Zxid | undefined }> {
-    if ((await this.getChecked(RESYNC)) !== undefined) await this.dropState();
+    if ((await this.getChecked(RESYNC)) !== undefined) {
+      this.log.error("this data dir is marked for a resync (its state diverged and the copy from a leader did not finish): its snapshots and log are dropped, the node takes a leader's state");
+      await this.dropState();
+      const { accepted, current } = await this.epochs();
+      return { state: new ReplicatedState(), log: [], acceptedEpoch: accepted, currentEpoch: current, committed: undefined, resyncing: true };
+    }
     await this.snapshots.clearOrphans();
     const from = await this.logFrom();
     const snap = await this.snapshots.loadNewestValid(from);
@@ -228,22 +242,29 @@ export class Store {
 
   /**
    * Marks this data dir for a full resync: this node's state was found to differ from the
-   * leader's (run-time digest check), and its own snapshots and log would rebuild the same.
+   * quorum's (run-time digest check), and its own snapshots and log would rebuild the same.
    */
-  async markForResync(zxid: Zxid): Promise<void> {
-    await this.db.batch([{ type: "put", key: RESYNC, value: frame(encodeZxidValue(zxid)) }], { sync: true } as never);
+  async markForResync(): Promise<void> {
+    await this.db.batch([{ type: "put", key: RESYNC, value: frame(encodeZxidValue(Date.now())) }], { sync: true } as never);
   }
 
-  /** Drops snapshots, log and commit point (the epochs stay: they are promises made to peers). */
+  /** True while the data dir is marked for a resync (see markForResync). */
+  async resyncMarked(): Promise<boolean> {
+    return (await this.getChecked(RESYNC)) !== undefined;
+  }
+
+  /**
+   * Drops snapshots, log and commit point. The epochs stay (they are promises made to peers),
+   * and so does the resync mark: the node holds nothing usable until a leader's sync is durable.
+   */
   private async dropState(): Promise<void> {
-    this.log.error("this node's state diverged from the leader's: its snapshots and log are dropped, it copies the state from the leader (SNAP)");
     await this.db.clear({ gte: "s/", lt: "s/~" });
     await this.db.clear({ gte: TXN_PREFIX, lt: TXN_END });
+    // clear() is not synced: this synced write makes the drop durable with it.
     await this.db.batch(
       [
         { type: "del", key: COMMITTED },
         { type: "put", key: LOG_FROM, value: frame(encodeZxidValue(0)) },
-        { type: "del", key: RESYNC },
       ],
       { sync: true } as never,
     );
