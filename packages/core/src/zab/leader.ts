@@ -374,6 +374,10 @@ export class LeaderRole {
       case "followerInfo": {
         // A repeat of the attempt already under way changes nothing; a new attempt starts over.
         if (l && l.syncId === msg.syncId && l.phase !== "info") return;
+        // It accepted an epoch above ours (offered by a leader that was never established, here
+        // before it crashed): it can never follow this epoch, and waiting leaves it out for
+        // good. Start over: the next discovery proposes above what it accepted.
+        if (this.newEpoch !== undefined && msg.acceptedEpoch > this.newEpoch) return this.r.lookAgain(`follower ${from} accepted epoch ${msg.acceptedEpoch}, above this leader's ${this.newEpoch}`);
         this.stopSnap(from);
         this.digests.forget(from);
         this.learners.set(from, { phase: "info", syncId: msg.syncId, acceptedEpoch: msg.acceptedEpoch, lastZxid: msg.lastZxid, currentEpoch: 0, ackedZxid: 0 as Zxid, lastHeardTick: this.r.ticks, resyncing: msg.resyncing === true });
@@ -383,8 +387,10 @@ export class LeaderRole {
       }
       case "ackEpoch": {
         if (!l || l.phase !== "info" || msg.epoch !== this.newEpoch || msg.syncId !== l.syncId) return;
-        if (msg.currentEpoch > this.r.currentEpoch || (msg.currentEpoch === this.r.currentEpoch && msg.lastZxid > this.r.log.lastZxid)) {
-          // A follower holds a newer history than this leader: it must not lead.
+        // A follower holds a newer history than this leader: it must not lead. Not so for a
+        // resyncing one: its history does not count (it may lack what it acked), and it is
+        // truncated to this leader's like any proposals a quorum never had.
+        if (!l.resyncing && (msg.currentEpoch > this.r.currentEpoch || (msg.currentEpoch === this.r.currentEpoch && msg.lastZxid > this.r.log.lastZxid))) {
           return this.r.lookAgain(`follower ${from} is ahead of the leader`);
         }
         l.phase = "epochAcked";

@@ -74,7 +74,11 @@ export interface ReplicaBoot {
   logBase?: Zxid;
   acceptedEpoch: number;
   currentEpoch: number;
-  /** The store was marked for a resync (a crash interrupted one): state and log are empty. */
+  /**
+   * The store may have lost what this node acknowledged (a resync a crash interrupted: state
+   * and log are empty; or a log truncated at a record that failed its check): it does not vote
+   * until an established leader has synced it.
+   */
   resyncing?: boolean;
 }
 
@@ -123,7 +127,8 @@ export class ZabReplica {
     this.durableZxid = this.log.lastZxid;
     this.markedCommitted = this.state.lastZxid;
     this.resyncing = boot.resyncing === true;
-    assert(!this.resyncing || (this.state.lastZxid === ZXID_ZERO && this.log.length === 0), "a resyncing replica boots empty");
+    // Alone there is nobody to resync from, and nobody who could hold what was lost.
+    if (this.resyncing && cfg.voters.length === 1) this.resyncDone();
     this.role = { kind: "looking", election: this.newElection() };
   }
 

@@ -89,7 +89,7 @@ export class ZabRunner {
 
   static async open(store: Store, opts: RunnerOptions, log: Logger, hooks: ReplicaHooks): Promise<ZabRunner> {
     const started = performance.now();
-    const boot = await store.boot();
+    const boot = await store.boot({ canResync: opts.zab.voters.length > 1 });
     const snapshotZxid = boot.state.lastZxid;
     const loadedMs = Math.round(performance.now() - started);
     // The committed part of the log is applied now, in slices, before the node joins.
@@ -307,6 +307,8 @@ export class ZabRunner {
     this.snapshotAtTxns = drawSnapshotPoint(this.opts.snapshotEveryTxns);
     this.snapshotAtBytes = drawSnapshotPoint(this.opts.snapshotEveryBytes);
     const writer = new SnapshotWriter(this.replica.state.tree, this.replica.state.sessions);
+    // With "snapshot saved" it brackets the window in which a crash leaves a half-written one.
+    this.log.info({ zxid: writer.zxid }, "snapshot started");
     const run = { writer, aborted: false, done: Promise.resolve() };
     run.done = this.writeSnapshot(run)
       .catch((err) => {

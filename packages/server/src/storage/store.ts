@@ -205,16 +205,22 @@ export class Store {
    * the commit point recorded with the last batch (BootReplay applies the log up to it, as
    * far as the log goes).
    */
-  async boot(): Promise<ReplicaBoot & { committed: Zxid | undefined }> {
+  async boot(opts: { canResync?: boolean } = {}): Promise<ReplicaBoot & { committed: Zxid | undefined }> {
+    // With peers, a node that lost data it may have acknowledged boots resyncing (it does not
+    // vote until a leader has synced it); alone, there is nobody to resync from.
+    const canResync = opts.canResync ?? true;
     if ((await this.getChecked(RESYNC)) !== undefined) {
-      this.log.error("this data dir is marked for a resync (its state diverged and the copy from a leader did not finish): its snapshots and log are dropped, the node takes a leader's state");
-      await this.dropState();
-      const { accepted, current } = await this.epochs();
-      return { state: new ReplicatedState(), log: [], acceptedEpoch: accepted, currentEpoch: current, committed: undefined, resyncing: true };
+      this.log.error("this data dir is marked for a resync (its state diverged, or it lost log records, and the copy from a leader did not finish): its snapshots and log are dropped, the node takes a leader's state");
+      return this.bootEmptyResyncing();
     }
     await this.snapshots.clearOrphans();
     const from = await this.logFrom();
     const snap = await this.snapshots.loadNewestValid(from);
+    if (!snap && from > 0 && canResync) {
+      this.log.error({ logFrom: `0x${from.toString(16)}` }, "no snapshot in this data dir passes its checks and the log does not reach back to zxid 0: the node drops what is left and takes a leader's state, without voting until it has");
+      await this.markForResync();
+      return this.bootEmptyResyncing();
+    }
     if (!snap && from > 0) {
       throw new StorageError(
         `no snapshot in this data dir passes its checks, and the log starts after zxid 0x${from.toString(16)}: ` +
@@ -223,12 +229,20 @@ export class Store {
     }
     const state = snap ? new ReplicatedState(snap.tree, snap.sessions) : new ReplicatedState();
     const log: Txn[] = [];
+    let truncated = false;
     for await (const [key, value] of this.db.iterator({ gt: txnKey(state.lastZxid), lt: TXN_END })) {
       try {
         log.push(decodeRecord(key, value));
       } catch (err) {
         const last = log[log.length - 1]?.hdr.zxid ?? state.lastZxid;
         this.log.error({ err, key, truncatedAfter: last }, "log record fails its check: the log is truncated before it; the leader resends the rest");
+        if (canResync) {
+          // It may have acknowledged what is gone: marked (synced, before the truncation) so
+          // that it does not vote until a leader has synced it, even across another crash.
+          this.log.error("this node may have acknowledged the records it lost: it does not vote until a leader has synced it");
+          await this.markForResync();
+          truncated = true;
+        }
         await this.db.clear({ gte: key, lt: TXN_END });
         // clear() is not synced: a synced write after it makes the truncation durable.
         await this.db.batch([{ type: "put", key: LOG_FROM, value: frame(encodeZxidValue(from)) }], { sync: true } as never);
@@ -237,7 +251,14 @@ export class Store {
     }
     const { accepted, current } = await this.epochs();
     const committed = await this.getChecked(COMMITTED);
-    return { state, log, acceptedEpoch: accepted, currentEpoch: current, committed: committed === undefined ? undefined : asZxid(decodeNumber(committed)) };
+    return { state, log, acceptedEpoch: accepted, currentEpoch: current, committed: committed === undefined ? undefined : asZxid(decodeNumber(committed)), ...(truncated ? { resyncing: true } : {}) };
+  }
+
+  /** Drops what is left (keeping the epochs and the resync mark): the node takes a leader's state. */
+  private async bootEmptyResyncing(): Promise<ReplicaBoot & { committed: undefined }> {
+    await this.dropState();
+    const { accepted, current } = await this.epochs();
+    return { state: new ReplicatedState(), log: [], acceptedEpoch: accepted, currentEpoch: current, committed: undefined, resyncing: true };
   }
 
   /**
