@@ -14,6 +14,7 @@ const create = (data: string): Txn => ({ hdr: { zxid: makeZxid(1, 1), time: 5, s
 interface Boot {
   log: Txn[];
   resyncing?: boolean;
+  acceptedEpoch?: number;
 }
 
 /** Replicas booted from `boots` (all at epoch 1), delivering messages and persisting at once between the nodes in `up`. */
@@ -23,7 +24,7 @@ function ensemble(boots: Boot[], up: ServerId[] = ids) {
   const servedDigests = new Map<ServerId, Set<string>>(ids.map((id) => [id, new Set()]));
   const rs = ids.map((self, i) => {
     const cfg: ZabConfig = { self, voters: ids, dataBytesMax: 1 << 20, tickMs: 100, heartbeatTicks: 1, syncLimitTicks: 5, initLimitTicks: 20, finalizeTicks: 1, electionResendTicks: 5, logWindowTxns: 100 };
-    return new ZabReplica(cfg, { state: new ReplicatedState(), log: boots[i]!.log, acceptedEpoch: 1, currentEpoch: 1, ...(boots[i]!.resyncing ? { resyncing: true } : {}) }, {
+    return new ZabReplica(cfg, { state: new ReplicatedState(), log: boots[i]!.log, acceptedEpoch: boots[i]!.acceptedEpoch ?? 1, currentEpoch: 1, ...(boots[i]!.resyncing ? { resyncing: true } : {}) }, {
       applied: () => {},
       stateReset: () => {},
       roleChanged: (s) => {
@@ -124,6 +125,20 @@ describe("run-time digest check", () => {
     expect(rs[0]!.status()).toMatchObject({ role: "following", integrity: "ok" });
     expect(new Set(rs.map((r) => r.state.digest())).size).toBe(1);
     expect(rs[0]!.state.tree.node("/x")).toBeDefined();
+  });
+
+  it("a node that accepted an epoch no leader established still joins the established leader of a lower epoch (simulator seed 124)", () => {
+    // Node 1 accepted epoch 9 (offered by a leader that crashed before establishing it) and is
+    // resyncing; nodes 2 and 3 establish epoch 2 without it. Offered 2 < 9 it can never follow:
+    // the leader must start over so that the next discovery proposes above 9.
+    const { rs, settle, connect } = ensemble([{ log: [], resyncing: true, acceptedEpoch: 9 }, { log: [create("good")] }, { log: [create("good")] }], [ids[1], ids[2]]);
+    expect(leaderOf(rs)?.status().currentEpoch).toBe(2);
+    rs[0]!.start();
+    connect(ids[0]);
+    settle(80);
+    expect(rs.every((r) => r.status().serving)).toBe(true);
+    expect(rs.map((r) => r.status().currentEpoch)).toEqual([10, 10, 10]);
+    expect(rs[0]!.status().integrity).toBe("ok");
   });
 
   it("replicas that agree never report a divergence", () => {
