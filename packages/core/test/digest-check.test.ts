@@ -5,7 +5,7 @@
 // by hand, no I/O.
 import { describe, expect, it } from "vitest";
 import { OPEN_ACL_UNSAFE, asSessionId, makeZxid } from "@keeper/protocol";
-import { ReplicatedState, ZabReplica, asServerId, type DivergenceEvent, type PersistBatch, type ServerId, type Txn, type ZabConfig } from "../src/index.ts";
+import { ReplicatedState, ZabReplica, asServerId, emptyStat, type DivergenceEvent, type PersistBatch, type ServerId, type Txn, type ZabConfig } from "../src/index.ts";
 
 const ids = [1, 2, 3].map(asServerId) as [ServerId, ServerId, ServerId];
 const enc = new TextEncoder();
@@ -139,6 +139,17 @@ describe("run-time digest check", () => {
     expect(rs.every((r) => r.status().serving)).toBe(true);
     expect(rs.map((r) => r.status().currentEpoch)).toEqual([10, 10, 10]);
     expect(rs[0]!.status().integrity).toBe("ok");
+  });
+
+  it("in a quiet ensemble (no writes), a follower whose memory changed is found by the leader's heartbeat digest and resyncs", () => {
+    const { rs, events, settle } = ensemble([{ log: [create("same")] }, { log: [create("same")] }, { log: [create("same")] }]);
+    expect(rs.every((r) => r.status().serving)).toBe(true);
+    const before = rs[2]!.state.digest();
+    rs[0]!.state.tree.restoreNode("/bitrot", new Uint8Array([1]), [...OPEN_ACL_UNSAFE], { ...emptyStat(), czxid: makeZxid(1, 1), mzxid: makeZxid(1, 1), pzxid: makeZxid(1, 1) });
+    settle(10);
+    expect(events.map((e) => `${e.id}:${e.action}`)).toEqual(["1:suspect", "1:resync"]);
+    expect(rs.every((r) => r.status().serving)).toBe(true);
+    expect(rs.map((r) => r.state.digest())).toEqual([before, before, before]);
   });
 
   it("replicas that agree never report a divergence", () => {

@@ -116,7 +116,7 @@ message PeerUpToDate { uint64 syncId = 1; uint64 epoch = 2; uint64 commitZxid = 
 message PeerProposal { uint64 epoch = 1; bytes txn = 2; }
 message PeerCommit { uint64 epoch = 1; uint64 zxid = 2; string digest = 3; }
 message PeerDigestReport { uint64 zxid = 1; string digest = 2; }
-message PeerPing { uint64 epoch = 1; uint64 commitZxid = 2; repeated uint64 sessions = 3; repeated PeerDigestReport digests = 4; }
+message PeerPing { uint64 epoch = 1; uint64 commitZxid = 2; repeated uint64 sessions = 3; repeated PeerDigestReport digests = 4; string digest = 5; }
 message PeerResync { uint64 epoch = 1; uint64 zxid = 2; }
 message Identity { string scheme = 1; string id = 2; }
 message ForwardWrite { uint64 sessionId = 1; int32 cxid = 2; Request request = 3; repeated Identity ids = 4; bool system = 5; }

@@ -379,6 +379,7 @@ describe("the digest tally and resync travel between peers", () => {
     ["upToDate without one (an older leader)", { type: "upToDate", syncId: 3, epoch: 2, commitZxid: asZxid(5) }],
     ["a ping with digest reports", { type: "ping", epoch: 2, commitZxid: asZxid(9), sessions: [], digests: [{ zxid: asZxid(8), digest: "a.b" }, { zxid: asZxid(9), digest: "c.d" }] }],
     ["a ping without reports", { type: "ping", epoch: 2, commitZxid: asZxid(9), sessions: [asSessionId(0x2_0000_0001)] }],
+    ["a leader's ping with its digest", { type: "ping", epoch: 2, commitZxid: asZxid(9), sessions: [], digest: "0011223344556677.8899aabbccddeeff" }],
     ["resync", { type: "resync", epoch: 7, zxid: asZxid(0x7_0000_0002) }],
     ["a resyncing follower's info", { type: "followerInfo", syncId: 1, acceptedEpoch: 6, lastZxid: asZxid(0), resyncing: true }],
     ["a follower's info", { type: "followerInfo", syncId: 1, acceptedEpoch: 6, lastZxid: asZxid(3) }],

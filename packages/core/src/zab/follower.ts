@@ -153,7 +153,10 @@ export class FollowerRole {
         return;
       case "ping":
         if (msg.epoch !== this.epoch) return;
-        if (this.phase === "broadcast") this.leaderCommitted(msg.commitZxid);
+        if (this.phase === "broadcast") {
+          if (msg.digest !== undefined) this.expectDigest(msg.commitZxid, msg.digest);
+          this.leaderCommitted(msg.commitZxid);
+        }
         this.pingLeader(msg.epoch);
         return;
       case "resync":

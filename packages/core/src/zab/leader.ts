@@ -468,7 +468,9 @@ export class LeaderRole {
     if (!this.checkQuorum()) return;
     if (this.r.ticks - this.lastHeartbeat >= cfg.heartbeatTicks) {
       this.lastHeartbeat = this.r.ticks;
-      for (const [id, l] of this.learners) if (l.phase === "synced" || l.phase === "active") this.r.send(id, { type: "ping", epoch: this.newEpoch!, commitZxid: this.committed, sessions: [] });
+      // The digest at the commit point rides along: followers of a quiet ensemble compare too.
+      const digest = this.digestAtCommit();
+      for (const [id, l] of this.learners) if (l.phase === "synced" || l.phase === "active") this.r.send(id, { type: "ping", epoch: this.newEpoch!, commitZxid: this.committed, sessions: [], digest });
     }
     for (const id of this.expiry!.expire(this.r.ticks)) {
       if (this.r.state.sessions.has(id)) this.prepare({ type: "closeSession", sessionId: id, cxid: 0 });

@@ -81,11 +81,12 @@ export type PeerMessage =
    */
   | { type: "commit"; epoch: number; zxid: Zxid; digest?: string }
   /**
-   * Heartbeat. Leader -> follower carries the commit point; follower -> leader the sessions its
-   * clients touched and `digests`: its own digest at the leader's commit points it reached since
-   * the last ping, so the leader can tell which side of a disagreement is alone.
+   * Heartbeat. Leader -> follower carries the commit point and the leader's digest there
+   * (`digest`, so a quiet ensemble is checked too); follower -> leader the sessions its clients
+   * touched and `digests`: its own digest at the leader's commit points it reached since the
+   * last ping, so the leader can tell which side of a disagreement is alone.
    */
-  | { type: "ping"; epoch: number; commitZxid: Zxid; sessions: SessionId[]; digests?: DigestReport[] }
+  | { type: "ping"; epoch: number; commitZxid: Zxid; sessions: SessionId[]; digest?: string; digests?: DigestReport[] }
   /**
    * Leader -> follower: a quorum agrees with the leader's digest at `zxid` and this follower's
    * differs, so its state is wrong: it drops it and takes the leader's (ZabReplica.resync).

@@ -69,7 +69,7 @@ function messageToWire(m: PeerMessage): Obj {
     case "proposal":
       return { proposal: { epoch: m.epoch, txn: encodeTxn(m.txn) } };
     case "ping":
-      return { ping: { epoch: m.epoch, commitZxid: m.commitZxid, sessions: m.sessions, ...(m.digests ? { digests: m.digests } : {}) } };
+      return { ping: { epoch: m.epoch, commitZxid: m.commitZxid, sessions: m.sessions, ...(m.digest !== undefined ? { digest: m.digest } : {}), ...(m.digests ? { digests: m.digests } : {}) } };
     case "forward":
       return { forward: { epoch: m.epoch, ...forwardToWire(m.req) } };
     default: {
@@ -116,7 +116,7 @@ function messageFromWire(which: string, b: Obj): PeerMessage {
     case "commit":
       return { type: "commit", epoch: n(b.epoch), zxid: z(b.zxid), ...(typeof b.digest === "string" && b.digest !== "" ? { digest: b.digest } : {}) };
     case "ping":
-      return { type: "ping", epoch: n(b.epoch), commitZxid: z(b.commitZxid), sessions: (Array.isArray(b.sessions) ? b.sessions : []).map((s: number) => asSessionId(n(s)) as SessionId), ...digestsFromWire(b.digests) };
+      return { type: "ping", epoch: n(b.epoch), commitZxid: z(b.commitZxid), sessions: (Array.isArray(b.sessions) ? b.sessions : []).map((s: number) => asSessionId(n(s)) as SessionId), ...(typeof b.digest === "string" && b.digest !== "" ? { digest: b.digest } : {}), ...digestsFromWire(b.digests) };
     case "resync":
       return { type: "resync", epoch: n(b.epoch), zxid: z(b.zxid) };
     case "forward":
