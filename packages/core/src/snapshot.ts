@@ -8,7 +8,7 @@ import { asSessionId, asZxid, joinPath, type Acl, type Stat, type Zxid } from "@
 import { ByteReader, ByteWriter, DecodeError } from "./bytes.ts";
 import { DataTree, internAcl, type TreeChangeObserver, type Znode } from "./tree/data-tree.ts";
 import { TreeDigest, hashBytes } from "./tree/digest.ts";
-import { SessionTable, type SessionInfo } from "./sessions/session-table.ts";
+import { SessionTable, sessionHash, type SessionInfo } from "./sessions/session-table.ts";
 
 const MAGIC = 0x4b534e50; // "KSNP"
 /**
@@ -49,10 +49,7 @@ function readStat(r: ByteReader): Stat {
 /** An order-independent digest of session records, as the tree's digest is of nodes. */
 export function sessionsDigest(sessions: Iterable<SessionInfo>): string {
   const sum = new TreeDigest();
-  for (const s of sessions) {
-    const w = new ByteWriter(32 + s.password.length).num(s.id).u32(s.timeoutMs).bytes(s.password);
-    sum.add(hashBytes(w.finish()));
-  }
+  for (const s of sessions) sum.add(sessionHash(s));
   return sum.toString();
 }
 

@@ -13,6 +13,16 @@ export class ReplicatedState {
     return this.tree.lastZxid;
   }
 
+  /**
+   * What replicas compare at run time: the tree's digest and the session table's, both kept
+   * incrementally (O(1) here). ZooKeeper's digest covers only the tree; sessions are replicated
+   * state too (a lost createSession would let a session's ephemerals outlive it on one node), and
+   * including them costs one hash per session created or closed.
+   */
+  digest(): string {
+    return `${this.tree.digest()}.${this.sessions.digest()}`;
+  }
+
   apply(txn: Txn): TreeOutcome {
     const outcome = this.tree.apply(txn);
     const b = txn.body;

@@ -104,8 +104,8 @@ message PeerProof { bytes proof = 1; }
 message PeerWelcome { }
 message PeerRefusal { string reason = 1; }
 message PeerVote { uint32 leader = 1; uint64 zxid = 2; uint64 epoch = 3; }
-message PeerNotification { PeerVote vote = 1; uint64 round = 2; string state = 3; }
-message PeerFollowerInfo { uint64 syncId = 1; uint64 acceptedEpoch = 2; uint64 lastZxid = 3; }
+message PeerNotification { PeerVote vote = 1; uint64 round = 2; string state = 3; bool resyncing = 4; }
+message PeerFollowerInfo { uint64 syncId = 1; uint64 acceptedEpoch = 2; uint64 lastZxid = 3; bool resyncing = 4; }
 message PeerLeaderInfo { uint64 syncId = 1; uint64 epoch = 2; }
 message PeerAckEpoch { uint64 syncId = 1; uint64 epoch = 2; uint64 currentEpoch = 3; uint64 lastZxid = 4; }
 message PeerSnap { uint64 syncId = 1; uint64 zxid = 2; repeated bytes chunks = 3; }
@@ -114,10 +114,12 @@ message PeerTrunc { uint64 syncId = 1; uint64 zxid = 2; }
 message PeerDiff { uint64 syncId = 1; repeated bytes txns = 2; }
 message PeerNewLeader { uint64 syncId = 1; uint64 epoch = 2; uint64 zxid = 3; }
 message PeerAck { uint64 syncId = 1; uint64 epoch = 2; uint64 zxid = 3; }
-message PeerUpToDate { uint64 syncId = 1; uint64 epoch = 2; uint64 commitZxid = 3; }
+message PeerUpToDate { uint64 syncId = 1; uint64 epoch = 2; uint64 commitZxid = 3; string digest = 4; }
 message PeerProposal { uint64 epoch = 1; bytes txn = 2; }
 message PeerCommit { uint64 epoch = 1; uint64 zxid = 2; string digest = 3; }
-message PeerPing { uint64 epoch = 1; uint64 commitZxid = 2; repeated uint64 sessions = 3; }
+message PeerDigestReport { uint64 zxid = 1; string digest = 2; }
+message PeerPing { uint64 epoch = 1; uint64 commitZxid = 2; repeated uint64 sessions = 3; repeated PeerDigestReport digests = 4; string digest = 5; }
+message PeerResync { uint64 epoch = 1; uint64 zxid = 2; }
 // A forwarded write names its session and the origin's connection, never an identity (peer
 // protocol 4 sent the client's identities as field 4 and a system flag as field 5; the leader
 // now derives identities itself from the credentials a ForwardAuth carries).
@@ -142,7 +144,7 @@ message PeerFrame {
     PeerSnap snap = 7; PeerTrunc trunc = 8; PeerDiff diff = 9; PeerNewLeader newLeader = 10;
     PeerAck ack = 11; PeerUpToDate upToDate = 12; PeerProposal proposal = 13; PeerCommit commit = 14;
     PeerPing ping = 15; PeerForward forward = 16; PeerBatch batch = 17; PeerSnapChunk snapChunk = 18;
-    PeerProof proof = 19; PeerWelcome welcome = 20;
+    PeerProof proof = 19; PeerWelcome welcome = 20; PeerResync resync = 21;
   }
 }
 // Messages produced in one turn of the event loop, each an encoded PeerFrame, in order.

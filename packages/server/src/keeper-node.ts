@@ -90,6 +90,9 @@ export class KeeperNode {
   roleChanged(s: ReplicaStatus): void {
     const was = this.serving;
     this.serving = s.serving;
+    // A state that diverged (or an empty one being refilled) answers no reads, read-only included.
+    this.untrusted = s.integrity !== "ok";
+    if (this.untrusted) for (const conn of [...this.connections]) if (conn.readOnly) conn.close(Code.CONNECTIONLOSS, `server ${this.config.serverId} is resyncing its state; reconnect to another server`);
     if (was && !s.serving) {
       // Requests in flight may or may not commit: the clients learn it as a connection loss
       // and resume their sessions on a node that is serving (or here, read-only, if they may).
@@ -102,9 +105,12 @@ export class KeeperNode {
     }
   }
 
+  /** Its digest disagrees with the quorum's, or it is taking a leader's state: no reads. */
+  private untrusted = false;
+
   /** Not serving, but answering reads to clients that accept that. */
   get readOnly(): boolean {
-    return !this.serving && this.config.readOnlyMode;
+    return !this.serving && this.config.readOnlyMode && !this.untrusted;
   }
 
   stateReset(_state: ReplicatedState): void {
@@ -192,7 +198,7 @@ export class KeeperNode {
       return conn.close(Code.CONNECTIONLOSS, `client has seen zxid ${formatZxid(req.lastZxidSeen)} but this server is at ${formatZxid(tree.lastZxid)}`);
     }
     if (!this.serving) {
-      if (req.canBeReadOnly && this.config.readOnlyMode) return this.connectReadOnly(conn, req);
+      if (req.canBeReadOnly && this.readOnly) return this.connectReadOnly(conn, req);
       this.counters.refusedNotServing++;
       return conn.close(Code.CONNECTIONLOSS, `server ${this.config.serverId} is not serving: it has no quorum right now`);
     }

@@ -156,6 +156,10 @@ export async function startServer(input: ServerConfig | Partial<ServerConfig>, l
       lastZxidHex: formatZxid(s.committedZxid),
       lastLoggedZxid: s.lastLoggedZxid,
       digest: r.state.tree.digest(),
+      /** What replicas compare at run time: the tree's digest and the sessions'. */
+      stateDigest: r.state.digest(),
+      /** "ok", "suspect" (its digest differs from its leader's) or "resyncing" (taking a leader's state). */
+      integrity: s.integrity,
       nodes: r.state.tree.size,
       ephemerals: r.state.tree.ephemeralCount,
       approximateDataSize: r.state.tree.approximateDataSize,

@@ -6,7 +6,7 @@
 // these tests fail for any field that does not make the trip.
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
-import { encodeTxn, type ForwardedRequest, type PeerMessage, type TreeTxn, type Txn, type TxnBody, type WriteRequest } from "@keeper/core";
+import { asServerId, encodeTxn, type ForwardedRequest, type PeerMessage, type TreeTxn, type Txn, type TxnBody, type WriteRequest } from "@keeper/core";
 import {
   AddWatchMode,
   CONTAINER_OWNER,
@@ -432,5 +432,22 @@ describe("the hand-written broadcast codec is the schema's codec", () => {
     const maxVarint = [0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0x01]; // 2^64 - 1
     const big = Uint8Array.from([(14 << 3) | 2, 1 + maxVarint.length, (2 << 3) | 0, ...maxVarint]);
     expect(() => decodePeerFrame(big)).toThrow(FrameError);
+  });
+});
+
+describe("the digest tally and resync travel between peers", () => {
+  const cases: Array<[string, PeerMessage]> = [
+    ["upToDate with the leader's digest", { type: "upToDate", syncId: 3, epoch: 2, commitZxid: asZxid(0x2_0000_0004), digest: "00ff00ff00ff00ff.0000000100000002" }],
+    ["upToDate without one (an older leader)", { type: "upToDate", syncId: 3, epoch: 2, commitZxid: asZxid(5) }],
+    ["a ping with digest reports", { type: "ping", epoch: 2, commitZxid: asZxid(9), sessions: [], digests: [{ zxid: asZxid(8), digest: "a.b" }, { zxid: asZxid(9), digest: "c.d" }] }],
+    ["a ping without reports", { type: "ping", epoch: 2, commitZxid: asZxid(9), sessions: [asSessionId(0x2_0000_0001)] }],
+    ["a leader's ping with its digest", { type: "ping", epoch: 2, commitZxid: asZxid(9), sessions: [], digest: "0011223344556677.8899aabbccddeeff" }],
+    ["resync", { type: "resync", epoch: 7, zxid: asZxid(0x7_0000_0002) }],
+    ["a resyncing follower's info", { type: "followerInfo", syncId: 1, acceptedEpoch: 6, lastZxid: asZxid(0), resyncing: true }],
+    ["a follower's info", { type: "followerInfo", syncId: 1, acceptedEpoch: 6, lastZxid: asZxid(3) }],
+    ["a resyncing node's vote", { type: "notification", vote: { leader: asServerId(2), zxid: asZxid(0), epoch: 6 }, round: 4, state: "looking", resyncing: true }],
+  ];
+  it.each(cases)("%s", (_name, msg) => {
+    expect(viaPeer(msg)).toEqual(msg);
   });
 });

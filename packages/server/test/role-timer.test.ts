@@ -9,6 +9,7 @@ import { tempDir } from "./temp-dir.ts";
 const status = (role: ReplicaStatus["role"], serving: boolean, electionReason?: string): ReplicaStatus => ({
   role,
   serving,
+  integrity: "ok",
   leader: role === "looking" ? undefined : (2 as ServerId),
   acceptedEpoch: 1,
   currentEpoch: 1,

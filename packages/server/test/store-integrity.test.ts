@@ -66,7 +66,7 @@ describe("Store integrity", () => {
     return keys.sort().reverse();
   }
 
-  it("a bit flipped in a log record is never replayed: boot truncates the log before it", async () => {
+  it("a bit flipped in a log record is never replayed: boot truncates the log before it and boots resyncing (it may have acked what it lost)", async () => {
     await logTxns(10);
     await tamper((db) => flipBit(db, txnKey(txns[6]!.hdr.zxid), (v) => v.length - 3));
     await expect(async () => {
@@ -74,10 +74,24 @@ describe("Store integrity", () => {
     }).rejects.toThrow(CorruptValueError);
     const boot = await store.boot();
     expect(boot.log.map((t) => t.hdr.zxid)).toEqual(txns.slice(0, 6).map((t) => t.hdr.zxid));
+    expect(boot.resyncing).toBe(true);
+    expect(await store.resyncMarked()).toBe(true);
     expect(await store.lastLoggedZxid()).toBe(txns[5]!.hdr.zxid);
-    // Appends after the truncation (the leader's DIFF) are read back as usual.
+    // Appends after the truncation (the leader's DIFF), then the end of the sync: read back as usual.
     await store.append(txns.slice(6));
-    expect((await store.boot()).log).toHaveLength(10);
+    await store.persist({ seq: 1, append: [], resyncDone: true });
+    const again = await store.boot();
+    expect(again.log).toHaveLength(10);
+    expect(again.resyncing).toBeUndefined();
+  });
+
+  it("alone (no peers to resync from), a truncated log boots as a voter", async () => {
+    await logTxns(5);
+    await tamper((db) => flipBit(db, txnKey(txns[3]!.hdr.zxid), (v) => v.length - 3));
+    const boot = await store.boot({ canResync: false });
+    expect(boot.log).toHaveLength(3);
+    expect(boot.resyncing).toBeUndefined();
+    expect(await store.resyncMarked()).toBe(false);
   });
 
   it("a log record that decodes but sits under another zxid's key is refused too", async () => {
@@ -159,7 +173,7 @@ describe("Store integrity", () => {
     expect(await store.logFrom()).toBe(txns[11]!.hdr.zxid);
   });
 
-  it("with every snapshot bad and the log purged, boot refuses with what to do", async () => {
+  it("with every snapshot bad and the log purged: alone, boot refuses with what to do; with peers, it boots empty and resyncing", async () => {
     await logTxns(4);
     await snapshotNow();
     await logTxns(4);
@@ -171,8 +185,15 @@ describe("Store integrity", () => {
     await tamper(async (db) => {
       for (const h of await snapshotHeaders(db)) await flipBit(db, h, (v) => v.length - 1);
     });
-    await expect(store.boot()).rejects.toThrow(StorageError);
-    await expect(store.boot()).rejects.toThrow(/Move the data dir aside/);
+    // Alone, nothing can rebuild it: the node refuses and says what to do.
+    await expect(store.boot({ canResync: false })).rejects.toThrow(StorageError);
+    await expect(store.boot({ canResync: false })).rejects.toThrow(/Move the data dir aside/);
+    // With peers, it drops what is left and boots empty, resyncing, its epochs kept.
+    await store.setEpochs({ accepted: 3, current: 3 });
+    const boot = await store.boot();
+    expect(boot).toMatchObject({ resyncing: true, log: [], acceptedEpoch: 3, currentEpoch: 3 });
+    expect(boot.state.lastZxid).toBe(0);
+    expect(await store.snapshotMeta()).toBeUndefined();
   });
 
   it("a SNAP install drops older snapshots (another history) and the old log", async () => {
@@ -193,24 +214,40 @@ describe("Store integrity", () => {
     expect(boot.log).toEqual([]);
   });
 
-  it("a data dir marked for resync (its state diverged) boots empty with its epochs, and keeps no snapshot or log", async () => {
+  it("a resync batch drops snapshots, log and commit point but keeps the epochs, and boots empty and resyncing", async () => {
     await logTxns(4);
     await snapshotNow();
     await logTxns(3);
     await store.setEpochs({ accepted: 5, current: 4 });
     await store.persist({ seq: 9, append: [], committed: txns[6]!.hdr.zxid });
-    await store.markForResync(txns[6]!.hdr.zxid);
+    await store.persist({ seq: 10, append: [], resync: true });
+    expect(await store.resyncMarked()).toBe(true);
     await store.close();
     store = await Store.open(dir.path);
     const boot = await store.boot();
     expect(boot.state.lastZxid).toBe(0);
     expect(boot.log).toEqual([]);
     expect(boot.committed).toBeUndefined();
+    expect(boot.resyncing).toBe(true);
     expect([boot.acceptedEpoch, boot.currentEpoch]).toEqual([5, 4]);
     expect(await store.snapshotMeta()).toBeUndefined();
-    // Only once: what the leader sends next is kept.
-    await logTxns(1);
-    expect((await store.boot()).log).toHaveLength(1);
+  });
+
+  it("the resync mark outlives a crash part way through the copy, and goes only with resyncDone", async () => {
+    await logTxns(3);
+    await store.persist({ seq: 1, append: [], resync: true });
+    // Part of a leader's history arrived, then the process died: the next boot starts over.
+    await logTxns(2);
+    let boot = await store.boot();
+    expect(boot.resyncing).toBe(true);
+    expect(boot.log).toEqual([]);
+    // The whole sync is durable and the mark cleared with the last batch: kept from now on.
+    await logTxns(2);
+    await store.persist({ seq: 2, append: [], resyncDone: true });
+    expect(await store.resyncMarked()).toBe(false);
+    boot = await store.boot();
+    expect(boot.resyncing).toBeUndefined();
+    expect(boot.log).toHaveLength(2);
   });
 
   it("an unframed value in an upgraded data dir is corruption, not an old record", async () => {

@@ -2,7 +2,7 @@
 // network and disks, with seeded faults: link breaks, partitions, crashes that lose what was
 // not yet durable, restarts, and sequential clients with sessions (ephemerals, expiry, pauses)
 // issuing reads and writes through any node, every operation recorded in a History.
-import { BootReplay, ZabReplica, asServerId, type ForwardedRequest, type PersistBatch, type ServerId, type TreeOutcome, type Txn, type WriteRequest, type ZabConfig } from "@keeper/core";
+import { BootReplay, ReplicatedState, ZabReplica, asServerId, emptyStat, quorumSize, type ForwardedRequest, type PersistBatch, type ServerId, type TreeOutcome, type Txn, type WriteRequest, type ZabConfig } from "@keeper/core";
 import { Code, CreateMode, OPEN_ACL_UNSAFE, type SessionId, type Zxid } from "@keeper/protocol";
 import { HistoryChecker, InvariantViolation } from "./checker.ts";
 import { SimDisk } from "./disk.ts";
@@ -21,6 +21,12 @@ export interface SimOptions {
   fsyncMs: [number, number];
   /** Per simulated millisecond, the chance of each fault starting. */
   faultRate: number;
+  /**
+   * Per simulated millisecond, the chance of a disk fault: a flipped bit in a stored record (log
+   * or snapshot; it fails its check at the next boot, which follows at once half the time) or a
+   * full disk for a while (writes fail, the node refuses client writes, then recovers).
+   */
+  diskFaultRate: number;
   /** Loss, duplication and reordering of the messages ZAB tolerates them on, during storms. */
   messageFaults: MessageFaults | undefined;
   /** Snapshot a node's disk after this many applies (exercises SNAP sync). */
@@ -30,10 +36,11 @@ export interface SimOptions {
   /** Test-only protocol bug injected into every replica (to prove the checkers catch bugs). */
   testFault?: "commitWithoutQuorum";
   /**
-   * Test-only bug in the simulated server, to prove the history checker catches it.
+   * Test-only bug in the simulated server, to prove the checkers catch it.
    * "syncReadEarly": answer sync+read at once from the local tree, without waiting for the sync.
+   * "replayBadRecords": a store that does not check what it reads replays flipped records.
    */
-  simFault?: "syncReadEarly";
+  simFault?: "syncReadEarly" | "replayBadRecords";
   /** Keys the clients work on: /k0 .. /k{keys-1}. */
   keys: number;
   /** Session timeouts the clients ask for, ms. */
@@ -45,6 +52,12 @@ export interface SimOptions {
   /** Linearizability is checked on at most this many ops per key (a prefix of the history). */
   maxOpsPerKey: number;
 }
+
+/** The znode a memory flip adds (see SimCluster.memoryFlip); no client uses it. */
+const CORRUPT_PATH = "/sim-bitrot";
+const isCorrupted = (state: ReplicatedState): boolean => state.tree.node(CORRUPT_PATH) !== undefined;
+/** The digest the history checker compares, or none for a replica corrupted on purpose. */
+const checkedDigest = (state: ReplicatedState): string | undefined => (isCorrupted(state) ? undefined : state.tree.digest());
 
 /** SNAP pieces in the simulation: small, so one SNAP is many messages. */
 const SNAP_CHUNK_BYTES = 96;
@@ -60,6 +73,7 @@ export const defaultSimOptions: Omit<SimOptions, "seed"> = {
   latencyMs: [1, 15],
   fsyncMs: [1, 8],
   faultRate: 0.002,
+  diskFaultRate: 0.0005,
   messageFaults: { drop: 0.02, duplicate: 0.03, reorder: 0.1, lateMs: 200 },
   snapshotEvery: 40,
   logWindowTxns: 20,
@@ -102,6 +116,9 @@ interface SimClient {
 
 export class SimCluster {
   readonly rng: Random;
+  private readonly diskRng: Random;
+  /** opts.diskFaultRate until the schedule ends (opts stay as given, for the replay command). */
+  private diskFaultRate: number;
   readonly net: SimNetwork;
   readonly check = new HistoryChecker();
   readonly history: History;
@@ -112,11 +129,15 @@ export class SimCluster {
   readonly events: string[] = [];
   private readonly healAt = new Map<string, number>();
   private readonly restartAt = new Map<ServerId, number>();
-  stats = { crashes: 0, partitions: 0, breaks: 0, acked: 0, reads: 0, syncReads: 0, unknown: 0, sessions: 0, expiries: 0, pauses: 0, snaps: 0, snapChunks: 0, bootReplayed: 0, appliesDeferred: 0 };
+  stats = { crashes: 0, partitions: 0, breaks: 0, bitFlips: 0, memoryFlips: 0, runtimeResyncs: 0, corruptedAtEnd: 0, resyncBoots: 0, diskFulls: 0, writesRefusedDiskFull: 0, acked: 0, reads: 0, syncReads: 0, unknown: 0, sessions: 0, expiries: 0, pauses: 0, snaps: 0, snapChunks: 0, bootReplayed: 0, appliesDeferred: 0 };
   private nextToken = 1;
 
   constructor(readonly opts: SimOptions) {
     this.rng = new Random(opts.seed);
+    // Disk faults draw from their own stream: with diskFaultRate 0 a seed runs exactly as it
+    // did before they existed, so pinned regression seeds keep their schedules.
+    this.diskRng = new Random(opts.seed ^ 0x5eed_d15c);
+    this.diskFaultRate = opts.diskFaultRate;
     this.net = new SimNetwork(this.rng, opts.latencyMs);
     this.keys = Array.from({ length: opts.keys }, (_, i) => `/k${i}`);
     this.history = new History(this.keys, opts.maxOpsPerKey);
@@ -158,12 +179,16 @@ export class SimCluster {
   }
 
   private boot(n: SimNode): void {
-    const boot = n.disk.boot();
+    const boot = n.disk.boot(this.opts.simFault === "replayBadRecords");
+    if (boot.resyncing) {
+      this.stats.resyncBoots++;
+      this.log(`node ${n.id} boots resyncing: ${boot.why}`);
+    }
     // The committed part of the log is applied before the node joins, as the server does; the
     // checker sees each of those transactions as an apply like any other.
     let prev = boot.state.lastZxid;
-    new BootReplay(boot, n.disk.committed).step(Infinity, (txn) => {
-      this.check.applied(n.id, prev, txn, boot.state.tree.digest());
+    new BootReplay(boot, boot.committed).step(Infinity, (txn) => {
+      this.check.applied(n.id, prev, txn, checkedDigest(boot.state));
       prev = txn.hdr.zxid;
       this.stats.bootReplayed++;
     });
@@ -174,11 +199,14 @@ export class SimCluster {
         this.checkEphemeralOwners(n.id, replica);
       },
       // Replicas that apply one history never differ: a reported divergence is a bug.
-      diverged: (zxid, mine, leaders) => {
-        throw new Error(`node ${n.id}: digest ${mine} at ${zxid} differs from the leader's ${leaders}`);
+      diverged: (e) => {
+        // Replicas that apply one history never differ unless a fault corrupted one.
+        if (this.stats.memoryFlips === 0) throw new InvariantViolation(`node ${n.id}: ${e.action} with no corruption injected: ${e.reason}`);
+        this.log(`node ${n.id} ${e.action}: ${e.reason}`);
+        if (e.action === "resync") this.stats.runtimeResyncs++;
       },
       roleChanged: (s) => {
-        this.log(`node ${n.id} ${s.role}${s.serving ? " serving" : ""} epoch ${s.currentEpoch} leader ${s.leader ?? "-"}`);
+        this.log(`node ${n.id} ${s.role}${s.serving ? " serving" : ""} epoch ${s.currentEpoch} leader ${s.leader ?? "-"}${s.integrity !== "ok" ? ` (${s.integrity})` : ""}${s.role === "looking" ? `: ${s.electionReason}` : ""}`);
         if (s.role === "leading" && s.serving) this.check.leading(n.id, s.currentEpoch);
         if (!s.serving) this.dropClientsOf(n.id);
       },
@@ -200,7 +228,7 @@ export class SimCluster {
     const prev = this.prevApplied.get(n.id) ?? (0 as Zxid);
     const z = txn.hdr.zxid;
     const first = !this.check.isCommitted(z);
-    this.check.applied(n.id, prev, txn, replica.state.tree.digest());
+    this.check.applied(n.id, prev, txn, checkedDigest(replica.state));
     this.prevApplied.set(n.id, z);
     n.appliedSinceSnapshot++;
     const tree = replica.state.tree;
@@ -352,6 +380,52 @@ export class SimCluster {
     this.restartAt.set(n.id, this.now + this.rng.range(100, 3000));
   }
 
+  /**
+   * A flipped bit in one stored record of a node (half the time the node crashes at once, so its
+   * next boot reads it), or its disk full for a while. Never on a node whose disk is already
+   * failing this way: one bad record per node between boots is enough to exercise every path.
+   */
+  private diskFault(): void {
+    const n = this.diskRng.pick([...this.nodes.values()]);
+    if (this.diskRng.chance(0.2)) return this.memoryFlip(n);
+    if (this.diskRng.chance(0.5)) {
+      // Data loss on a majority is beyond what replication covers (the ensemble then waits,
+      // safely, for an operator): flips stay on a minority of nodes at any time.
+      const damaged = [...this.nodes.values()].filter((x) => x !== n && this.damaged(x)).length;
+      if (damaged + 1 > this.nodes.size - quorumSize(this.nodes.size)) return;
+      const what = n.disk.flip(this.diskRng.next());
+      if (!what) return;
+      this.stats.bitFlips++;
+      this.log(`bit flip on node ${n.id}: ${what}`);
+      if (n.replica && this.diskRng.chance(0.5) && [...this.nodes.values()].filter((x) => x.replica).length > 1) this.crash(n);
+      return;
+    }
+    n.disk.fullUntil = this.now + this.diskRng.range(200, 3000);
+    this.stats.diskFulls++;
+    this.log(`disk full on node ${n.id} until ${n.disk.fullUntil}`);
+  }
+
+  /** Holds a record that fails its check, is resyncing (it may have lost what it acked), or its memory was corrupted. */
+  private damaged(n: SimNode): boolean {
+    return n.disk.hasBadRecords || n.disk.resyncMark || n.replica?.resyncing === true || (n.replica !== undefined && isCorrupted(n.replica.state));
+  }
+
+  /**
+   * Bad memory: a znode appears in one running replica's tree that no transaction created. Its
+   * state now differs from everyone's at the same zxid; only the run-time digest check can tell,
+   * and the node must stop serving and resync (or, a leader, be outvoted and resync). Clients
+   * never read the node, so the history checks stay exact; its digest is exempt until it resyncs.
+   */
+  private memoryFlip(n: SimNode): void {
+    const r = n.replica;
+    if (!r || isCorrupted(r.state)) return;
+    const damaged = [...this.nodes.values()].filter((x) => x !== n && this.damaged(x)).length;
+    if (damaged + 1 > this.nodes.size - quorumSize(this.nodes.size)) return;
+    r.state.tree.restoreNode(CORRUPT_PATH, new Uint8Array([1]), OPEN_ACL_UNSAFE, { ...emptyStat(), czxid: r.state.lastZxid, mzxid: r.state.lastZxid, pzxid: r.state.lastZxid });
+    this.stats.memoryFlips++;
+    this.log(`memory flip on node ${n.id} (${r.status().role}) at ${r.state.lastZxid.toString(16)}`);
+  }
+
   private partition(): void {
     const ids = [...this.nodes.keys()];
     const a = this.rng.pick(ids);
@@ -396,6 +470,7 @@ export class SimCluster {
       if (n && [...this.nodes.values()].filter((x) => x.replica).length > 1) this.crash(n);
     }
     if (this.rng.chance(this.opts.faultRate)) this.partition();
+    if (this.diskFaultRate > 0 && this.diskRng.chance(this.diskFaultRate)) this.diskFault();
     if (this.rng.chance(this.opts.faultRate)) {
       const ids = [...this.nodes.keys()];
       const a = this.rng.pick(ids);
@@ -457,6 +532,7 @@ export class SimCluster {
         return;
       }
       if (this.quiescing) return;
+      if (this.refusedDiskFull(c)) return;
       c.timeoutMs = this.rng.range(this.opts.sessionTimeoutMs[0], this.opts.sessionTimeoutMs[1]);
       c.token = this.nextToken++;
       c.tokenAt = this.now;
@@ -487,6 +563,12 @@ export class SimCluster {
     }
     this.touch(c, r);
     this.issue(c, r);
+  }
+
+  private refusedDiskFull(c: SimClient): boolean {
+    if (!this.nodes.get(c.node!)!.disk.isFull(this.now)) return false;
+    this.stats.writesRefusedDiskFull++;
+    return true;
   }
 
   private touch(c: SimClient, r: ZabReplica): void {
@@ -522,6 +604,8 @@ export class SimCluster {
       input = { kind: "syncGet" };
       request = { type: "sync", path: key };
     }
+    // A node in the NOSPACE alarm refuses writes at once: the client gets an error, nothing happened.
+    if (request !== undefined && input.kind !== "syncGet" && this.refusedDiskFull(c)) return;
     const rec = this.history.invoke(c.id, session, key, input, this.now, c.node);
     if (request === undefined || (input.kind === "syncGet" && this.opts.simFault === "syncReadEarly")) {
       // A plain read is answered at once from the node's tree: sequentially consistent only.
@@ -555,7 +639,9 @@ export class SimCluster {
       const r = n.replica;
       if (!r) continue;
       r.now = this.now;
-      if (n.inFlight && n.inFlight.at <= this.now) {
+      // A full disk fails the write: the batch is held and written once space returns (as the
+      // server's NOSPACE alarm does); nothing in it is acknowledged meanwhile.
+      if (n.inFlight && n.inFlight.at <= this.now && !n.disk.isFull(this.now)) {
         const b = n.inFlight.batch;
         n.disk.write(b);
         n.inFlight = undefined;
@@ -589,6 +675,11 @@ export class SimCluster {
       const settleUntil = this.now + 15_000;
       while (this.now < settleUntil && !this.converged()) this.step();
       if (!this.converged()) throw new InvariantViolation(`did not converge after healing: ${this.describe()}`);
+      // A corrupted leader that syncs a follower by SNAP hands it the corruption, and a copy
+      // agrees with its source: the digest check cannot catch that (docs/deployment.md). Counted,
+      // not failed; everything else (committed order, acknowledged writes, linearizability,
+      // convergence) must hold regardless.
+      this.stats.corruptedAtEnd = [...this.nodes.values()].filter((n) => isCorrupted(n.replica!.state)).length;
       this.check.checkAcknowledged();
       if (this.opts.checkLinearizability) this.history.checkLinearizability();
     } catch (e) {
@@ -603,12 +694,15 @@ export class SimCluster {
     const dmf = defaultSimOptions.messageFaults;
     const sameFaults = mf === dmf || (mf !== undefined && dmf !== undefined && mf.drop === dmf.drop && mf.duplicate === dmf.duplicate && mf.reorder === dmf.reorder && mf.lateMs === dmf.lateMs);
     const messageFaults = sameFaults ? "" : ` --message-faults ${mf ? `${mf.drop},${mf.duplicate},${mf.reorder},${mf.lateMs}` : "off"}`;
-    const extra = `${o.testFault ? ` --fault ${o.testFault}` : ""}${o.simFault ? ` --fault ${o.simFault}` : ""}${o.durationMs !== defaultSimOptions.durationMs ? ` --duration ${o.durationMs}` : ""}${messageFaults}`;
+    const diskFaults = o.diskFaultRate !== defaultSimOptions.diskFaultRate ? ` --disk-faults ${o.diskFaultRate}` : "";
+    const extra = `${diskFaults}${o.testFault ? ` --fault ${o.testFault}` : ""}${o.simFault ? ` --fault ${o.simFault}` : ""}${o.durationMs !== defaultSimOptions.durationMs ? ` --duration ${o.durationMs}` : ""}${messageFaults}`;
     return `npm run sim -- --nodes ${o.nodes} --seed ${o.seed}${extra}`;
   }
 
   private healEverything(): void {
     this.opts.faultRate = 0;
+    this.diskFaultRate = 0;
+    for (const n of this.nodes.values()) n.disk.fullUntil = 0;
     this.net.messageFaults = undefined;
     for (const k of [...this.healAt.keys()]) this.healAt.set(k, this.now);
     for (const k of [...this.restartAt.keys()]) this.restartAt.set(k, this.now);

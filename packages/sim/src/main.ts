@@ -1,6 +1,6 @@
 // npm run sim -- [--seeds N] [--start S] [--nodes 3|5] [--seed S] [--duration MS]
-//                [--fault commitWithoutQuorum|syncReadEarly]
-//                [--message-faults DROP,DUPLICATE,REORDER,LATE_MS|off] [--verbose]
+//                [--fault commitWithoutQuorum|syncReadEarly|replayBadRecords]
+//                [--message-faults DROP,DUPLICATE,REORDER,LATE_MS|off] [--disk-faults RATE] [--verbose]
 // Runs seeded simulations of a whole ensemble; a failing seed prints the command that replays it.
 import { parseArgs } from "node:util";
 import { SimCluster, defaultSimOptions, type SimOptions } from "./cluster.ts";
@@ -14,6 +14,7 @@ const { values } = parseArgs({
     duration: { type: "string" },
     fault: { type: "string" },
     "message-faults": { type: "string" },
+    "disk-faults": { type: "string" },
     verbose: { type: "boolean", default: false },
   },
 });
@@ -25,9 +26,10 @@ if (nodes !== 3 && nodes !== 5) {
 const faults: Partial<SimOptions> =
   values.fault === "commitWithoutQuorum" ? { testFault: "commitWithoutQuorum" }
   : values.fault === "syncReadEarly" ? { simFault: "syncReadEarly" }
+  : values.fault === "replayBadRecords" ? { simFault: "replayBadRecords" }
   : {};
 if (values.fault !== undefined && Object.keys(faults).length === 0) {
-  process.stderr.write("--fault must be commitWithoutQuorum or syncReadEarly\n");
+  process.stderr.write("--fault must be commitWithoutQuorum, syncReadEarly or replayBadRecords\n");
   process.exit(2);
 }
 const mf = values["message-faults"];
@@ -41,6 +43,15 @@ if (mf !== undefined) {
     process.stderr.write("--message-faults must be off or DROP,DUPLICATE,REORDER,LATE_MS (chances 0..1, LATE_MS >= 1)\n");
     process.exit(2);
   }
+}
+const df = values["disk-faults"];
+if (df !== undefined) {
+  const rate = Number(df);
+  if (!Number.isFinite(rate) || rate < 0 || rate > 1) {
+    process.stderr.write("--disk-faults must be a chance per simulated millisecond, 0..1 (0: none)\n");
+    process.exit(2);
+  }
+  faults.diskFaultRate = rate;
 }
 const first = Number(values.seed ?? values.start);
 const count = values.seed !== undefined ? 1 : Number(values.seeds);

@@ -1,6 +1,8 @@
 // The replicated part of sessions: which exist, their negotiated timeout and password.
 // Changed only by createSession / closeSession transactions, so every replica agrees.
 import type { SessionId } from "@keeper/protocol";
+import { ByteWriter } from "../bytes.ts";
+import { TreeDigest, hashBytes } from "../tree/digest.ts";
 
 export interface SessionInfo {
   id: SessionId;
@@ -8,8 +10,15 @@ export interface SessionInfo {
   password: Uint8Array;
 }
 
+/** One session record's hash: what snapshots (format 3) and the run-time digest sum up. */
+export function sessionHash(s: SessionInfo): [number, number] {
+  return hashBytes(new ByteWriter(32 + s.password.length).num(s.id).u32(s.timeoutMs).bytes(s.password).finish());
+}
+
 export class SessionTable {
   private readonly sessions = new Map<SessionId, SessionInfo>();
+  /** Kept with every add and remove, so the digest costs O(1) per commit (see digest()). */
+  private readonly sum = new TreeDigest();
 
   get size(): number {
     return this.sessions.size;
@@ -24,11 +33,22 @@ export class SessionTable {
   }
 
   add(info: SessionInfo): void {
+    const old = this.sessions.get(info.id);
+    if (old) this.sum.remove(sessionHash(old));
     this.sessions.set(info.id, info);
+    this.sum.add(sessionHash(info));
   }
 
   remove(id: SessionId): boolean {
+    const old = this.sessions.get(id);
+    if (!old) return false;
+    this.sum.remove(sessionHash(old));
     return this.sessions.delete(id);
+  }
+
+  /** An order-independent digest of every record (the same sum a format-3 snapshot header holds). */
+  digest(): string {
+    return this.sum.toString();
   }
 
   all(): IterableIterator<SessionInfo> {

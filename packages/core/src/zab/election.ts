@@ -3,6 +3,11 @@
 // a quorum holds the same vote and no better one arrived during a short finalize wait. A node
 // that is already following or leading answers with whom it follows, so a restarted node
 // joins the running leader instead of starting a fight.
+//
+// A resyncing node (it dropped a state that diverged, so it may have forgotten proposals it
+// acknowledged) only listens: its vote is marked, never counted or adopted by others, and it
+// never decides by votes. It joins a leader only once a quorum *other than itself* follows it,
+// so no leader is ever chosen, or established, with the help of a node that forgot.
 import type { Zxid } from "@keeper/protocol";
 import { isQuorum } from "./quorum.ts";
 import type { Outgoing, PeerRole, ServerId, Vote, ZabConfig } from "./types.ts";
@@ -36,7 +41,13 @@ export class Election {
    * no better vote can arrive, so the finalize wait is skipped (it only avoids flapping; a
    * leader that meets a follower with a newer history steps down anyway).
    */
-  constructor(private readonly cfg: ZabConfig, selfVote: Vote, lastRound: number, private readonly reachable: () => ReadonlySet<ServerId> = () => new Set()) {
+  constructor(
+    private readonly cfg: ZabConfig,
+    selfVote: Vote,
+    lastRound: number,
+    private readonly reachable: () => ReadonlySet<ServerId> = () => new Set(),
+    private readonly resyncing = false,
+  ) {
     this.vote = selfVote;
     this.round = lastRound + 1;
     this.votes.set(cfg.self, selfVote);
@@ -44,7 +55,7 @@ export class Election {
 
   private broadcast(to?: ServerId): Outgoing[] {
     this.lastSent = this.ticks;
-    const msg = { type: "notification" as const, vote: this.vote, round: this.round, state: "looking" as const };
+    const msg = { type: "notification" as const, vote: this.vote, round: this.round, state: "looking" as const, ...(this.resyncing ? { resyncing: true } : {}) };
     const targets = to === undefined ? this.cfg.voters.filter((v) => v !== this.cfg.self) : [to];
     return targets.map((t) => ({ to: t, msg }));
   }
@@ -58,13 +69,20 @@ export class Election {
     return this.broadcast(peer);
   }
 
-  receive(from: ServerId, vote: Vote, round: number, state: PeerRole): ElectionStep {
+  receive(from: ServerId, vote: Vote, round: number, state: PeerRole, fromResyncing = false): ElectionStep {
     if (!this.cfg.voters.includes(from)) return { send: [] };
     if (state !== "looking") {
       this.settled.set(from, { leader: vote.leader, state });
       return { send: [], ...this.checkSettled() };
     }
     this.settled.delete(from);
+    // A resyncing peer's vote names a history it no longer holds: never count or adopt it.
+    if (fromResyncing) {
+      this.votes.delete(from);
+      return { send: [] };
+    }
+    // Looking peers' votes are no business of a resyncing node: it waits for a settled quorum.
+    if (this.resyncing) return { send: [] };
     let send: Outgoing[] = [];
     if (round > this.round) {
       // A newer round: join it, starting again from the better of our own vote and theirs.
@@ -93,6 +111,7 @@ export class Election {
   }
 
   private check(): { decided?: ServerId } {
+    if (this.resyncing) return {};
     const agreeing = [...this.votes].filter(([, v]) => sameVote(v, this.vote)).map(([id]) => id);
     if (!isQuorum(agreeing, this.cfg.voters)) {
       this.finalizeAt = undefined;
@@ -112,14 +131,16 @@ export class Election {
     for (const [id, s] of this.settled) byLeader.set(s.leader, [...(byLeader.get(s.leader) ?? []), id]);
     for (const [leader, ids] of byLeader) {
       const leaderSaysSo = this.settled.get(leader)?.state === "leading";
-      if (leaderSaysSo && isQuorum([...ids, this.cfg.self], this.cfg.voters)) return { decided: leader };
+      // A resyncing node does not count itself: a quorum must follow without it.
+      const counted = this.resyncing ? ids : [...ids, this.cfg.self];
+      if (leaderSaysSo && isQuorum(counted, this.cfg.voters)) return { decided: leader };
     }
     return {};
   }
 
   tick(): ElectionStep {
     this.ticks++;
-    if (this.finalizeAt !== undefined && this.ticks >= this.finalizeAt) {
+    if (this.finalizeAt !== undefined && this.ticks >= this.finalizeAt && !this.resyncing) {
       this.finalizeAt = undefined;
       const agreeing = [...this.votes].filter(([, v]) => sameVote(v, this.vote)).map(([id]) => id);
       if (isQuorum(agreeing, this.cfg.voters)) return { send: [], decided: this.vote.leader };

@@ -5,6 +5,8 @@ import type { SessionId, Zxid } from "@keeper/protocol";
 import { assert } from "../assert.ts";
 import { SnapshotLoader, readSnapshot } from "../snapshot.ts";
 import { ReplicatedState } from "../state.ts";
+import type { Txn } from "../txn.ts";
+import { FollowerDigestCheck } from "./digest-check.ts";
 import type { ZabReplica } from "./replica.ts";
 import type { ForwardedRequest, PeerMessage, ServerId } from "./types.ts";
 
@@ -23,11 +25,25 @@ export class FollowerRole {
   private snap: { loader: SnapshotLoader; chunks: Uint8Array[] } | undefined;
   /** The last tick a SNAP piece arrived: a long SNAP is not a stalled sync. */
   private snapProgressTick = 0;
+  private readonly digests = new FollowerDigestCheck();
+  /**
+   * UPTODATE carried the leader's digest at this zxid: serving starts once this replica has
+   * applied that far and its digest matched, so a state that diverged (a store that lied at
+   * boot) is never served, not even for the moment before the next commit.
+   */
+  private serveAt: Zxid | undefined;
+  /** Since this tick, this replica's digest differs from the leader's: it serves nothing. */
+  private suspectSince: number | undefined;
 
   constructor(private readonly r: ZabReplica, readonly leaderId: ServerId) {
     this.startedTick = r.ticks;
     this.lastHeardTick = r.ticks;
     this.syncId = r.nextSyncId();
+  }
+
+  /** Its digest differs from the leader's; the leader's verdict is awaited. */
+  get suspect(): boolean {
+    return this.suspectSince !== undefined;
   }
 
   /** Still in discovery: the chosen leader has not yet answered with an epoch. */
@@ -57,7 +73,7 @@ export class FollowerRole {
 
   private sendInfo(): void {
     this.lastInfoTick = this.r.ticks;
-    this.r.send(this.leaderId, { type: "followerInfo", syncId: this.syncId, acceptedEpoch: this.r.acceptedEpoch, lastZxid: this.r.log.lastZxid });
+    this.r.send(this.leaderId, { type: "followerInfo", syncId: this.syncId, acceptedEpoch: this.r.acceptedEpoch, lastZxid: this.r.log.lastZxid, ...(this.r.resyncing ? { resyncing: true } : {}) });
   }
 
   peerUp(id: ServerId): void {
@@ -111,11 +127,20 @@ export class FollowerRole {
       case "upToDate":
         if (this.phase !== "synced" || msg.epoch !== this.epoch) return;
         this.phase = "broadcast";
-        this.leaderCommitted(msg.commitZxid);
+        // This replica holds the established leader's history, durably (NEWLEADER was acked
+        // only once it was): a resyncing node is a voter again.
+        this.r.resyncDone();
         // The leader knows nobody yet: register every local connection, on this link, ahead of
         // any write a client sends once this node serves.
         for (const reg of this.r.attachedConnections.registrations()) this.forward(reg);
-        this.r.setServing(true);
+        if (msg.digest === undefined) {
+          this.leaderCommitted(msg.commitZxid);
+          this.r.setServing(true);
+          return;
+        }
+        this.serveAt = msg.commitZxid;
+        this.expectDigest(msg.commitZxid, msg.digest);
+        this.leaderCommitted(msg.commitZxid);
         return;
       case "proposal":
         if ((this.phase !== "synced" && this.phase !== "broadcast") || msg.epoch !== this.epoch) return;
@@ -124,17 +149,22 @@ export class FollowerRole {
         return;
       case "commit":
         if (this.phase !== "broadcast" || msg.epoch !== this.epoch) return;
-        this.leaderCommitted(msg.zxid);
         // Same zxid, other digest: this replica's state is not the leader's (a bug, bad memory,
-        // a corrupt store that passed its checks). It must not serve it.
-        if (msg.digest !== undefined && this.r.state.lastZxid === msg.zxid && this.r.state.tree.digest() !== msg.digest) this.r.diverged(msg.zxid, msg.digest);
+        // a corrupt store that passed its checks), or the leader's is not the quorum's.
+        if (msg.digest !== undefined) this.expectDigest(msg.zxid, msg.digest);
+        this.leaderCommitted(msg.zxid);
         return;
       case "ping":
         if (msg.epoch !== this.epoch) return;
-        if (this.phase === "broadcast") this.leaderCommitted(msg.commitZxid);
-        this.r.send(this.leaderId, { type: "ping", epoch: msg.epoch, commitZxid: this.r.state.lastZxid, sessions: [...this.touched] });
-        this.touched.clear();
+        if (this.phase === "broadcast") {
+          if (msg.digest !== undefined) this.expectDigest(msg.commitZxid, msg.digest);
+          this.leaderCommitted(msg.commitZxid);
+        }
+        this.pingLeader(msg.epoch);
         return;
+      case "resync":
+        if (this.phase !== "broadcast" || msg.epoch !== this.epoch) return;
+        return this.r.resync(`leader ${this.leaderId} found a quorum agrees with its digest at 0x${msg.zxid.toString(16)} and this node's differs`, msg.zxid, "the quorum's");
       default:
         return;
     }
@@ -147,6 +177,37 @@ export class FollowerRole {
    * after sync this log is a prefix of the leader's, so a logged zxid at or below the
    * leader's commit point is the leader's committed transaction.
    */
+  private pingLeader(epoch: number): void {
+    const digests = this.digests.takeReports();
+    this.r.send(this.leaderId, { type: "ping", epoch, commitZxid: this.r.state.lastZxid, sessions: [...this.touched], ...(digests.length > 0 ? { digests } : {}) });
+    this.touched.clear();
+  }
+
+  private expectDigest(zxid: Zxid, digest: string): void {
+    this.digests.expect(zxid, digest, this.r.state.lastZxid);
+    // Already there (nothing left to apply up to it): compare now.
+    if (this.r.state.lastZxid === zxid) this.checkDigest(zxid);
+  }
+
+  /** Called after each applied transaction (and when a digest arrives for the current zxid). */
+  private checkDigest(zxid: Zxid): void {
+    const result = this.digests.reached(zxid, () => this.r.state.digest());
+    if (!result) return;
+    if (result.kind === "mismatch") {
+      if (this.suspectSince !== undefined) return;
+      this.suspectSince = this.r.ticks;
+      this.r.setServing(false);
+      this.r.suspect(result.zxid, result.mine, result.leaders);
+      // Tell the leader now: it decides which side is alone.
+      if (this.epoch !== undefined) this.pingLeader(this.epoch);
+      return;
+    }
+    if (this.serveAt !== undefined && zxid >= this.serveAt && this.suspectSince === undefined) {
+      this.serveAt = undefined;
+      this.r.setServing(true);
+    }
+  }
+
   private leaderCommitted(zxid: Zxid): void {
     if (zxid > this.commitSeen) this.commitSeen = zxid;
     this.applyMore();
@@ -160,8 +221,10 @@ export class FollowerRole {
   /** Applies up to a batch of what is committed (all of it when no batch size is set). */
   applyMore(): void {
     if (this.phase !== "broadcast") return;
-    this.r.commitUpTo(Math.min(this.commitSeen, this.r.log.lastZxid) as Zxid, undefined, this.r.cfg.applyBatchTxns ?? Infinity);
+    this.r.commitUpTo(Math.min(this.commitSeen, this.r.log.lastZxid) as Zxid, this.onApply, this.r.cfg.applyBatchTxns ?? Infinity);
   }
+
+  private readonly onApply = (txn: Txn): void => this.checkDigest(txn.hdr.zxid);
 
   private onLeaderInfo(epoch: number): void {
     if (this.phase !== "discovery") return;
@@ -197,6 +260,14 @@ export class FollowerRole {
     if (this.phase === "discovery" && this.r.connected.has(this.leaderId) && this.r.ticks - this.lastInfoTick >= this.r.cfg.heartbeatTicks) this.sendInfo();
     const limit = this.phase === "broadcast" ? this.r.cfg.syncLimitTicks : this.r.cfg.initLimitTicks;
     if (this.r.ticks - this.lastHeardTick > limit) return this.r.lookAgain(`no word from leader ${this.leaderId} in ${limit} ticks`);
-    if (this.phase !== "broadcast" && this.r.ticks - Math.max(this.startedTick, this.snapProgressTick) > this.r.cfg.initLimitTicks * 2) this.r.lookAgain("sync with the leader did not finish in time");
+    if (this.phase !== "broadcast" && this.r.ticks - Math.max(this.startedTick, this.snapProgressTick) > this.r.cfg.initLimitTicks * 2) return this.r.lookAgain("sync with the leader did not finish in time");
+    // No verdict (the leader cannot find a quorum either way, or predates the tally): this
+    // node cannot show it is right, so it takes the established leader's state.
+    if (this.suspectSince !== undefined && this.r.ticks - this.suspectSince > SUSPECT_VERDICT_TICKS_FACTOR * this.r.cfg.syncLimitTicks) {
+      this.r.resync(`no verdict from leader ${this.leaderId} on the digest disagreement`, this.r.state.lastZxid, "the leader's");
+    }
   }
 }
+
+/** A suspect follower waits this many syncLimits for the leader's verdict before it resyncs. */
+const SUSPECT_VERDICT_TICKS_FACTOR = 2;

@@ -15,6 +15,7 @@ import { SessionExpiry } from "../sessions/expiry.ts";
 import { SnapshotWriter } from "../snapshot.ts";
 import type { Txn } from "../txn.ts";
 import { txnBytes } from "../txn-size.ts";
+import { LeaderDigestTally } from "./digest-check.ts";
 import { isQuorum, quorumValue } from "./quorum.ts";
 import type { ZabReplica } from "./replica.ts";
 import type { ForwardedRequest, PeerMessage, ServerId } from "./types.ts";
@@ -45,6 +46,8 @@ interface Learner {
   currentEpoch: number;
   ackedZxid: Zxid;
   lastHeardTick: number;
+  /** It dropped a diverged state: it never counts towards discovery or establishing (see ZabReplica.resync). */
+  resyncing: boolean;
 }
 
 /** Transactions and (about) bytes per DIFF message, so one message stays a small peer frame. */
@@ -80,11 +83,13 @@ export class LeaderRole {
    * followers register their connections again before they forward a write (FollowerRole).
    */
   private readonly auth: SessionAuth;
+  private readonly digests: LeaderDigestTally;
 
   constructor(private readonly r: ZabReplica) {
     this.startedTick = r.ticks;
     this.committed = r.state.lastZxid;
     this.auth = new SessionAuth(r.cfg.credentials);
+    this.digests = new LeaderDigestTally(r.cfg.self, r.cfg.voters);
   }
 
   private get self(): ServerId {
@@ -119,8 +124,9 @@ export class LeaderRole {
 
   // ---- discovery ----------------------------------------------------------------------
 
+  /** Who counts towards discovery: a resyncing learner may have forgotten what it acked. */
   private infos(): ServerId[] {
-    return [this.self, ...this.learners.keys()];
+    return [this.self, ...[...this.learners].filter(([, l]) => !l.resyncing).map(([id]) => id)];
   }
 
   private checkDiscovery(): void {
@@ -136,7 +142,8 @@ export class LeaderRole {
   private checkEpochAcks(): void {
     if (this.phase !== "discovery" || this.newEpoch === undefined) return;
     const acked = [...this.learners].filter(([, l]) => l.phase !== "info").map(([id]) => id);
-    if (!isQuorum([this.self, ...acked], this.r.cfg.voters)) return;
+    const counted = acked.filter((id) => !this.learners.get(id)!.resyncing);
+    if (!isQuorum([this.self, ...counted], this.r.cfg.voters)) return;
     this.phase = "sync";
     this.historyZxid = this.r.log.lastZxid;
     for (const id of acked) this.syncLearner(id);
@@ -250,14 +257,16 @@ export class LeaderRole {
     this.stopSnap(id);
     // Its connections closed when it lost this leader; it registers them again if it rejoins.
     this.auth.forgetOrigin(id);
+    this.digests.forget(id);
     return this.learners.delete(id);
   }
 
   private checkEstablished(): void {
     if (this.phase !== "sync") return;
     const active = [...this.learners].filter(([, l]) => l.phase === "active").map(([id]) => id);
-    // The leader's own history is durable already: it was read from its log.
-    if (!isQuorum([this.self, ...active], this.r.cfg.voters)) return;
+    // The leader's own history is durable already: it was read from its log. A resyncing
+    // learner is synced like any other but does not count: what it acked before, it forgot.
+    if (!isQuorum([this.self, ...active.filter((id) => !this.learners.get(id)!.resyncing)], this.r.cfg.voters)) return;
     this.r.setCurrentEpoch(this.newEpoch!);
     this.phase = "broadcast";
     this.view = new PendingView(this.r.state.tree);
@@ -267,7 +276,7 @@ export class LeaderRole {
     for (const s of this.r.state.sessions.all()) this.expiry.touch(s.id, this.timeoutTicks(s.timeoutMs), this.r.ticks);
     // This node's own clients, before any of their writes is prepared.
     for (const reg of this.r.attachedConnections.registrations()) this.register(reg, this.self);
-    for (const id of active) this.r.send(id, { type: "upToDate", syncId: this.learners.get(id)!.syncId, epoch: this.newEpoch!, commitZxid: this.committed });
+    for (const id of active) this.r.send(id, { type: "upToDate", syncId: this.learners.get(id)!.syncId, epoch: this.newEpoch!, commitZxid: this.committed, digest: this.digestAtCommit() });
     this.r.setServing(true);
   }
 
@@ -295,8 +304,16 @@ export class LeaderRole {
     // Everything after the established history was proposed in this epoch.
     assert(point <= this.historyZxid || epochOf(point) === this.newEpoch, `commit point ${point} from another epoch`);
     this.commit(point);
-    const digest = this.r.state.lastZxid === point ? this.r.state.tree.digest() : undefined;
-    for (const [id, l] of this.learners) if (l.phase === "active") this.r.send(id, { type: "commit", epoch: this.newEpoch!, zxid: point, ...(digest !== undefined ? { digest } : {}) });
+    const digest = this.digestAtCommit();
+    for (const [id, l] of this.learners) if (l.phase === "active") this.r.send(id, { type: "commit", epoch: this.newEpoch!, zxid: point, digest });
+  }
+
+  /** The state's digest at the commit point (the leader applies every commit at once), remembered for the tally. */
+  private digestAtCommit(): string {
+    assert(this.r.state.lastZxid === this.committed, `leader applied ${this.r.state.lastZxid}, committed ${this.committed}`);
+    const digest = this.r.state.digest();
+    this.digests.sentDigest(this.committed, digest);
+    return digest;
   }
 
   private nextZxid(): Zxid {
@@ -397,16 +414,23 @@ export class LeaderRole {
       case "followerInfo": {
         // A repeat of the attempt already under way changes nothing; a new attempt starts over.
         if (l && l.syncId === msg.syncId && l.phase !== "info") return;
+        // It accepted an epoch above ours (offered by a leader that was never established, here
+        // before it crashed): it can never follow this epoch, and waiting leaves it out for
+        // good. Start over: the next discovery proposes above what it accepted.
+        if (this.newEpoch !== undefined && msg.acceptedEpoch > this.newEpoch) return this.r.lookAgain(`follower ${from} accepted epoch ${msg.acceptedEpoch}, above this leader's ${this.newEpoch}`);
         this.stopSnap(from);
-        this.learners.set(from, { phase: "info", syncId: msg.syncId, acceptedEpoch: msg.acceptedEpoch, lastZxid: msg.lastZxid, currentEpoch: 0, ackedZxid: 0 as Zxid, lastHeardTick: this.r.ticks });
+        this.digests.forget(from);
+        this.learners.set(from, { phase: "info", syncId: msg.syncId, acceptedEpoch: msg.acceptedEpoch, lastZxid: msg.lastZxid, currentEpoch: 0, ackedZxid: 0 as Zxid, lastHeardTick: this.r.ticks, resyncing: msg.resyncing === true });
         if (this.newEpoch !== undefined) this.r.sendAfterPersist(from, { type: "leaderInfo", syncId: msg.syncId, epoch: this.newEpoch });
         else this.checkDiscovery();
         return;
       }
       case "ackEpoch": {
         if (!l || l.phase !== "info" || msg.epoch !== this.newEpoch || msg.syncId !== l.syncId) return;
-        if (msg.currentEpoch > this.r.currentEpoch || (msg.currentEpoch === this.r.currentEpoch && msg.lastZxid > this.r.log.lastZxid)) {
-          // A follower holds a newer history than this leader: it must not lead.
+        // A follower holds a newer history than this leader: it must not lead. Not so for a
+        // resyncing one: its history does not count (it may lack what it acked), and it is
+        // truncated to this leader's like any proposals a quorum never had.
+        if (!l.resyncing && (msg.currentEpoch > this.r.currentEpoch || (msg.currentEpoch === this.r.currentEpoch && msg.lastZxid > this.r.log.lastZxid))) {
           return this.r.lookAgain(`follower ${from} is ahead of the leader`);
         }
         l.phase = "epochAcked";
@@ -422,7 +446,7 @@ export class LeaderRole {
           l.phase = "active";
           l.ackedZxid = msg.zxid;
           if (this.phase === "sync") this.checkEstablished();
-          else this.r.send(from, { type: "upToDate", syncId: l.syncId, epoch: this.newEpoch!, commitZxid: this.committed });
+          else this.r.send(from, { type: "upToDate", syncId: l.syncId, epoch: this.newEpoch!, commitZxid: this.committed, digest: this.digestAtCommit() });
         } else if (l.phase === "active" && msg.zxid > l.ackedZxid) {
           l.ackedZxid = msg.zxid;
         }
@@ -430,7 +454,9 @@ export class LeaderRole {
         return;
       }
       case "ping":
-        if (l && msg.epoch === this.newEpoch) this.touch(msg.sessions);
+        if (!l || msg.epoch !== this.newEpoch) return;
+        this.touch(msg.sessions);
+        if (msg.digests && msg.digests.length > 0) this.onDigestReports(from, msg.digests);
         return;
       case "forward":
         if (l?.phase === "active" && msg.epoch === this.newEpoch) this.prepare(msg.req, from);
@@ -438,6 +464,17 @@ export class LeaderRole {
       default:
         return;
     }
+  }
+
+  /** A follower's digests at commit points: act once a quorum shows which side is alone. */
+  private onDigestReports(from: ServerId, reports: NonNullable<Extract<PeerMessage, { type: "ping" }>["digests"]>): void {
+    if (this.phase !== "broadcast") return;
+    const verdict = this.digests.report(from, reports, (id) => this.learners.get(id)?.phase === "active");
+    if (!verdict) return;
+    if (verdict.kind === "leaderWrong") {
+      return this.r.resync(`followers ${verdict.followers.join(",")} agree on digest ${verdict.digest} at 0x${verdict.zxid.toString(16)}, this leader's is ${verdict.leaders}`, verdict.zxid, verdict.digest);
+    }
+    for (const id of verdict.followers) this.r.send(id, { type: "resync", epoch: this.newEpoch!, zxid: verdict.zxid });
   }
 
   durable(): void {
@@ -471,7 +508,9 @@ export class LeaderRole {
     if (!this.checkQuorum()) return;
     if (this.r.ticks - this.lastHeartbeat >= cfg.heartbeatTicks) {
       this.lastHeartbeat = this.r.ticks;
-      for (const [id, l] of this.learners) if (l.phase === "synced" || l.phase === "active") this.r.send(id, { type: "ping", epoch: this.newEpoch!, commitZxid: this.committed, sessions: [] });
+      // The digest at the commit point rides along: followers of a quiet ensemble compare too.
+      const digest = this.digestAtCommit();
+      for (const [id, l] of this.learners) if (l.phase === "synced" || l.phase === "active") this.r.send(id, { type: "ping", epoch: this.newEpoch!, commitZxid: this.committed, sessions: [], digest });
     }
     for (const id of this.expiry!.expire(this.r.ticks)) {
       if (this.r.state.sessions.has(id)) this.prepare({ type: "closeSession", sessionId: id, cxid: 0 });

@@ -2,7 +2,7 @@
 // submit(), persisted(). Outputs: a PersistBatch to make durable, messages to send, and
 // synchronous callbacks for applied transactions and role changes. No I/O, no clock: the shell
 // sets `now` before each input and carries out the outputs in order.
-import type { SessionId, Zxid } from "@keeper/protocol";
+import { ZXID_ZERO, type SessionId, type Zxid } from "@keeper/protocol";
 import { assert } from "../assert.ts";
 import { AttachedConnections, type Registration } from "../sessions/attached-connections.ts";
 import { ReplicatedState } from "../state.ts";
@@ -22,10 +22,21 @@ export interface ReplicaHooks {
   /** The node started or stopped serving clients, or changed role. */
   roleChanged(status: ReplicaStatus): void;
   /**
-   * This follower's digest at `zxid` differs from the leader's: it has stopped serving; the
-   * shell must rebuild its state from the leader (its own log would rebuild the same).
+   * A digest disagreement (for the shell to log loudly; the core acts on it itself): "suspect",
+   * a follower differs from its leader and stops serving until the leader decides which side is
+   * alone; "resync", this node's state was found wrong and dropped (the batch to persist says
+   * so), and it takes an established leader's state.
    */
-  diverged?(zxid: Zxid, mine: string, leaders: string): void;
+  diverged?(event: DivergenceEvent): void;
+}
+
+export interface DivergenceEvent {
+  action: "suspect" | "resync";
+  reason: string;
+  /** The zxid compared, this node's digest there, and the digest it was compared with. */
+  zxid: Zxid;
+  mine: string;
+  other: string;
 }
 
 /** The committed window kept for DIFFs is bounded to about this many bytes by default. */
@@ -45,6 +56,12 @@ export interface ReplicaStatus {
   activity: string;
   /** Why the latest election started (the node's start, a lost leader, a lost quorum, ...). */
   electionReason: string | undefined;
+  /**
+   * "ok"; "suspect": its digest differs from its leader's and it waits for the verdict;
+   * "resyncing": it dropped a wrong state and takes a leader's. Only "ok" may answer reads,
+   * read-only ones included.
+   */
+  integrity: "ok" | "suspect" | "resyncing";
 }
 
 export interface ReplicaBoot {
@@ -58,6 +75,12 @@ export interface ReplicaBoot {
   logBase?: Zxid;
   acceptedEpoch: number;
   currentEpoch: number;
+  /**
+   * The store may have lost what this node acknowledged (a resync a crash interrupted: state
+   * and log are empty; or a log truncated at a record that failed its check): it does not vote
+   * until an established leader has synced it.
+   */
+  resyncing?: boolean;
 }
 
 type Role = { kind: "looking"; election: Election } | { kind: "leading"; leader: LeaderRole } | { kind: "following"; follower: FollowerRole };
@@ -83,6 +106,12 @@ export class ZabReplica {
   /** The highest zxid known durable in the local log. */
   durableZxid: Zxid;
   private serving = false;
+  /**
+   * This node dropped a state that diverged and has not yet taken an established leader's: it
+   * may have forgotten proposals it acknowledged, so it takes no part in choosing or
+   * establishing a leader (see Election and LeaderRole) until then.
+   */
+  resyncing: boolean;
   private syncIds = 0;
   private electionReason: string | undefined;
   /** This node's clients and their credentials, to register with every leader (SessionAuth). */
@@ -100,6 +129,9 @@ export class ZabReplica {
     this.currentEpoch = boot.currentEpoch;
     this.durableZxid = this.log.lastZxid;
     this.markedCommitted = this.state.lastZxid;
+    this.resyncing = boot.resyncing === true;
+    // Alone there is nobody to resync from, and nobody who could hold what was lost.
+    if (this.resyncing && cfg.voters.length === 1) this.resyncDone();
     this.role = { kind: "looking", election: this.newElection() };
   }
 
@@ -232,7 +264,7 @@ export class ZabReplica {
   /** What to make durable next, or undefined. The shell persists one batch at a time. */
   takePersist(): PersistBatch | undefined {
     const p = this.pending;
-    if (p.append.length === 0 && !p.epochs && !p.snapshot && p.truncateAfter === undefined) return undefined;
+    if (this.nothingPending()) return undefined;
     this.pending = { append: [] };
     if (this.state.lastZxid > this.markedCommitted) {
       this.markedCommitted = this.state.lastZxid;
@@ -259,6 +291,7 @@ export class ZabReplica {
       round: this.lastRound,
       activity: this.role.kind === "leading" ? this.role.leader.activity() : this.role.kind === "following" ? this.role.follower.activity() : `looking: electing a leader (round ${this.lastRound})`,
       electionReason: this.electionReason,
+      integrity: this.resyncing ? "resyncing" : this.role.kind === "following" && this.role.follower.suspect ? "suspect" : "ok",
     };
   }
 
@@ -279,11 +312,14 @@ export class ZabReplica {
 
   /** Sends `msg` only once everything queued for persistence so far is durable. */
   sendAfterPersist(to: ServerId, msg: PeerMessage): void {
-    const p = this.pending;
-    const nothingPending = p.append.length === 0 && !p.epochs && !p.snapshot && p.truncateAfter === undefined;
-    const needSeq = nothingPending ? this.seq : this.seq + 1;
+    const needSeq = this.nothingPending() ? this.seq : this.seq + 1;
     if (needSeq <= this.persistedSeq) this.outbox.push({ to, msg });
     else this.gated.push({ seq: needSeq, out: { to, msg } });
+  }
+
+  private nothingPending(): boolean {
+    const p = this.pending;
+    return p.append.length === 0 && !p.epochs && !p.snapshot && p.truncateAfter === undefined && !p.resync && !p.resyncDone;
   }
 
   setAcceptedEpoch(e: number): void {
@@ -315,7 +351,8 @@ export class ZabReplica {
   installSnapshot(state: ReplicatedState, chunks: Uint8Array[]): void {
     this.state = state;
     this.log.reset(state.lastZxid);
-    this.pending = { append: [], snapshot: { zxid: state.lastZxid, chunks }, ...(this.pending.epochs ? { epochs: this.pending.epochs } : {}) };
+    // A resync not yet persisted still goes first: the store drops the old state, then installs this.
+    this.pending = { append: [], snapshot: { zxid: state.lastZxid, chunks }, ...(this.pending.epochs ? { epochs: this.pending.epochs } : {}), ...(this.pending.resync ? { resync: true as const } : {}) };
     this.durableZxid = state.lastZxid;
     this.hooks.stateReset(state);
   }
@@ -343,11 +380,39 @@ export class ZabReplica {
     this.hooks.roleChanged(this.status());
   }
 
-  /** A follower found its state differs from the leader's at `zxid`: stop serving, tell the shell. */
-  diverged(zxid: Zxid, leaders: string): void {
-    const mine = this.state.tree.digest();
-    this.lookAgain(`digest ${mine} differs from the leader's ${leaders} at ${zxid}`);
-    this.hooks.diverged?.(zxid, mine, leaders);
+  /** A follower's digest differs from its leader's: it has stopped serving (see FollowerRole). */
+  suspect(zxid: Zxid, mine: string, leaders: string): void {
+    this.hooks.diverged?.({ action: "suspect", reason: `digest ${mine} differs from the leader's ${leaders} at 0x${zxid.toString(16)}`, zxid, mine, other: leaders });
+    this.hooks.roleChanged(this.status());
+  }
+
+  /**
+   * This node's state is wrong (a quorum disagrees with it). Its own snapshots and log would
+   * rebuild the same, so it drops them all and starts over empty: the next leader's sync is
+   * then a SNAP (or the whole log). The epochs stay, so no promise made to a peer is forgotten;
+   * what it acknowledged is forgotten, so until it holds an established leader's history it
+   * neither votes nor counts towards establishing a leader.
+   */
+  resync(reason: string, zxid: Zxid, other: string): void {
+    const mine = this.state.digest();
+    this.resyncing = true;
+    this.state = new ReplicatedState();
+    this.log.reset(ZXID_ZERO);
+    this.durableZxid = ZXID_ZERO;
+    this.markedCommitted = ZXID_ZERO;
+    // Acks waiting for a persist would claim what is being dropped: they never go.
+    this.gated = [];
+    this.pending = { append: [], resync: true, ...(this.pending.epochs ? { epochs: this.pending.epochs } : {}) };
+    this.hooks.stateReset(this.state);
+    this.hooks.diverged?.({ action: "resync", reason, zxid, mine, other });
+    this.lookAgain(`resync: ${reason}`);
+  }
+
+  /** Synced by an established leader, durably: a voter again; the store's mark goes. */
+  resyncDone(): void {
+    if (!this.resyncing) return;
+    this.resyncing = false;
+    this.pending.resyncDone = true;
   }
 
   /** Back to LOOKING: something failed or the quorum is gone. */
@@ -365,18 +430,22 @@ export class ZabReplica {
   // ---- election -------------------------------------------------------------------------
 
   private newElection(): Election {
-    const e = new Election(this.cfg, selfVote(this.cfg.self, this.log.lastZxid, this.currentEpoch), this.lastRound, () => this.connected);
+    const e = new Election(this.cfg, selfVote(this.cfg.self, this.log.lastZxid, this.currentEpoch), this.lastRound, () => this.connected, this.resyncing);
     this.lastRound = e.round;
     return e;
   }
 
   private onNotification(from: ServerId, msg: Extract<PeerMessage, { type: "notification" }>): void {
     if (this.role.kind === "looking") {
-      const step = this.role.election.receive(from, msg.vote, msg.round, msg.state);
+      const step = this.role.election.receive(from, msg.vote, msg.round, msg.state, msg.resyncing === true);
       this.lastRound = this.role.election.round;
       this.outbox.push(...step.send);
       if (step.decided !== undefined) this.decide(step.decided);
       return;
+    }
+    // Our leader dropped its state to resync: it leads no more, look now (not after syncLimit).
+    if (this.role.kind === "following" && from === this.role.follower.leaderId && msg.state === "looking" && msg.resyncing === true) {
+      return this.lookAgain(`leader ${from} is resyncing`);
     }
     // Following a node that says it follows another: it will never lead us.
     if (this.role.kind === "following" && from === this.role.follower.leaderId && msg.state === "following" && this.role.follower.joining) {

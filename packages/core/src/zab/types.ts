@@ -41,12 +41,32 @@ export type ForwardedRequest =
 
 export type PeerMessage =
   /** Election: a looking node's vote, or a settled node telling a looking one whom it follows. */
-  | { type: "notification"; vote: Vote; round: number; state: PeerRole }
+  | {
+      type: "notification";
+      vote: Vote;
+      round: number;
+      state: PeerRole;
+      /**
+       * The sender is resyncing (it dropped a state that diverged): it takes no part in choosing
+       * a leader, and its vote must not be counted or adopted (see ZabReplica.resync).
+       */
+      resyncing?: boolean;
+    }
   /**
    * Discovery: follower -> leader. `syncId` names this attempt to join: every discovery and
    * sync message echoes it, so nothing left over from an earlier attempt is taken for this one.
    */
-  | { type: "followerInfo"; syncId: number; acceptedEpoch: number; lastZxid: Zxid }
+  | {
+      type: "followerInfo";
+      syncId: number;
+      acceptedEpoch: number;
+      lastZxid: Zxid;
+      /**
+       * The follower is resyncing: it may have forgotten proposals it acknowledged, so it never
+       * counts towards the quorum that establishes a leader (only towards commits after that).
+       */
+      resyncing?: boolean;
+    }
   /** Discovery: leader -> follower, the epoch it proposes. */
   | { type: "leaderInfo"; syncId: number; epoch: number }
   /** Discovery: follower -> leader, once it has accepted the epoch. */
@@ -67,17 +87,33 @@ export type PeerMessage =
   /** Follower -> leader: everything up to `zxid` is durable here (cumulative). */
   | { type: "ack"; syncId: number; epoch: number; zxid: Zxid }
   /** Leader -> follower: start serving; everything up to `commitZxid` is committed. */
-  | { type: "upToDate"; syncId: number; epoch: number; commitZxid: Zxid }
+  | { type: "upToDate"; syncId: number; epoch: number; commitZxid: Zxid; digest?: string }
   | { type: "proposal"; epoch: number; txn: Txn }
   /**
    * Everything up to `zxid` is committed (cumulative). `digest`: the leader's tree digest at
    * `zxid`, which a follower at that zxid compares with its own (ZooKeeper 3.6's digest check).
    */
   | { type: "commit"; epoch: number; zxid: Zxid; digest?: string }
-  /** Heartbeat. Leader -> follower carries the commit point; follower -> leader the sessions its clients touched. */
-  | { type: "ping"; epoch: number; commitZxid: Zxid; sessions: SessionId[] }
+  /**
+   * Heartbeat. Leader -> follower carries the commit point and the leader's digest there
+   * (`digest`, so a quiet ensemble is checked too); follower -> leader the sessions its clients
+   * touched and `digests`: its own digest at the leader's commit points it reached since the
+   * last ping, so the leader can tell which side of a disagreement is alone.
+   */
+  | { type: "ping"; epoch: number; commitZxid: Zxid; sessions: SessionId[]; digest?: string; digests?: DigestReport[] }
+  /**
+   * Leader -> follower: a quorum agrees with the leader's digest at `zxid` and this follower's
+   * differs, so its state is wrong: it drops it and takes the leader's (ZabReplica.resync).
+   */
+  | { type: "resync"; epoch: number; zxid: Zxid }
   /** Follower -> leader: a client request to prepare. */
   | { type: "forward"; epoch: number; req: ForwardedRequest };
+
+/** A replica's digest (ReplicatedState.digest) once it had applied up to `zxid`. */
+export interface DigestReport {
+  zxid: Zxid;
+  digest: string;
+}
 
 export interface Outgoing {
   to: ServerId;
@@ -93,6 +129,17 @@ export interface PersistBatch {
   /** Drop logged transactions with a zxid above this. */
   truncateAfter?: Zxid;
   append: Txn[];
+  /**
+   * This node's state diverged: before anything else in the batch, mark the store as resyncing
+   * (durably, so a crash part way resyncs again at boot), then drop every snapshot, log record
+   * and commit point. The epochs stay: they are promises made to peers.
+   */
+  resync?: true;
+  /**
+   * The resync is over (the node holds an established leader's history, durably): clear the
+   * mark, after everything else in the batch.
+   */
+  resyncDone?: true;
   /**
    * The commit point when the batch was taken: every logged transaction up to it is committed
    * and never truncated, so a restart may apply them before it joins the ensemble (as

@@ -27,5 +27,5 @@ export interface MetricFacts {
   uptimeMs: number;
   eventLoop: EventLoopStats;
   counters: { requests: number; reads: number; writes: number; errors: number; connects: number; readOnlyConnects: number; refusedNotServing: number; repliesTooBig: number; throttlePauses: number };
-  log: { batches: number; txns: number; snapshots: number; messagesOut: number; messagesIn: number; framesOut: number };
+  log: { batches: number; txns: number; snapshots: number; messagesOut: number; messagesIn: number; framesOut: number; divergences: number; resyncs: number };
 }

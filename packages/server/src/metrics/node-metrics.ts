@@ -140,6 +140,8 @@ export class NodeMetrics {
     mirror("keeper_log_batches_total", f.log.batches);
     mirror("keeper_log_txns_total", f.log.txns);
     mirror("keeper_snapshots_total", f.log.snapshots);
+    mirror("keeper_digest_mismatches_total", f.log.divergences);
+    mirror("keeper_resyncs_total", f.log.resyncs);
     mirror("keeper_peer_messages_sent_total", f.log.messagesOut);
     mirror("keeper_peer_messages_received_total", f.log.messagesIn);
     mirror("keeper_peer_frames_sent_total", f.log.framesOut);
@@ -204,6 +206,8 @@ const COUNTERS = [
   ["keeper_log_batches_total", "Synced batches written to the transaction log"],
   ["keeper_log_txns_total", "Transactions written to the log"],
   ["keeper_snapshots_total", "Snapshots written"],
+  ["keeper_digest_mismatches_total", "Digest disagreements with the leader (or, on a leader, a quorum) seen by this node"],
+  ["keeper_resyncs_total", "Times this node dropped a state that diverged and took a leader's"],
   ["keeper_peer_messages_sent_total", "Messages sent to peers"],
   ["keeper_peer_messages_received_total", "Messages received from peers"],
   ["keeper_peer_frames_sent_total", "WebSocket frames sent to peers (messages of one turn to one peer share a frame)"],

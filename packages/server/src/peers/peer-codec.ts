@@ -1,5 +1,5 @@
 // Peer messages <-> protobuf frames. Transactions ride as bytes in the log's record format.
-import { decodeTxn, encodeTxn, asServerId, type ForwardedRequest, type PeerMessage, type PeerRole, type ServerId, type WriteRequest } from "@keeper/core";
+import { decodeTxn, encodeTxn, asServerId, type DigestReport, type ForwardedRequest, type PeerMessage, type PeerRole, type ServerId, type WriteRequest } from "@keeper/core";
 import { decodeHot, encodeBatch, encodeHot, isHot } from "./peer-hot-codec.ts";
 import { FrameError, asSessionId, asZxid, protoRoot, requestFromObject, requestToObject, type SessionId } from "@keeper/protocol";
 
@@ -73,13 +73,13 @@ function forwardFromWire(f: Obj): ForwardedRequest {
 function messageToWire(m: PeerMessage): Obj {
   switch (m.type) {
     case "notification":
-      return { notification: { vote: { leader: m.vote.leader, zxid: m.vote.zxid, epoch: m.vote.epoch }, round: m.round, state: m.state } };
+      return { notification: { vote: { leader: m.vote.leader, zxid: m.vote.zxid, epoch: m.vote.epoch }, round: m.round, state: m.state, ...(m.resyncing ? { resyncing: true } : {}) } };
     case "diff":
       return { diff: { syncId: m.syncId, txns: m.txns.map(encodeTxn) } };
     case "proposal":
       return { proposal: { epoch: m.epoch, txn: encodeTxn(m.txn) } };
     case "ping":
-      return { ping: { epoch: m.epoch, commitZxid: m.commitZxid, sessions: m.sessions } };
+      return { ping: { epoch: m.epoch, commitZxid: m.commitZxid, sessions: m.sessions, ...(m.digest !== undefined ? { digest: m.digest } : {}), ...(m.digests ? { digests: m.digests } : {}) } };
     case "forward":
       return { forward: { epoch: m.epoch, ...forwardToWire(m.req) } };
     default: {
@@ -89,15 +89,20 @@ function messageToWire(m: PeerMessage): Obj {
   }
 }
 
+function digestsFromWire(v: unknown): { digests?: DigestReport[] } {
+  if (!Array.isArray(v) || v.length === 0) return {};
+  return { digests: v.map((d: Obj) => ({ zxid: z(d.zxid), digest: typeof d.digest === "string" ? d.digest : "" })) };
+}
+
 function messageFromWire(which: string, b: Obj): PeerMessage {
   switch (which) {
     case "notification": {
       const v: Obj = b.vote ?? {};
       const state = ROLES.includes(b.state) ? (b.state as PeerRole) : "looking";
-      return { type: "notification", vote: { leader: asServerId(n(v.leader)), zxid: z(v.zxid), epoch: n(v.epoch) }, round: n(b.round), state };
+      return { type: "notification", vote: { leader: asServerId(n(v.leader)), zxid: z(v.zxid), epoch: n(v.epoch) }, round: n(b.round), state, ...(b.resyncing === true ? { resyncing: true } : {}) };
     }
     case "followerInfo":
-      return { type: "followerInfo", syncId: n(b.syncId), acceptedEpoch: n(b.acceptedEpoch), lastZxid: z(b.lastZxid) };
+      return { type: "followerInfo", syncId: n(b.syncId), acceptedEpoch: n(b.acceptedEpoch), lastZxid: z(b.lastZxid), ...(b.resyncing === true ? { resyncing: true } : {}) };
     case "leaderInfo":
       return { type: "leaderInfo", syncId: n(b.syncId), epoch: n(b.epoch) };
     case "ackEpoch":
@@ -115,13 +120,15 @@ function messageFromWire(which: string, b: Obj): PeerMessage {
     case "ack":
       return { type: "ack", syncId: n(b.syncId), epoch: n(b.epoch), zxid: z(b.zxid) };
     case "upToDate":
-      return { type: "upToDate", syncId: n(b.syncId), epoch: n(b.epoch), commitZxid: z(b.commitZxid) };
+      return { type: "upToDate", syncId: n(b.syncId), epoch: n(b.epoch), commitZxid: z(b.commitZxid), ...(typeof b.digest === "string" && b.digest !== "" ? { digest: b.digest } : {}) };
     case "proposal":
       return { type: "proposal", epoch: n(b.epoch), txn: decodeTxn(b.txn instanceof Uint8Array ? b.txn : new Uint8Array()) };
     case "commit":
       return { type: "commit", epoch: n(b.epoch), zxid: z(b.zxid), ...(typeof b.digest === "string" && b.digest !== "" ? { digest: b.digest } : {}) };
     case "ping":
-      return { type: "ping", epoch: n(b.epoch), commitZxid: z(b.commitZxid), sessions: (Array.isArray(b.sessions) ? b.sessions : []).map((s: number) => asSessionId(n(s)) as SessionId) };
+      return { type: "ping", epoch: n(b.epoch), commitZxid: z(b.commitZxid), sessions: (Array.isArray(b.sessions) ? b.sessions : []).map((s: number) => asSessionId(n(s)) as SessionId), ...(typeof b.digest === "string" && b.digest !== "" ? { digest: b.digest } : {}), ...digestsFromWire(b.digests) };
+    case "resync":
+      return { type: "resync", epoch: n(b.epoch), zxid: z(b.zxid) };
     case "forward":
       return { type: "forward", epoch: n(b.epoch), req: forwardFromWire(b) };
     default:

@@ -4,7 +4,7 @@
 // periodic snapshots of committed state, written in slices of a few milliseconds between which
 // the node goes on serving (SnapshotWriter keeps them exact), at points each node draws at
 // random so that an ensemble never snapshots all at once.
-import { BootReplay, SnapshotWriter, ZabReplica, type PersistBatch, type ForwardedRequest, type ReplicaHooks, type ReplicaStatus, type ServerId, type ZabConfig } from "@keeper/core";
+import { BootReplay, SnapshotWriter, ZabReplica, type DivergenceEvent, type PersistBatch, type ForwardedRequest, type ReplicaHooks, type ReplicaStatus, type ServerId, type ZabConfig } from "@keeper/core";
 import type { SessionId } from "@keeper/protocol";
 import type { Logger } from "../logger.ts";
 import type { PeerNetwork } from "../peers/peer-network.ts";
@@ -61,7 +61,7 @@ export class ZabRunner {
   /** A batch that failed on a full disk: written again, first of all, once the disk recovers. */
   private heldBatch: PersistBatch | undefined;
   private recovering = false;
-  readonly stats = { batches: 0, txns: 0, largestBatch: 0, snapshots: 0, messagesOut: 0, messagesIn: 0, lastSnapshotMs: 0, longestSnapshotSliceMs: 0 };
+  readonly stats = { batches: 0, txns: 0, largestBatch: 0, snapshots: 0, messagesOut: 0, messagesIn: 0, lastSnapshotMs: 0, longestSnapshotSliceMs: 0, divergences: 0, resyncs: 0 };
 
   private constructor(private readonly store: Store, private readonly opts: RunnerOptions, private readonly log: Logger, boot: Awaited<ReturnType<Store["boot"]>>, hooks: ReplicaHooks) {
     this.replica = new ZabReplica(opts.zab, boot, {
@@ -75,7 +75,7 @@ export class ZabRunner {
         this.abortSnapshot();
         hooks.stateReset(state);
       },
-      diverged: (zxid, mine, leaders) => this.diverged(zxid, mine, leaders),
+      diverged: (event) => this.diverged(event),
       roleChanged: (s: ReplicaStatus) => {
         this.serving = s.serving;
         this.log.info({ role: s.role, serving: s.serving, leader: s.leader, epoch: s.currentEpoch, lastZxid: s.lastLoggedZxid, ...(s.role === "looking" ? { electionReason: s.electionReason } : {}) }, "role");
@@ -89,14 +89,14 @@ export class ZabRunner {
 
   static async open(store: Store, opts: RunnerOptions, log: Logger, hooks: ReplicaHooks): Promise<ZabRunner> {
     const started = performance.now();
-    const boot = await store.boot();
+    const boot = await store.boot({ canResync: opts.zab.voters.length > 1 });
     const snapshotZxid = boot.state.lastZxid;
     const loadedMs = Math.round(performance.now() - started);
     // The committed part of the log is applied now, in slices, before the node joins.
     const replay = new BootReplay(boot, boot.committed);
     const replayed = replay.remaining;
     while (replay.step(REPLAY_STEP_TXNS)) await new Promise((resolve) => setImmediate(resolve));
-    log.info({ snapshotZxid, logged: boot.log.length, replayed, committed: boot.committed, acceptedEpoch: boot.acceptedEpoch, currentEpoch: boot.currentEpoch, loadedMs, ms: Math.round(performance.now() - started) }, "loaded");
+    log.info({ snapshotZxid, logged: boot.log.length, replayed, committed: boot.committed, acceptedEpoch: boot.acceptedEpoch, currentEpoch: boot.currentEpoch, ...(boot.resyncing ? { resyncing: true } : {}), loadedMs, ms: Math.round(performance.now() - started) }, "loaded");
     return new ZabRunner(store, opts, log, boot, hooks);
   }
 
@@ -222,6 +222,8 @@ export class ZabRunner {
     this.heldBatch = undefined;
     if (!batch) return this.maybeSnapshot();
     this.persisting = true;
+    // Dropping the state waits for a snapshot being written of it (already told to stop).
+    if (batch.resync) await this.snapshot?.done;
     let logged: number;
     const started = performance.now();
     try {
@@ -288,23 +290,21 @@ export class ZabRunner {
   }
 
   /**
-   * This follower's state differs from the leader's at `zxid` (the core has stopped serving).
-   * Its own snapshots and log would rebuild the same state, so the store is marked to start
-   * from nothing and the node exits; restarted, it copies the state from the leader.
+   * A digest disagreement. The core acts on it (stops serving; on a resync drops its state and
+   * hands the store a batch that marks and clears it): the shell makes it loud and counts it.
    */
-  private diverged(zxid: number, mine: string, leaders: string): void {
-    this.log.fatal({ zxid, digest: mine, leaderDigest: leaders }, "DIVERGED: this node's state differs from the leader's at the same zxid; it stops, and restarts from the leader's state");
-    this.stopped = true;
-    if (this.ticker) clearInterval(this.ticker);
-    void this.drain()
-      .then(() => this.store.markForResync(zxid as never))
-      .then(
-        () => this.opts.onFatal(new Error(`state diverged from the leader's at zxid ${zxid}`)),
-        (err) => {
-          this.log.fatal({ err }, "could not mark the store for a resync");
-          this.opts.onFatal(err as Error);
-        },
-      );
+  private diverged(e: DivergenceEvent): void {
+    this.stats.divergences++;
+    const fields = { zxid: `0x${e.zxid.toString(16)}`, digest: e.mine, otherDigest: e.other, reason: e.reason };
+    if (e.action === "suspect") {
+      this.log.error(fields, "DIVERGED: this node's digest differs from its leader's; it stops serving until the leader finds which side a quorum is on");
+    } else {
+      this.stats.resyncs++;
+      // A snapshot of the dropped state must not commit after the drop: stop it now (the
+      // resync batch waits for it, see pump).
+      this.abortSnapshot();
+      this.log.error(fields, "DIVERGED: this node's state is not the quorum's; it drops its snapshots and log (keeping its epochs) and takes a leader's state, serving nothing meanwhile");
+    }
   }
 
   /** True while the node cannot write its log (NOSPACE): client writes are refused. */
@@ -313,13 +313,16 @@ export class ZabRunner {
   }
 
   private maybeSnapshot(): void {
-    if (this.snapshot || this.stopped || this.opts.disk.alarmed) return;
+    // A resyncing node's state is empty or half copied: nothing worth a snapshot.
+    if (this.snapshot || this.stopped || this.opts.disk.alarmed || this.replica.resyncing) return;
     if (this.appliedSinceSnapshot < this.snapshotAtTxns && this.loggedBytesSinceSnapshot < this.snapshotAtBytes) return;
     this.appliedSinceSnapshot = 0;
     this.loggedBytesSinceSnapshot = 0;
     this.snapshotAtTxns = drawSnapshotPoint(this.opts.snapshotEveryTxns);
     this.snapshotAtBytes = drawSnapshotPoint(this.opts.snapshotEveryBytes);
     const writer = new SnapshotWriter(this.replica.state.tree, this.replica.state.sessions);
+    // With "snapshot saved" it brackets the window in which a crash leaves a half-written one.
+    this.log.info({ zxid: writer.zxid }, "snapshot started");
     const run = { writer, aborted: false, done: Promise.resolve() };
     run.done = this.writeSnapshot(run)
       .catch((err) => {

@@ -27,7 +27,10 @@ const EPOCH_ACCEPTED = "e/accepted";
 const EPOCH_CURRENT = "e/current";
 export const LOG_FROM = "f/log-from";
 const PROBE = "f/probe";
-/** Set when this node's state diverged from the leader's: the next boot starts from nothing. */
+/**
+ * Set (synced) before a node drops a state that diverged, cleared once it holds an established
+ * leader's history again: a boot that finds it drops whatever is left and starts from nothing.
+ */
 const RESYNC = "f/resync";
 export const DEFAULT_SNAPSHOTS_RETAINED = 3;
 /** The commit point recorded with the last batch: boot applies the log up to it (BootReplay). */
@@ -158,6 +161,10 @@ export class Store {
    * in one synced write. Returns the bytes of log records appended.
    */
   async persist(b: PersistBatch): Promise<number> {
+    if (b.resync) {
+      await this.markForResync();
+      await this.dropState();
+    }
     if (b.snapshot) {
       // Stored aside and switched to in one synced write; only then are the log and the other
       // snapshots (of another history) dropped. A crash before the switch leaves the old state
@@ -194,6 +201,8 @@ export class Store {
     if (b.committed !== undefined) batch.put(COMMITTED, frame(encodeZxidValue(b.committed)));
     if (batch.length > 0) await batch.write({ sync: true } as never);
     else await batch.close();
+    // Last: only now is everything the resync brought durable.
+    if (b.resyncDone) await this.db.batch([{ type: "del", key: RESYNC }], { sync: true } as never);
     return logged;
   }
 
@@ -204,11 +213,22 @@ export class Store {
    * the commit point recorded with the last batch (BootReplay applies the log up to it, as
    * far as the log goes).
    */
-  async boot(): Promise<ReplicaBoot & { committed: Zxid | undefined }> {
-    if ((await this.getChecked(RESYNC)) !== undefined) await this.dropState();
+  async boot(opts: { canResync?: boolean } = {}): Promise<ReplicaBoot & { committed: Zxid | undefined }> {
+    // With peers, a node that lost data it may have acknowledged boots resyncing (it does not
+    // vote until a leader has synced it); alone, there is nobody to resync from.
+    const canResync = opts.canResync ?? true;
+    if ((await this.getChecked(RESYNC)) !== undefined) {
+      this.log.error("this data dir is marked for a resync (its state diverged, or it lost log records, and the copy from a leader did not finish): its snapshots and log are dropped, the node takes a leader's state");
+      return this.bootEmptyResyncing();
+    }
     await this.snapshots.clearOrphans();
     const from = await this.logFrom();
     const snap = await this.snapshots.loadNewestValid(from);
+    if (!snap && from > 0 && canResync) {
+      this.log.error({ logFrom: `0x${from.toString(16)}` }, "no snapshot in this data dir passes its checks and the log does not reach back to zxid 0: the node drops what is left and takes a leader's state, without voting until it has");
+      await this.markForResync();
+      return this.bootEmptyResyncing();
+    }
     if (!snap && from > 0) {
       throw new StorageError(
         `no snapshot in this data dir passes its checks, and the log starts after zxid 0x${from.toString(16)}: ` +
@@ -217,12 +237,20 @@ export class Store {
     }
     const state = snap ? new ReplicatedState(snap.tree, snap.sessions) : new ReplicatedState();
     const log: Txn[] = [];
+    let truncated = false;
     for await (const [key, value] of this.db.iterator({ gt: txnKey(state.lastZxid), lt: TXN_END })) {
       try {
         log.push(decodeRecord(key, value));
       } catch (err) {
         const last = log[log.length - 1]?.hdr.zxid ?? state.lastZxid;
         this.log.error({ err, key, truncatedAfter: last }, "log record fails its check: the log is truncated before it; the leader resends the rest");
+        if (canResync) {
+          // It may have acknowledged what is gone: marked (synced, before the truncation) so
+          // that it does not vote until a leader has synced it, even across another crash.
+          this.log.error("this node may have acknowledged the records it lost: it does not vote until a leader has synced it");
+          await this.markForResync();
+          truncated = true;
+        }
         await this.db.clear({ gte: key, lt: TXN_END });
         // clear() is not synced: a synced write after it makes the truncation durable.
         await this.db.batch([{ type: "put", key: LOG_FROM, value: frame(encodeZxidValue(from)) }], { sync: true } as never);
@@ -231,27 +259,41 @@ export class Store {
     }
     const { accepted, current } = await this.epochs();
     const committed = await this.getChecked(COMMITTED);
-    return { state, log, acceptedEpoch: accepted, currentEpoch: current, committed: committed === undefined ? undefined : asZxid(decodeNumber(committed)) };
+    return { state, log, acceptedEpoch: accepted, currentEpoch: current, committed: committed === undefined ? undefined : asZxid(decodeNumber(committed)), ...(truncated ? { resyncing: true } : {}) };
+  }
+
+  /** Drops what is left (keeping the epochs and the resync mark): the node takes a leader's state. */
+  private async bootEmptyResyncing(): Promise<ReplicaBoot & { committed: undefined }> {
+    await this.dropState();
+    const { accepted, current } = await this.epochs();
+    return { state: new ReplicatedState(), log: [], acceptedEpoch: accepted, currentEpoch: current, committed: undefined, resyncing: true };
   }
 
   /**
    * Marks this data dir for a full resync: this node's state was found to differ from the
-   * leader's (run-time digest check), and its own snapshots and log would rebuild the same.
+   * quorum's (run-time digest check), and its own snapshots and log would rebuild the same.
    */
-  async markForResync(zxid: Zxid): Promise<void> {
-    await this.db.batch([{ type: "put", key: RESYNC, value: frame(encodeZxidValue(zxid)) }], { sync: true } as never);
+  async markForResync(): Promise<void> {
+    await this.db.batch([{ type: "put", key: RESYNC, value: frame(encodeZxidValue(Date.now())) }], { sync: true } as never);
   }
 
-  /** Drops snapshots, log and commit point (the epochs stay: they are promises made to peers). */
+  /** True while the data dir is marked for a resync (see markForResync). */
+  async resyncMarked(): Promise<boolean> {
+    return (await this.getChecked(RESYNC)) !== undefined;
+  }
+
+  /**
+   * Drops snapshots, log and commit point. The epochs stay (they are promises made to peers),
+   * and so does the resync mark: the node holds nothing usable until a leader's sync is durable.
+   */
   private async dropState(): Promise<void> {
-    this.log.error("this node's state diverged from the leader's: its snapshots and log are dropped, it copies the state from the leader (SNAP)");
     await this.db.clear({ gte: "s/", lt: "s/~" });
     await this.db.clear({ gte: TXN_PREFIX, lt: TXN_END });
+    // clear() is not synced: this synced write makes the drop durable with it.
     await this.db.batch(
       [
         { type: "del", key: COMMITTED },
         { type: "put", key: LOG_FROM, value: frame(encodeZxidValue(0)) },
-        { type: "del", key: RESYNC },
       ],
       { sync: true } as never,
     );
